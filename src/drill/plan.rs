@@ -1,0 +1,356 @@
+//! The checked plan: what a drill will do, after every rule in `validate.rs` has passed. The
+//! engine runs only these types; nothing here can be half-valid.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::expect::Expect;
+use super::schedule::Schedule;
+use super::tier::Tier;
+use super::time::{IncidentAt, PointSpec};
+
+/// A drill, checked and ready to run.
+#[derive(Debug, Clone)]
+pub struct DrillPlan {
+    pub name: String,
+    /// The drill file as the user named it.
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub tier: Tier,
+    pub schedule: Schedule,
+    pub incident: IncidentSpec,
+    pub provider: ProviderSpec,
+    pub timeouts: Timeouts,
+    pub restores: Vec<RestorePlan>,
+    pub checks: Vec<CheckPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentSpec {
+    pub at: IncidentAt,
+    /// Declared detection and decision time, added to the measured RTO.
+    pub detect_allowance: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderSpec {
+    Aws {
+        region: Option<String>,
+        profile: Option<String>,
+        endpoint_url: Option<String>,
+    },
+    Local {
+        pg_bin_dir: Option<PathBuf>,
+    },
+}
+
+/// The longest each phase may take before the run gives up on it (and tears down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub resolve: Duration,
+    pub copy: Duration,
+    pub restore: Duration,
+    pub prepare: Duration,
+    pub verify: Duration,
+    pub teardown: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        const MIN: u64 = 60;
+        Timeouts {
+            resolve: Duration::from_secs(5 * MIN),
+            copy: Duration::from_secs(120 * MIN),
+            restore: Duration::from_secs(120 * MIN),
+            prepare: Duration::from_secs(30 * MIN),
+            verify: Duration::from_secs(30 * MIN),
+            teardown: Duration::from_secs(30 * MIN),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The longest a run can legally take: the sum of all phase timeouts. Created resources
+    /// carry `restore-drill:expires-at` = run start + this, so `sweep` knows they are stale.
+    pub fn total(&self) -> Duration {
+        self.resolve + self.copy + self.restore + self.prepare + self.verify + self.teardown
+    }
+}
+
+/// One restore of a drill.
+#[derive(Debug, Clone)]
+pub struct RestorePlan {
+    pub id: String,
+    pub kind: RestoreKind,
+}
+
+impl RestorePlan {
+    /// The `kind` as written in drill files.
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// Whether checks of this restore talk SQL to a database.
+    pub fn is_database(&self) -> bool {
+        match &self.kind {
+            RestoreKind::PgPitr { .. }
+            | RestoreKind::RdsPitr { .. }
+            | RestoreKind::RdsSnapshot { .. }
+            | RestoreKind::RdsClusterPitr { .. } => true,
+            RestoreKind::S3Versions { .. } => false,
+            RestoreKind::BackupRecoveryPoint { connect, .. } => connect.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum RestoreKind {
+    /// Self-managed PostgreSQL: base backups plus a WAL archive, replayed locally.
+    PgPitr {
+        base_backups: PathBuf,
+        wal_archive: PathBuf,
+        to: PointSpec,
+        target: LocalTarget,
+        connect: Connect,
+    },
+    RdsPitr {
+        source: String,
+        to: PointSpec,
+        target: InstanceTarget,
+        connect: Connect,
+    },
+    RdsSnapshot {
+        source: String,
+        snapshot: SnapshotSelector,
+        copy: Option<SnapshotCopy>,
+        target: InstanceTarget,
+        connect: Connect,
+    },
+    RdsClusterPitr {
+        source: String,
+        to: PointSpec,
+        target: ClusterTarget,
+        connect: Connect,
+    },
+    S3Versions {
+        bucket: String,
+        prefix: String,
+        to: PointSpec,
+        target: S3Target,
+        concurrency: u32,
+    },
+    BackupRecoveryPoint {
+        vault: String,
+        point: BackupPointSelector,
+        iam_role_arn: String,
+        target: BackupTarget,
+        connect: Option<Connect>,
+    },
+}
+
+impl RestoreKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestoreKind::PgPitr { .. } => "pg_pitr",
+            RestoreKind::RdsPitr { .. } => "rds_pitr",
+            RestoreKind::RdsSnapshot { .. } => "rds_snapshot",
+            RestoreKind::RdsClusterPitr { .. } => "rds_cluster_pitr",
+            RestoreKind::S3Versions { .. } => "s3_versions",
+            RestoreKind::BackupRecoveryPoint { .. } => "backup_recovery_point",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalTarget {
+    /// `None`: a free loopback port chosen at run time.
+    pub port: Option<u16>,
+    pub work_dir: Option<PathBuf>,
+}
+
+/// Isolation settings for a restored RDS instance. `identifier` is a template with
+/// `{run_id}`, `{drill}` and `{restore}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceTarget {
+    pub identifier: String,
+    pub region: Option<String>,
+    pub instance_class: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub parameter_group: Option<String>,
+    /// The drill accepts a restore outside an isolated subnet group / security groups.
+    pub allow_shared_network: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterTarget {
+    pub cluster: InstanceTarget,
+    /// The one instance created in the restored cluster (a template like `identifier`).
+    pub instance_identifier: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Target {
+    pub bucket: String,
+    /// A template with `{run_id}`, `{drill}` and `{restore}`; each object lands at
+    /// prefix + its full source key.
+    pub prefix: String,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupTarget {
+    pub identifier: Option<String>,
+    pub region: Option<String>,
+    pub instance_class: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub allow_shared_network: bool,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotSelector {
+    /// The newest automated snapshot taken at or before the point.
+    LatestAutomated(PointSpec),
+    /// The newest manual snapshot taken at or before the point.
+    LatestManual(PointSpec),
+    /// Exactly this snapshot (identifier or ARN).
+    Id(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotCopy {
+    pub region: String,
+    pub kms_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupPointSelector {
+    /// The newest completed recovery point of this resource at or before the point.
+    Resource { arn: String, to: PointSpec },
+    /// Exactly this recovery point.
+    RecoveryPoint { arn: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    Disable,
+    Require,
+    VerifyFull,
+}
+
+impl Tls {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tls::Disable => "disable",
+            Tls::Require => "require",
+            Tls::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// How checks connect to a restored database. The password is never here: only the name of
+/// the environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connect {
+    pub database: String,
+    pub user: String,
+    pub password_env: Option<String>,
+    /// `host:port` to connect through instead of the target's own endpoint.
+    pub via: Option<String>,
+    pub tls: Tls,
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// One integrity check.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    /// The id of the restore it checks.
+    pub restore: String,
+    pub name: String,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Sql {
+        query: String,
+        expect: Expect,
+    },
+    /// Newest data present, which gives the measured RPO. `None` for object stores, where the
+    /// newest restored `LastModified` is used.
+    Freshness {
+        query: Option<String>,
+    },
+    TableChecksum {
+        source: RowSource,
+        key: Vec<String>,
+        reference: Reference,
+    },
+    Schema {
+        schemas: Vec<String>,
+        reference: Reference,
+    },
+    S3Manifest {
+        manifest: PathBuf,
+    },
+    PgAmcheck {
+        heapallindexed: bool,
+        tables: Vec<String>,
+    },
+    Canary {
+        at: CanaryAt,
+    },
+}
+
+impl CheckKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckKind::Sql { .. } => "sql",
+            CheckKind::Freshness { .. } => "freshness",
+            CheckKind::TableChecksum { .. } => "table_checksum",
+            CheckKind::Schema { .. } => "schema",
+            CheckKind::S3Manifest { .. } => "s3_manifest",
+            CheckKind::PgAmcheck { .. } => "pg_amcheck",
+            CheckKind::Canary { .. } => "canary",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowSource {
+    Table(String),
+    Query(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// A manifest written earlier by `restore-drill manifest`.
+    Manifest(PathBuf),
+    /// Another database (a replica, or the source while writes are paused).
+    Connect(ReferenceConnect),
+    /// Another restore of the same drill.
+    Restore(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceConnect {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password_env: Option<String>,
+    pub tls: Tls,
+    pub ca_bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanaryAt {
+    /// Rows of a table, each written at the time in `time_column`.
+    Table { table: String, time_column: String },
+    /// Objects under a prefix, each written at its `LastModified`.
+    Prefix(String),
+}

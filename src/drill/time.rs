@@ -1,0 +1,235 @@
+//! Time expressions in drill files: durations (`"15m"`), the incident time (`now`, RFC 3339,
+//! `-30m`) and the point a restore goes back to (`latest`, `incident`, RFC 3339, `-15m`).
+//!
+//! A timestamp without a zone (`2026-11-21T13:00:00`) is read as UTC; a date alone is refused,
+//! because "midnight in which zone?" is exactly the ambiguity a drill must not have.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+
+/// A string or a native TOML datetime, kept as text until validation parses it, so that every
+/// bad time in a file is reported, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TimeText(pub(crate) String);
+
+impl<'de> Deserialize<'de> for TimeText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(s) => Ok(TimeText(s)),
+            toml::Value::Datetime(dt) => Ok(TimeText(dt.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a time (a string such as \"incident\" or \"-15m\", or an RFC 3339 timestamp), found {}",
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+/// Parses a duration such as `90s`, `15m`, `4h`, `30d` or `1h 30m`. Zero is allowed here;
+/// callers that need a positive duration say so.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!("duration \"{text}\" is negative; durations must be positive"));
+    }
+    if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+        return Err(format!(
+            "duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\""
+        ));
+    }
+    humantime::parse_duration(t).map_err(|_| {
+        format!("invalid duration \"{text}\": expected a number and a unit, e.g. \"90s\", \"15m\", \"4h\" or \"30d\"")
+    })
+}
+
+/// Parses an absolute timestamp: RFC 3339, or the same without a zone (read as UTC).
+pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(naive.and_utc());
+        }
+    }
+    // A space instead of the `T` is common; RFC 3339 allows it.
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    Err(format!(
+        "invalid timestamp \"{text}\": expected RFC 3339, e.g. \"2026-11-21T13:00:00Z\" (a time without a zone is UTC)"
+    ))
+}
+
+/// Parses `-30m`-style offsets into the past. `+` offsets are refused: a drill restores what
+/// already exists.
+fn parse_relative(text: &str) -> Option<Result<Duration, String>> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('-') {
+        return Some(
+            humantime::parse_duration(rest.trim())
+                .map_err(|_| format!("invalid relative time \"{text}\": expected e.g. \"-30m\" or \"-2h\"")),
+        );
+    }
+    if t.starts_with('+') {
+        return Some(Err(format!(
+            "relative time \"{text}\" is in the future; use a negative offset such as \"-30m\""
+        )));
+    }
+    None
+}
+
+/// When the drill pretends disaster struck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentAt {
+    /// The run's start.
+    Now,
+    /// A fixed moment.
+    At(DateTime<Utc>),
+    /// This long before the run's start.
+    Before(Duration),
+}
+
+impl IncidentAt {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t == "now" {
+            return Ok(IncidentAt::Now);
+        }
+        if let Some(rel) = parse_relative(t) {
+            return rel.map(IncidentAt::Before);
+        }
+        parse_timestamp(t).map(IncidentAt::At).map_err(|_| {
+            format!(
+                "invalid incident time \"{text}\": expected \"now\", a negative offset such as \"-30m\", or an RFC 3339 timestamp"
+            )
+        })
+    }
+
+    /// The incident moment for a run that started at `run_start`.
+    pub fn resolve(self, run_start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            IncidentAt::Now => run_start,
+            IncidentAt::At(t) => t,
+            IncidentAt::Before(d) => run_start - chrono::Duration::from_std(d).unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for IncidentAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IncidentAt::Now => f.write_str("the run's start"),
+            IncidentAt::At(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            IncidentAt::Before(d) => write!(f, "{} before the run's start", human(*d)),
+        }
+    }
+}
+
+/// The point in time a restore goes back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointSpec {
+    /// The newest restorable point.
+    Latest,
+    /// The incident time.
+    Incident,
+    /// A fixed moment.
+    At(DateTime<Utc>),
+    /// This long before the incident time.
+    BeforeIncident(Duration),
+}
+
+impl PointSpec {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        match t {
+            "latest" => return Ok(PointSpec::Latest),
+            "incident" => return Ok(PointSpec::Incident),
+            _ => {}
+        }
+        if let Some(rel) = parse_relative(t) {
+            return rel.map(PointSpec::BeforeIncident);
+        }
+        parse_timestamp(t).map(PointSpec::At).map_err(|_| {
+            format!(
+                "invalid restore point \"{text}\": expected \"latest\", \"incident\", a negative offset from the incident such as \"-15m\", or an RFC 3339 timestamp"
+            )
+        })
+    }
+}
+
+impl fmt::Display for PointSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PointSpec::Latest => f.write_str("the latest restorable point"),
+            PointSpec::Incident => f.write_str("the incident time"),
+            PointSpec::At(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            PointSpec::BeforeIncident(d) => {
+                write!(f, "{} before the incident", human(*d))
+            }
+        }
+    }
+}
+
+/// A duration for people, in the units drill files use: `45s`, `15m`, `4h`, `1h 30m`, `30d`.
+pub fn human(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            parts.push(format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
+        assert!(parse_duration("15").unwrap_err().contains("no unit"));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(0)), "0s");
+        assert_eq!(human(Duration::from_secs(900)), "15m");
+        assert_eq!(human(Duration::from_secs(5400)), "1h 30m");
+        assert_eq!(human(Duration::from_secs(30 * 86400)), "30d");
+        assert_eq!(human(Duration::from_millis(61_500)), "1m 1s");
+    }
+
+    #[test]
+    fn incident_times() {
+        assert_eq!(IncidentAt::parse("now"), Ok(IncidentAt::Now));
+        assert_eq!(IncidentAt::parse("-30m"), Ok(IncidentAt::Before(Duration::from_secs(1800))));
+        let utc = IncidentAt::parse("2026-11-21T13:00:00").unwrap();
+        assert_eq!(utc, IncidentAt::parse("2026-11-21T14:00:00+01:00").unwrap());
+        assert!(IncidentAt::parse("+5m").unwrap_err().contains("future"));
+        assert!(IncidentAt::parse("2026-11-21").is_err());
+    }
+
+    #[test]
+    fn restore_points() {
+        assert_eq!(PointSpec::parse("latest"), Ok(PointSpec::Latest));
+        assert_eq!(PointSpec::parse("incident"), Ok(PointSpec::Incident));
+        assert_eq!(PointSpec::parse("-15m"), Ok(PointSpec::BeforeIncident(Duration::from_secs(900))));
+        assert!(matches!(PointSpec::parse("2026-11-21 13:00:00Z"), Ok(PointSpec::At(_))));
+        assert!(PointSpec::parse("yesterday").is_err());
+    }
+}
