@@ -104,24 +104,37 @@ pub(crate) fn peek_str<'a>(value: &'a Value<'_>, key: &str) -> Option<&'a str> {
     value.get_ref().as_table()?.get(key)?.get_ref().as_str()
 }
 
-/// The keys leading from `value` to the innermost value whose span holds `span`.
+/// The keys leading from `value` to the innermost value that holds `span`. A table written
+/// with a header (`[restore.target]`) has the header as its span, so a value "holds" a span
+/// when it or anything inside it does. A span that is only a key's (an unknown key) stops at
+/// the table holding that key.
 fn path_to(value: &Value<'_>, span: &Range<usize>) -> Vec<String> {
+    fn holds(v: &Value<'_>, span: &Range<usize>) -> bool {
+        let s = v.span();
+        if s.start <= span.start && span.end <= s.end {
+            return true;
+        }
+        match v.get_ref() {
+            DeValue::Table(t) => t.iter().any(|(k, c)| {
+                let ks = k.span();
+                (ks.start <= span.start && span.end <= ks.end) || holds(c, span)
+            }),
+            DeValue::Array(a) => a.iter().any(|c| holds(c, span)),
+            _ => false,
+        }
+    }
     let mut path = Vec::new();
     let mut at = value;
     loop {
-        let inside = |v: &Value<'_>| {
-            let s = v.span();
-            s.start <= span.start && span.end <= s.end && s != at.span()
-        };
         let next = match at.get_ref() {
             DeValue::Table(t) => t
                 .iter()
-                .find(|(_, v)| inside(v))
+                .find(|(_, v)| holds(v, span))
                 .map(|(k, v)| (k.get_ref().to_string(), v)),
             DeValue::Array(a) => a
                 .iter()
                 .enumerate()
-                .find(|(_, v)| inside(v))
+                .find(|(_, v)| holds(v, span))
                 .map(|(i, v)| (format!("[{}]", i + 1), v)),
             _ => None,
         };
@@ -188,9 +201,10 @@ fn describe(message: &str, path: &[String], extra_keys: &[&str]) -> String {
     if message.starts_with("unknown variant `") {
         let words = ticked(message);
         let value = words.first().copied().unwrap_or_default();
-        let hint = match did_you_mean(value, &words[1..]) {
+        let known = words.get(1..).unwrap_or_default();
+        let hint = match did_you_mean(value, known) {
             Some(s) => format!("did you mean \"{s}\"?"),
-            None => format!("expected one of: {}", words[1..].join(", ")),
+            None => format!("expected one of: {}", known.join(", ")),
         };
         return format!("{prefix}unknown value \"{value}\" ({hint})");
     }
@@ -203,6 +217,8 @@ fn rust_words(text: &str) -> String {
     match t.as_str() {
         "u16" | "u32" | "u64" | "i64" => "a whole number".to_owned(),
         "a boolean" | "bool" => "true or false".to_owned(),
+        "a sequence" => "an array".to_owned(),
+        "a string" => "a string".to_owned(),
         "struct RawConnect" | "struct RawReference" => "a table".to_owned(),
         s if s.starts_with("struct ") => "a table".to_owned(),
         s if s.starts_with("integer") && s.contains("out of range") => s.to_owned(),

@@ -144,8 +144,27 @@ impl Validator<'_> {
                 Some(id) => format!("restore \"{id}\""),
                 None => format!("restore #{}", i + 1),
             };
+            let peeked = peek_str(&value, "id").map(|id| {
+                let span = value.get_ref().as_table().and_then(|t| t.get("id")).map_or(value.span(), Spanned::span);
+                let kind = peek_str(&value, "kind").unwrap_or_default().to_owned();
+                (id.to_owned(), span, kind)
+            });
             let Some(raw) = self.raw_restore(value, &context) else {
+                // Still known by id, so checks that name it are not reported as dangling too.
+                if let Some((id, span, kind)) = peeked {
+                    let is_database = !matches!(kind.as_str(), "s3_versions" | "backup_recovery_point");
+                    known.entry(id).or_insert(Known {
+                        span,
+                        is_database,
+                        kind: "",
+                    });
+                }
                 continue;
+            };
+            let is_database = match &raw {
+                RawRestore::S3Versions(_) => false,
+                RawRestore::BackupRecoveryPoint(b) => b.connect.is_some(),
+                _ => true,
             };
             let (id_text, plan) = self.restore(raw, &context);
             let id = id_text.get_ref().clone();
@@ -174,7 +193,7 @@ impl Validator<'_> {
                     id,
                     Known {
                         span: id_text.span(),
-                        is_database: true,
+                        is_database,
                         kind: "",
                     },
                 );
