@@ -2,7 +2,7 @@
 //! `err`, and returns the exit code.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::drill::{Severity, find_drill_files, load_drill, render_plan};
 use crate::exit;
@@ -47,7 +47,7 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
 }
 
 /// `restore-drill plan FILE`: prints what a run of the drill would do, offline.
-pub fn plan(file: &PathBuf, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let checked = load_drill(file);
     for d in &checked.diagnostics {
         let _ = writeln!(err, "{d}");

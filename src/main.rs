@@ -41,7 +41,9 @@ enum Command {
     /// Reads each drill, and the tiers.toml beside it if there is one, without contacting
     /// any provider. Every problem in a file is reported at once, as FILE:LINE:COLUMN.
     /// Exits 0 when every file is valid, 20 when any is not.
-    #[command(after_help = "Examples:\n  restore-drill validate                  # every *.toml under drills/\n  restore-drill validate drills/orders.toml ci/drills/")]
+    #[command(
+        after_help = "Examples:\n  restore-drill validate                  # every *.toml under drills/\n  restore-drill validate drills/orders.toml ci/drills/"
+    )]
     Validate {
         /// Drill files, or directories searched recursively for *.toml (tiers.toml excepted).
         #[arg(default_value = "drills")]

@@ -16,8 +16,11 @@ fn examples() -> Vec<String> {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     texts.push(
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/three-problems.toml"))
-            .unwrap(),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/invalid/three-problems.toml"),
+        )
+        .unwrap(),
     );
     texts
 }
@@ -28,8 +31,12 @@ fn consistent(c: &Checked) -> bool {
 }
 
 fn tiers() -> TierCatalog {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("drills/tiers.toml")).unwrap();
-    TierCatalog::default().with_file(Path::new("drills/tiers.toml"), &text).unwrap()
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("drills/tiers.toml"))
+            .unwrap();
+    TierCatalog::default()
+        .with_file(Path::new("drills/tiers.toml"), &text)
+        .unwrap()
 }
 
 #[test]

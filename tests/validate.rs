@@ -8,13 +8,28 @@ use common::{example_drills, restore_drill, root};
 #[test]
 fn every_example_drill_validates() {
     let drills = example_drills();
-    assert!(drills.len() >= 6, "one example per restore kind: {drills:?}");
+    assert!(
+        drills.len() >= 6,
+        "one example per restore kind: {drills:?}"
+    );
     let run = restore_drill(&["validate", "drills"]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     for d in &drills {
-        assert!(run.stdout.contains(&format!("ok       {d}")), "{d} not ok:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("ok       {d}")),
+            "{d} not ok:\n{}",
+            run.stdout
+        );
     }
-    assert!(run.stdout.contains(&format!("{} drill files checked: {} valid, 0 invalid", drills.len(), drills.len())));
+    assert!(run.stdout.contains(&format!(
+        "{} drill files checked: {} valid, 0 invalid",
+        drills.len(),
+        drills.len()
+    )));
     assert_eq!(run.stderr, "", "the examples carry no warnings");
 }
 
@@ -29,7 +44,14 @@ fn every_restore_kind_has_an_example() {
             }
         }
     }
-    for kind in ["pg_pitr", "rds_pitr", "rds_snapshot", "rds_cluster_pitr", "s3_versions", "backup_recovery_point"] {
+    for kind in [
+        "pg_pitr",
+        "rds_pitr",
+        "rds_snapshot",
+        "rds_cluster_pitr",
+        "s3_versions",
+        "backup_recovery_point",
+    ] {
         assert!(kinds.contains(kind), "no example drill of kind {kind}");
     }
 }
@@ -41,8 +63,14 @@ fn plan_prints_every_example() {
         assert_eq!(run.code, 0, "{d}: {}", run.stderr);
         assert!(run.stdout.starts_with("drill     "), "{d}:\n{}", run.stdout);
         assert!(run.stdout.contains("restore \""), "{d}:\n{}", run.stdout);
-        assert!(run.stdout.contains("restore-drill:run-id={run_id}"), "{d}: tags missing");
-        assert!(run.stdout.contains("RTO = detection allowance"), "{d}: targets missing");
+        assert!(
+            run.stdout.contains("restore-drill:run-id={run_id}"),
+            "{d}: tags missing"
+        );
+        assert!(
+            run.stdout.contains("RTO = detection allowance"),
+            "{d}: targets missing"
+        );
         assert!(run.stdout.contains("Nothing was contacted"), "{d}");
     }
 }
@@ -60,7 +88,11 @@ fn plan_shows_targets_tags_and_tier() {
         "  check     orders are back: sql `select count(*) from orders` expects >= 1000",
         "RPO = incident time - newest data present, from the data (freshness checks on \"orders\"); target 5m.",
     ] {
-        assert!(run.stdout.lines().any(|l| l == expected), "missing line {expected:?} in:\n{}", run.stdout);
+        assert!(
+            run.stdout.lines().any(|l| l == expected),
+            "missing line {expected:?} in:\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -75,46 +107,80 @@ fn plan_uses_tiers_toml_beside_the_drill() {
 
 /// Each bad file, and exactly what `validate` must say about it.
 const BAD: &[(&str, &[&str])] = &[
-    ("unknown-key", &[
-        "unknown-key.toml:14:1: restore \"orders\": unknown key \"target.instnce_class\" (did you mean \"instance_class\"?)",
-    ]),
-    ("wrong-type", &[
-        "wrong-type.toml:16:19: restore \"orders\": key \"target.security_groups\": expected an array, found string \"sg-0drill\"",
-    ]),
-    ("missing-key", &[
-        "missing-key.toml:9:1: restore \"orders\": missing required key \"source\"",
-    ]),
-    ("duplicate-id", &[
-        "duplicate-id.toml:23:6: restore \"orders\": duplicate restore id \"orders\" (first defined on line 10)",
-    ]),
-    ("dangling-check", &[
-        "dangling-check.toml:10:6: warning: restore \"orders\": no [[check]] names this restore: the drill will prove it restores, not that the data is right",
-        "dangling-check.toml:23:11: check #1: key \"restore\": no restore has the id \"ordrs\" (did you mean \"orders\"?)",
-    ]),
-    ("unknown-tier", &[
-        "unknown-tier.toml:2:8: key \"tier\": unknown tier \"platnum\" (known tiers: bronze, gold, silver; define more in tiers.toml beside the drill)",
-    ]),
-    ("target-equals-source", &[
-        "target-equals-source.toml:14:14: restore \"orders\": key \"target.identifier\": the target \"orders-prod\" is the source itself; a drill never writes to its source (use a name with {run_id})",
-    ]),
-    ("overlapping-s3-prefix", &[
-        "overlapping-s3-prefix.toml:16:10: restore \"invoices\": target \"s3://invoices-prod/2026/drill/{run_id}/\" overlaps the source \"s3://invoices-prod/2026/\": a restore must never write under its source; use another bucket or a prefix outside the source's",
-    ]),
-    ("negative-duration", &[
-        "negative-duration.toml:10:20: incident: key \"detect_allowance\": duration \"-5m\" is negative; durations must be positive",
-    ]),
-    ("invalid-cron", &[
-        "invalid-cron.toml:3:12: key \"schedule\": invalid cron expression \"0 6 32 * *\": day of month 32 is out of range 1-31",
-    ]),
-    ("not-toml", &[
-        "not-toml.toml:1:6: not valid TOML: key with no value, expected \"=\"",
-        "not-toml.toml:2:9: not valid TOML: key with no value, expected \"=\"",
-    ]),
-    ("three-problems", &[
-        "three-problems.toml:13:6: restore \"orders\": key \"to\": invalid restore point \"yesterday\": expected \"latest\", \"incident\", a negative offset from the incident such as \"-15m\", or an RFC 3339 timestamp",
-        "three-problems.toml:25:10: check #1: key \"expect\": invalid expectation \"about 1000\": expected one of \"= N\", \"!= N\", \"> N\", \">= N\", \"< N\", \"<= N\", \"between A and B\", \"matches REGEX\" or \"no rows\"",
-        "three-problems.toml:28:11: check #2: key \"restore\": no restore has the id \"orderz\" (did you mean \"orders\"?)",
-    ]),
+    (
+        "unknown-key",
+        &[
+            "unknown-key.toml:14:1: restore \"orders\": unknown key \"target.instnce_class\" (did you mean \"instance_class\"?)",
+        ],
+    ),
+    (
+        "wrong-type",
+        &[
+            "wrong-type.toml:16:19: restore \"orders\": key \"target.security_groups\": expected an array, found string \"sg-0drill\"",
+        ],
+    ),
+    (
+        "missing-key",
+        &["missing-key.toml:9:1: restore \"orders\": missing required key \"source\""],
+    ),
+    (
+        "duplicate-id",
+        &[
+            "duplicate-id.toml:23:6: restore \"orders\": duplicate restore id \"orders\" (first defined on line 10)",
+        ],
+    ),
+    (
+        "dangling-check",
+        &[
+            "dangling-check.toml:10:6: warning: restore \"orders\": no [[check]] names this restore: the drill will prove it restores, not that the data is right",
+            "dangling-check.toml:23:11: check #1: key \"restore\": no restore has the id \"ordrs\" (did you mean \"orders\"?)",
+        ],
+    ),
+    (
+        "unknown-tier",
+        &[
+            "unknown-tier.toml:2:8: key \"tier\": unknown tier \"platnum\" (known tiers: bronze, gold, silver; define more in tiers.toml beside the drill)",
+        ],
+    ),
+    (
+        "target-equals-source",
+        &[
+            "target-equals-source.toml:14:14: restore \"orders\": key \"target.identifier\": the target \"orders-prod\" is the source itself; a drill never writes to its source (use a name with {run_id})",
+        ],
+    ),
+    (
+        "overlapping-s3-prefix",
+        &[
+            "overlapping-s3-prefix.toml:16:10: restore \"invoices\": target \"s3://invoices-prod/2026/drill/{run_id}/\" overlaps the source \"s3://invoices-prod/2026/\": a restore must never write under its source; use another bucket or a prefix outside the source's",
+        ],
+    ),
+    (
+        "negative-duration",
+        &[
+            "negative-duration.toml:10:20: incident: key \"detect_allowance\": duration \"-5m\" is negative; durations must be positive",
+        ],
+    ),
+    (
+        "invalid-cron",
+        &[
+            "invalid-cron.toml:3:12: key \"schedule\": invalid cron expression \"0 6 32 * *\": day of month 32 is out of range 1-31",
+        ],
+    ),
+    (
+        "not-toml",
+        &[
+            "not-toml.toml:1:6: not valid TOML: key with no value, expected \"=\"",
+            "not-toml.toml:2:9: not valid TOML: key with no value, expected \"=\"",
+        ],
+    ),
+    (
+        "three-problems",
+        &[
+            "three-problems.toml:13:6: restore \"orders\": key \"to\": invalid restore point \"yesterday\": expected \"latest\", \"incident\", a negative offset from the incident such as \"-15m\", or an RFC 3339 timestamp",
+            "three-problems.toml:25:10: check #1: key \"expect\": invalid expectation \"about 1000\": expected one of \"= N\", \"!= N\", \"> N\", \">= N\", \"< N\", \"<= N\", \"between A and B\", \"matches REGEX\" or \"no rows\"",
+            "three-problems.toml:28:11: check #2: key \"restore\": no restore has the id \"orderz\" (did you mean \"orders\"?)",
+        ],
+    ),
 ];
 
 #[test]
@@ -122,12 +188,21 @@ fn each_bad_drill_exits_20_with_the_exact_messages() {
     let dir = "tests/fixtures/invalid";
     let mut on_disk: Vec<String> = std::fs::read_dir(root().join(dir))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".toml").to_owned())
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".toml")
+                .to_owned()
+        })
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = BAD.iter().map(|(n, _)| (*n).to_owned()).collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "every fixture has its expected messages here");
+    assert_eq!(
+        on_disk, listed,
+        "every fixture has its expected messages here"
+    );
 
     for (name, expected) in BAD {
         let file = format!("{dir}/{name}.toml");
@@ -136,13 +211,21 @@ fn each_bad_drill_exits_20_with_the_exact_messages() {
         let want: Vec<String> = expected.iter().map(|l| format!("{dir}/{l}")).collect();
         let got: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(got, want, "{file}");
-        assert!(run.stdout.contains(&format!("INVALID  {file}")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("INVALID  {file}")),
+            "{}",
+            run.stdout
+        );
 
         // `plan` refuses the same file with the same messages.
         let plan = restore_drill(&["plan", &file]);
         assert_eq!(plan.code, 20, "{file}");
         assert!(plan.stdout.is_empty(), "no plan for an invalid drill");
-        assert!(plan.stderr.starts_with(&want.join("\n")), "{file}: {}", plan.stderr);
+        assert!(
+            plan.stderr.starts_with(&want.join("\n")),
+            "{file}: {}",
+            plan.stderr
+        );
     }
 }
 
@@ -159,11 +242,17 @@ fn a_directory_mixes_valid_and_invalid_files() {
     let run = restore_drill(&["validate", "drills", "tests/fixtures/invalid"]);
     assert_eq!(run.code, 20);
     assert!(run.stdout.contains("ok       drills/demo-local.toml"));
-    assert!(run.stdout.contains("INVALID  tests/fixtures/invalid/not-toml.toml (2 problems)"));
+    assert!(
+        run.stdout
+            .contains("INVALID  tests/fixtures/invalid/not-toml.toml (2 problems)")
+    );
     let n = example_drills().len();
     let bad = BAD.len();
     assert!(
-        run.stdout.contains(&format!("{} drill files checked: {n} valid, {bad} invalid", n + bad)),
+        run.stdout.contains(&format!(
+            "{} drill files checked: {n} valid, {bad} invalid",
+            n + bad
+        )),
         "{}",
         run.stdout
     );
@@ -183,7 +272,10 @@ fn a_bad_tiers_file_is_named() {
 fn missing_paths_and_empty_directories_are_errors() {
     let run = restore_drill(&["validate", "no/such/drill.toml"]);
     assert_eq!(run.code, 20);
-    assert_eq!(run.stderr.trim_end(), "error: no/such/drill.toml: no such file or directory");
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: no/such/drill.toml: no such file or directory"
+    );
 
     let run = restore_drill(&["validate", "tests/fixtures/empty-dir"]);
     assert_eq!(run.code, 20);
@@ -194,7 +286,12 @@ fn missing_paths_and_empty_directories_are_errors() {
 
     let run = restore_drill(&["plan", "no/such/drill.toml"]);
     assert_eq!(run.code, 20);
-    assert!(run.stderr.starts_with("no/such/drill.toml:1:1: cannot read the drill file:"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("no/such/drill.toml:1:1: cannot read the drill file:"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -204,20 +301,51 @@ fn a_file_that_is_not_text_is_invalid() {
     std::fs::write(&file, [0xff, 0xfe, 0x00, 0x80, b'\n']).unwrap();
     let run = restore_drill(&["validate", file.to_str().unwrap()]);
     assert_eq!(run.code, 20);
-    assert!(run.stderr.ends_with(":1:1: not valid TOML: the file is not UTF-8 text\n"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .ends_with(":1:1: not valid TOML: the file is not UTF-8 text\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn help_explains_every_command_with_an_example() {
     let top = restore_drill(&["--help"]);
     assert_eq!(top.code, 0);
-    for word in ["validate", "plan", "Exit codes:", "20   a drill file is invalid"] {
-        assert!(top.stdout.contains(word), "--help lacks {word:?}:\n{}", top.stdout);
+    for word in [
+        "validate",
+        "plan",
+        "Exit codes:",
+        "20   a drill file is invalid",
+    ] {
+        assert!(
+            top.stdout.contains(word),
+            "--help lacks {word:?}:\n{}",
+            top.stdout
+        );
     }
     for cmd in ["validate", "plan"] {
         let run = restore_drill(&[cmd, "--help"]);
         assert_eq!(run.code, 0);
-        assert!(run.stdout.contains("Example"), "{cmd} --help has no example:\n{}", run.stdout);
-        assert!(run.stdout.contains(&format!("restore-drill {cmd}")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("Example"),
+            "{cmd} --help has no example:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("restore-drill {cmd}")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn the_format_guide_shows_every_example_verbatim() {
+    let guide = std::fs::read_to_string(root().join("drills/README.md")).unwrap();
+    for d in example_drills().into_iter().chain(["drills/tiers.toml".to_owned()]) {
+        let text = std::fs::read_to_string(root().join(&d)).unwrap();
+        assert!(guide.contains(&text), "drills/README.md does not show {d} as it is");
     }
 }

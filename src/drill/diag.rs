@@ -100,7 +100,12 @@ impl<'a> Diags<'a> {
         self.push(Severity::Error, span, context, message);
     }
 
-    pub(crate) fn warning(&mut self, span: Range<usize>, context: &str, message: impl Into<String>) {
+    pub(crate) fn warning(
+        &mut self,
+        span: Range<usize>,
+        context: &str,
+        message: impl Into<String>,
+    ) {
         self.push(Severity::Warning, span, context, message);
     }
 
@@ -110,8 +115,7 @@ impl<'a> Diags<'a> {
 
     /// The diagnostics in file order (line, then column), errors before warnings on a tie.
     pub(crate) fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.items
-            .sort_by(|a, b| (a.line, a.column, a.severity).cmp(&(b.line, b.column, b.severity)));
+        self.items.sort_by_key(|a| (a.line, a.column, a.severity));
         self.items.dedup();
         self.items
     }
@@ -166,7 +170,10 @@ mod tests {
     fn suggests_only_close_words() {
         let keys = ["instance_class", "subnet_group", "security_groups"];
         assert_eq!(did_you_mean("instnce_class", &keys), Some("instance_class"));
-        assert_eq!(did_you_mean("security_group", &keys), Some("security_groups"));
+        assert_eq!(
+            did_you_mean("security_group", &keys),
+            Some("security_groups")
+        );
         assert_eq!(did_you_mean("colour", &keys), None);
     }
 }

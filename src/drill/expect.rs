@@ -54,7 +54,10 @@ impl Expect {
             let Some((a, b)) = rest.split_once(" and ") else {
                 return Err(bad("expected \"between A and B\""));
             };
-            let (a, b) = (number(a).map_err(|e| bad(&e))?, number(b).map_err(|e| bad(&e))?);
+            let (a, b) = (
+                number(a).map_err(|e| bad(&e))?,
+                number(b).map_err(|e| bad(&e))?,
+            );
             if a > b {
                 return Err(bad("the lower bound is greater than the upper bound"));
             }
@@ -71,7 +74,9 @@ impl Expect {
             ("<", Op::Lt),
         ] {
             if let Some(rest) = t.strip_prefix(sym) {
-                return number(rest).map(|n| Expect::Compare(op, n)).map_err(|e| bad(&e));
+                return number(rest)
+                    .map(|n| Expect::Compare(op, n))
+                    .map_err(|e| bad(&e));
             }
         }
         Err(bad(&format!("expected one of {FORMS}")))
@@ -105,16 +110,37 @@ mod tests {
     fn forms() {
         assert!(matches!(Expect::parse(">= 1000"), Ok(Expect::Compare(Op::Ge, n)) if n == 1000.0));
         assert!(matches!(Expect::parse("=0"), Ok(Expect::Compare(Op::Eq, n)) if n == 0.0));
-        assert!(matches!(Expect::parse("between 1 and 5"), Ok(Expect::Between(a, b)) if a == 1.0 && b == 5.0));
+        assert!(
+            matches!(Expect::parse("between 1 and 5"), Ok(Expect::Between(a, b)) if a == 1.0 && b == 5.0)
+        );
         assert!(matches!(Expect::parse("no rows"), Ok(Expect::NoRows)));
-        assert!(matches!(Expect::parse("matches ^ok$"), Ok(Expect::Matches(_))));
+        assert!(matches!(
+            Expect::parse("matches ^ok$"),
+            Ok(Expect::Matches(_))
+        ));
     }
 
     #[test]
     fn errors() {
-        assert!(Expect::parse("between 5 and 1").unwrap_err().contains("lower bound"));
-        assert!(Expect::parse(">= lots").unwrap_err().contains("\"lots\" is not a number"));
-        assert!(Expect::parse("matches (").unwrap_err().contains("does not compile"));
-        assert!(Expect::parse("about 5").unwrap_err().contains("expected one of"));
+        assert!(
+            Expect::parse("between 5 and 1")
+                .unwrap_err()
+                .contains("lower bound")
+        );
+        assert!(
+            Expect::parse(">= lots")
+                .unwrap_err()
+                .contains("\"lots\" is not a number")
+        );
+        assert!(
+            Expect::parse("matches (")
+                .unwrap_err()
+                .contains("does not compile")
+        );
+        assert!(
+            Expect::parse("about 5")
+                .unwrap_err()
+                .contains("expected one of")
+        );
     }
 }

@@ -59,7 +59,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FindError> {
         .map_err(io)?;
     entries.sort();
     for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -93,10 +96,18 @@ pub fn load_drill(path: &Path) -> Checked {
     let Ok(text) = String::from_utf8(bytes) else {
         return failed("not valid TOML: the file is not UTF-8 text".to_owned());
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tiers = match TierCatalog::for_dir(dir) {
         Ok(t) => t,
-        Err(diagnostics) => return Checked { plan: None, diagnostics },
+        Err(diagnostics) => {
+            return Checked {
+                plan: None,
+                diagnostics,
+            };
+        }
     };
     check_drill(path, &text, &tiers)
 }

@@ -24,14 +24,21 @@ pub(crate) fn parse_toml<'i>(diags: &mut Diags<'_>, text: &'i str) -> Option<Spa
     }
     for e in errors.iter().take(MAX_SYNTAX_ERRORS) {
         let message = e.message().replace('`', "\"");
-        diags.error(e.span().unwrap_or(0..0), "", format!("not valid TOML: {message}"));
+        diags.error(
+            e.span().unwrap_or(0..0),
+            "",
+            format!("not valid TOML: {message}"),
+        );
     }
     if errors.len() > MAX_SYNTAX_ERRORS {
         let last = errors.last().and_then(|e| e.span()).unwrap_or(0..0);
         diags.error(
             last,
             "",
-            format!("not valid TOML: {} more syntax errors not shown", errors.len() - MAX_SYNTAX_ERRORS),
+            format!(
+                "not valid TOML: {} more syntax errors not shown",
+                errors.len() - MAX_SYNTAX_ERRORS
+            ),
         );
     }
     None
@@ -73,7 +80,11 @@ pub(crate) fn take_kind<'i>(
     };
     let one_of = kinds.join(", ");
     let Some(kind) = table.remove("kind") else {
-        diags.error(span, context, format!("missing required key \"kind\" (one of: {one_of})"));
+        diags.error(
+            span,
+            context,
+            format!("missing required key \"kind\" (one of: {one_of})"),
+        );
         return None;
     };
     let kind_span = kind.span();
@@ -81,7 +92,10 @@ pub(crate) fn take_kind<'i>(
         diags.error(
             kind_span,
             context,
-            format!("key \"kind\": expected a string, found {} (one of: {one_of})", kind.get_ref().type_str()),
+            format!(
+                "key \"kind\": expected a string, found {} (one of: {one_of})",
+                kind.get_ref().type_str()
+            ),
         );
         return None;
     };
@@ -192,11 +206,19 @@ fn describe(message: &str, path: &[String], extra_keys: &[&str]) -> String {
         return format!("missing required key \"{}\"", join(path, Some(field)));
     }
     let key = join(path, None);
-    let prefix = if key.is_empty() { String::new() } else { format!("key \"{key}\": ") };
-    if let Some(rest) = message.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("{prefix}expected {}, found {}", rust_words(expected), found.replace('`', "\""));
-        }
+    let prefix = if key.is_empty() {
+        String::new()
+    } else {
+        format!("key \"{key}\": ")
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!(
+            "{prefix}expected {}, found {}",
+            rust_words(expected),
+            found.replace('`', "\"")
+        );
     }
     if message.starts_with("unknown variant `") {
         let words = ticked(message);
@@ -238,13 +260,19 @@ mod tests {
             &path,
             &[],
         );
-        assert_eq!(msg, "unknown key \"target.instnce_class\" (did you mean \"instance_class\"?)");
+        assert_eq!(
+            msg,
+            "unknown key \"target.instnce_class\" (did you mean \"instance_class\"?)"
+        );
     }
 
     #[test]
     fn describes_wrong_types_in_toml_words() {
         let path = vec!["target".to_owned(), "port".to_owned()];
         let msg = describe("invalid type: string \"x\", expected u16", &path, &[]);
-        assert_eq!(msg, "key \"target.port\": expected a whole number, found string \"x\"");
+        assert_eq!(
+            msg,
+            "key \"target.port\": expected a whole number, found string \"x\""
+        );
     }
 }

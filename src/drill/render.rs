@@ -127,7 +127,11 @@ pub fn render_plan(plan: &DrillPlan) -> String {
 }
 
 fn quoted(items: &[&str]) -> String {
-    items.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
@@ -165,7 +169,10 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             target,
             connect,
         } => {
-            let _ = writeln!(w, "  from      RDS instance \"{source}\", point in time: {to}");
+            let _ = writeln!(
+                w,
+                "  from      RDS instance \"{source}\", point in time: {to}"
+            );
             instance(w, plan, r, "RDS instance", target, None);
             conn(w, connect);
         }
@@ -206,10 +213,18 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             target,
             connect,
         } => {
-            let _ = writeln!(w, "  from      Aurora cluster \"{source}\", point in time: {to}");
+            let _ = writeln!(
+                w,
+                "  from      Aurora cluster \"{source}\", point in time: {to}"
+            );
             let one = format!(
                 "with one instance \"{}\"",
-                super::validate::render_template(&target.instance_identifier, &plan.name, &r.id, "{run_id}")
+                super::validate::render_template(
+                    &target.instance_identifier,
+                    &plan.name,
+                    &r.id,
+                    "{run_id}"
+                )
             );
             instance(w, plan, r, "Aurora cluster", &target.cluster, Some(one));
             conn(w, connect);
@@ -258,7 +273,10 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
                 ));
             }
             if let Some(b) = &target.bucket {
-                into.push(format!("s3://{b}/{}", target.prefix.as_deref().unwrap_or("")));
+                into.push(format!(
+                    "s3://{b}/{}",
+                    target.prefix.as_deref().unwrap_or("")
+                ));
             }
             if let Some(region) = &target.region {
                 into.push(format!("in {region}"));
@@ -266,7 +284,11 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             if into.is_empty() {
                 into.push("a new resource named by AWS Backup".to_owned());
             }
-            let _ = writeln!(w, "  into      {} (restore job role {iam_role_arn})", into.join(" "));
+            let _ = writeln!(
+                w,
+                "  into      {} (restore job role {iam_role_arn})",
+                into.join(" ")
+            );
             if target.bucket.is_none() {
                 isolation(
                     w,
@@ -303,11 +325,19 @@ fn instance(
     } else {
         format!(" ({})", extra.join(", "))
     };
-    let _ = writeln!(w, "  into      {what} \"{name}\"{extra}; deleted at teardown, no final snapshot");
+    let _ = writeln!(
+        w,
+        "  into      {what} \"{name}\"{extra}; deleted at teardown, no final snapshot"
+    );
     if let Some(also) = also {
         let _ = writeln!(w, "            {also}");
     }
-    isolation(w, t.subnet_group.as_deref(), &t.security_groups, t.allow_shared_network);
+    isolation(
+        w,
+        t.subnet_group.as_deref(),
+        &t.security_groups,
+        t.allow_shared_network,
+    );
 }
 
 fn isolation(w: &mut String, subnet: Option<&str>, groups: &[String], shared: bool) {
@@ -392,7 +422,11 @@ fn check(kind: &CheckKind) -> String {
             } else {
                 tables.join(", ")
             };
-            let heap = if *heapallindexed { ", heapallindexed" } else { "" };
+            let heap = if *heapallindexed {
+                ", heapallindexed"
+            } else {
+                ""
+            };
             format!("pg_amcheck of {scope}{heap}")
         }
         CheckKind::Canary {

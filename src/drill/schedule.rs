@@ -68,14 +68,31 @@ struct FieldSpec {
 }
 
 const FIELDS: [FieldSpec; 5] = [
-    FieldSpec { name: "minute", min: 0, max: 59, names: &[] },
-    FieldSpec { name: "hour", min: 0, max: 23, names: &[] },
-    FieldSpec { name: "day of month", min: 1, max: 31, names: &[] },
+    FieldSpec {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+    },
+    FieldSpec {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+    },
+    FieldSpec {
+        name: "day of month",
+        min: 1,
+        max: 31,
+        names: &[],
+    },
     FieldSpec {
         name: "month",
         min: 1,
         max: 12,
-        names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        names: &[
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ],
     },
     FieldSpec {
         name: "day of week",
@@ -103,7 +120,10 @@ impl Cron {
         if fields[4] & (1 << 7) != 0 {
             fields[4] = (fields[4] & !(1 << 7)) | 1;
         }
-        Ok(Cron { text: text.to_owned(), fields })
+        Ok(Cron {
+            text: text.to_owned(),
+            fields,
+        })
     }
 }
 
@@ -112,11 +132,9 @@ fn parse_field(part: &str, spec: &FieldSpec) -> Result<u64, String> {
     for item in part.split(',') {
         let (range, step) = match item.split_once('/') {
             Some((r, s)) => {
-                let step: u32 = s
-                    .parse()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("{} step \"{s}\" is not a positive number", spec.name))?;
+                let step: u32 = s.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    format!("{} step \"{s}\" is not a positive number", spec.name)
+                })?;
                 (r, step)
             }
             None => (item, 1),
@@ -192,7 +210,15 @@ mod tests {
             Schedule::parse("0 25 * * *").unwrap_err(),
             "invalid cron expression \"0 25 * * *\": hour 25 is out of range 0-23"
         );
-        assert!(Schedule::parse("0 6 1 */0 *").unwrap_err().contains("month step"));
-        assert!(Schedule::parse("0 6 * *").unwrap_err().contains("expected 5 fields"));
+        assert!(
+            Schedule::parse("0 6 1 */0 *")
+                .unwrap_err()
+                .contains("month step")
+        );
+        assert!(
+            Schedule::parse("0 6 * *")
+                .unwrap_err()
+                .contains("expected 5 fields")
+        );
     }
 }

@@ -109,7 +109,10 @@ impl TierCatalog {
                 diags.error(
                     key.span(),
                     "",
-                    format!("unknown key \"{}\" (tiers are defined as [tier.NAME] tables)", key.get_ref()),
+                    format!(
+                        "unknown key \"{}\" (tiers are defined as [tier.NAME] tables)",
+                        key.get_ref()
+                    ),
                 );
             }
             match tiers.map(|t| (t.span(), t.into_inner())) {
@@ -126,10 +129,16 @@ impl TierCatalog {
                         let Some(raw) = de::<RawTier>(&mut diags, value, &context, &[]) else {
                             continue;
                         };
-                        let mut duration = |t: &toml::Spanned<String>, what: &str| {
-                            match parse_duration(t.get_ref()) {
+                        let mut duration =
+                            |t: &toml::Spanned<String>, what: &str| match parse_duration(
+                                t.get_ref(),
+                            ) {
                                 Ok(d) if d.is_zero() => {
-                                    diags.error(t.span(), &context, format!("key \"{what}\": must be more than zero"));
+                                    diags.error(
+                                        t.span(),
+                                        &context,
+                                        format!("key \"{what}\": must be more than zero"),
+                                    );
                                     None
                                 }
                                 Ok(d) => Some(d),
@@ -137,14 +146,14 @@ impl TierCatalog {
                                     diags.error(t.span(), &context, format!("key \"{what}\": {e}"));
                                     None
                                 }
-                            }
-                        };
+                            };
                         let (rpo, rto, max_interval) = (
                             duration(&raw.rpo, "rpo"),
                             duration(&raw.rto, "rto"),
                             duration(&raw.max_interval, "max_interval"),
                         );
-                        if let (Some(rpo), Some(rto), Some(max_interval)) = (rpo, rto, max_interval) {
+                        if let (Some(rpo), Some(rto), Some(max_interval)) = (rpo, rto, max_interval)
+                        {
                             let name = name.get_ref().to_string();
                             self.tiers.insert(
                                 name.clone(),
@@ -163,9 +172,16 @@ impl TierCatalog {
                 Some((span, other)) => diags.error(
                     span,
                     "",
-                    format!("key \"tier\": expected a table of tiers, found {}", other.type_str()),
+                    format!(
+                        "key \"tier\": expected a table of tiers, found {}",
+                        other.type_str()
+                    ),
                 ),
-                None => diags.error(root_span.start..root_span.start, "", "no [tier.NAME] tables in the file"),
+                None => diags.error(
+                    root_span.start..root_span.start,
+                    "",
+                    "no [tier.NAME] tables in the file",
+                ),
             }
         }
         if diags.has_errors() {
@@ -200,7 +216,9 @@ mod tests {
     #[test]
     fn a_file_adds_and_redefines() {
         let text = "[tier.platinum]\nrpo = \"1m\"\nrto = \"5m\"\nmax_interval = \"7d\"\n\n[tier.gold]\nrpo = \"2m\"\nrto = \"15m\"\nmax_interval = \"30d\"\n";
-        let c = TierCatalog::default().with_file(Path::new("tiers.toml"), text).unwrap();
+        let c = TierCatalog::default()
+            .with_file(Path::new("tiers.toml"), text)
+            .unwrap();
         assert_eq!(c.get("platinum").unwrap().rto.as_secs(), 300);
         assert_eq!(c.get("gold").unwrap().rpo.as_secs(), 120);
         assert_eq!(c.get("silver").unwrap().rpo.as_secs(), HOUR);
@@ -209,7 +227,9 @@ mod tests {
     #[test]
     fn a_bad_file_names_every_problem() {
         let text = "[tier.fast]\nrpo = \"1m\"\nrto = \"-5m\"\nmax_interval = \"7d\"\n\n[tier.slow]\nrpo = \"1h\"\nrto = \"4h\"\nmax_intervall = \"7d\"\n";
-        let errs = TierCatalog::default().with_file(Path::new("tiers.toml"), text).unwrap_err();
+        let errs = TierCatalog::default()
+            .with_file(Path::new("tiers.toml"), text)
+            .unwrap_err();
         let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(
             msgs,

@@ -33,7 +33,9 @@ impl<'de> Deserialize<'de> for TimeText {
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.starts_with('-') {
-        return Err(format!("duration \"{text}\" is negative; durations must be positive"));
+        return Err(format!(
+            "duration \"{text}\" is negative; durations must be positive"
+        ));
     }
     if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
         return Err(format!(
@@ -70,10 +72,9 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 fn parse_relative(text: &str) -> Option<Result<Duration, String>> {
     let t = text.trim();
     if let Some(rest) = t.strip_prefix('-') {
-        return Some(
-            humantime::parse_duration(rest.trim())
-                .map_err(|_| format!("invalid relative time \"{text}\": expected e.g. \"-30m\" or \"-2h\"")),
-        );
+        return Some(humantime::parse_duration(rest.trim()).map_err(|_| {
+            format!("invalid relative time \"{text}\": expected e.g. \"-30m\" or \"-2h\"")
+        }));
     }
     if t.starts_with('+') {
         return Some(Err(format!(
@@ -124,7 +125,11 @@ impl fmt::Display for IncidentAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IncidentAt::Now => f.write_str("the run's start"),
-            IncidentAt::At(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            IncidentAt::At(t) => write!(
+                f,
+                "{}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
             IncidentAt::Before(d) => write!(f, "{} before the run's start", human(*d)),
         }
     }
@@ -167,7 +172,11 @@ impl fmt::Display for PointSpec {
         match self {
             PointSpec::Latest => f.write_str("the latest restorable point"),
             PointSpec::Incident => f.write_str("the incident time"),
-            PointSpec::At(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            PointSpec::At(t) => write!(
+                f,
+                "{}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
             PointSpec::BeforeIncident(d) => {
                 write!(f, "{} before the incident", human(*d))
             }
@@ -217,7 +226,10 @@ mod tests {
     #[test]
     fn incident_times() {
         assert_eq!(IncidentAt::parse("now"), Ok(IncidentAt::Now));
-        assert_eq!(IncidentAt::parse("-30m"), Ok(IncidentAt::Before(Duration::from_secs(1800))));
+        assert_eq!(
+            IncidentAt::parse("-30m"),
+            Ok(IncidentAt::Before(Duration::from_secs(1800)))
+        );
         let utc = IncidentAt::parse("2026-11-21T13:00:00").unwrap();
         assert_eq!(utc, IncidentAt::parse("2026-11-21T14:00:00+01:00").unwrap());
         assert!(IncidentAt::parse("+5m").unwrap_err().contains("future"));
@@ -228,8 +240,14 @@ mod tests {
     fn restore_points() {
         assert_eq!(PointSpec::parse("latest"), Ok(PointSpec::Latest));
         assert_eq!(PointSpec::parse("incident"), Ok(PointSpec::Incident));
-        assert_eq!(PointSpec::parse("-15m"), Ok(PointSpec::BeforeIncident(Duration::from_secs(900))));
-        assert!(matches!(PointSpec::parse("2026-11-21 13:00:00Z"), Ok(PointSpec::At(_))));
+        assert_eq!(
+            PointSpec::parse("-15m"),
+            Ok(PointSpec::BeforeIncident(Duration::from_secs(900)))
+        );
+        assert!(matches!(
+            PointSpec::parse("2026-11-21 13:00:00Z"),
+            Ok(PointSpec::At(_))
+        ));
         assert!(PointSpec::parse("yesterday").is_err());
     }
 }

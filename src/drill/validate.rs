@@ -72,6 +72,9 @@ enum RawCheck {
     Canary(RawCanaryCheck),
 }
 
+/// The checked top-level keys: name, description, owner, tier, schedule.
+type Meta = (String, Option<String>, Option<String>, Tier, Schedule);
+
 struct Validator<'a> {
     diags: Diags<'a>,
     base_dir: PathBuf,
@@ -118,14 +121,17 @@ impl Validator<'_> {
             }
         };
         let incident = match incident {
-            Some(i) => de::<RawIncident>(&mut self.diags, i, "incident", &[]).and_then(|i| self.incident(i)),
+            Some(i) => de::<RawIncident>(&mut self.diags, i, "incident", &[])
+                .and_then(|i| self.incident(i)),
             None => Some(IncidentSpec {
                 at: IncidentAt::Now,
                 detect_allowance: Duration::ZERO,
             }),
         };
         let timeouts = match timeouts {
-            Some(t) => de::<RawTimeouts>(&mut self.diags, t, "timeouts", &[]).map(|t| self.timeouts(t)),
+            Some(t) => {
+                de::<RawTimeouts>(&mut self.diags, t, "timeouts", &[]).map(|t| self.timeouts(t))
+            }
             None => Some(Timeouts::default()),
         };
         let meta_plan = match meta {
@@ -145,14 +151,19 @@ impl Validator<'_> {
                 None => format!("restore #{}", i + 1),
             };
             let peeked = peek_str(&value, "id").map(|id| {
-                let span = value.get_ref().as_table().and_then(|t| t.get("id")).map_or(value.span(), Spanned::span);
+                let span = value
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| t.get("id"))
+                    .map_or(value.span(), Spanned::span);
                 let kind = peek_str(&value, "kind").unwrap_or_default().to_owned();
                 (id.to_owned(), span, kind)
             });
             let Some(raw) = self.raw_restore(value, &context) else {
                 // Still known by id, so checks that name it are not reported as dangling too.
                 if let Some((id, span, kind)) = peeked {
-                    let is_database = !matches!(kind.as_str(), "s3_versions" | "backup_recovery_point");
+                    let is_database =
+                        !matches!(kind.as_str(), "s3_versions" | "backup_recovery_point");
                     known.entry(id).or_insert(Known {
                         span,
                         is_database,
@@ -220,7 +231,11 @@ impl Validator<'_> {
                     let base = format!("{} ({})", plan.kind.name(), plan.restore);
                     let n = default_names.entry(base.clone()).or_insert(0);
                     *n += 1;
-                    plan.name = if *n == 1 { base } else { format!("{base} #{n}") };
+                    plan.name = if *n == 1 {
+                        base
+                    } else {
+                        format!("{base} #{n}")
+                    };
                 }
                 check_plans.push(plan);
             }
@@ -228,14 +243,14 @@ impl Validator<'_> {
 
         let (name, description, owner, tier, schedule) = meta_plan?;
         for r in &restore_plans {
-            if !check_plans.iter().any(|c| c.restore == r.id) {
-                if let Some(k) = known.get(&r.id) {
-                    self.diags.warning(
+            if !check_plans.iter().any(|c| c.restore == r.id)
+                && let Some(k) = known.get(&r.id)
+            {
+                self.diags.warning(
                         k.span.clone(),
                         &format!("restore \"{}\"", r.id),
                         "no [[check]] names this restore: the drill will prove it restores, not that the data is right",
                     );
-                }
             }
         }
         let incident = incident?;
@@ -281,8 +296,11 @@ impl Validator<'_> {
         match value.into_inner() {
             DeValue::Array(items) if items.iter().all(|i| i.get_ref().is_table()) => {
                 if items.is_empty() {
-                    self.diags
-                        .error(span, "", format!("a drill needs at least one [[{key}]] table"));
+                    self.diags.error(
+                        span,
+                        "",
+                        format!("a drill needs at least one [[{key}]] table"),
+                    );
                 }
                 items.into_iter().collect()
             }
@@ -300,11 +318,7 @@ impl Validator<'_> {
         }
     }
 
-    fn meta(
-        &mut self,
-        m: RawMeta,
-        tiers: &TierCatalog,
-    ) -> Option<(String, Option<String>, Option<String>, Tier, Schedule)> {
+    fn meta(&mut self, m: RawMeta, tiers: &TierCatalog) -> Option<Meta> {
         let name_ok = valid_slug(m.name.get_ref(), 48);
         if !name_ok {
             self.diags.error(
@@ -338,14 +352,16 @@ impl Validator<'_> {
         let schedule = match Schedule::parse(m.schedule.get_ref()) {
             Ok(s) => Some(s),
             Err(e) => {
-                self.diags.error(m.schedule.span(), "", format!("key \"schedule\": {e}"));
+                self.diags
+                    .error(m.schedule.span(), "", format!("key \"schedule\": {e}"));
                 None
             }
         };
-        if let (Some(tier), Some(schedule)) = (&tier, &schedule) {
-            if let Some(every) = schedule.nominal_interval() {
-                if every > tier.max_interval {
-                    self.diags.warning(
+        if let (Some(tier), Some(schedule)) = (&tier, &schedule)
+            && let Some(every) = schedule.nominal_interval()
+            && every > tier.max_interval
+        {
+            self.diags.warning(
                         m.schedule.span(),
                         "",
                         format!(
@@ -355,8 +371,6 @@ impl Validator<'_> {
                             human(tier.max_interval)
                         ),
                     );
-                }
-            }
         }
         let text = |t: Option<Spanned<String>>| t.map(Spanned::into_inner);
         if !name_ok {
@@ -376,7 +390,8 @@ impl Validator<'_> {
             Some(at) => match IncidentAt::parse(&at.get_ref().0) {
                 Ok(a) => Some(a),
                 Err(e) => {
-                    self.diags.error(at.span(), "incident", format!("key \"at\": {e}"));
+                    self.diags
+                        .error(at.span(), "incident", format!("key \"at\": {e}"));
                     None
                 }
             },
@@ -403,24 +418,35 @@ impl Validator<'_> {
             (t.teardown, "teardown", &mut out.teardown),
         ];
         for (text, key, slot) in fields {
-            if let Some(text) = text {
-                if let Some(d) = self.duration(&text, "timeouts", key, true) {
-                    *slot = d;
-                }
+            if let Some(text) = text
+                && let Some(d) = self.duration(&text, "timeouts", key, true)
+            {
+                *slot = d;
             }
         }
         out
     }
 
-    fn duration(&mut self, t: &Spanned<String>, ctx: &str, key: &str, positive: bool) -> Option<Duration> {
+    fn duration(
+        &mut self,
+        t: &Spanned<String>,
+        ctx: &str,
+        key: &str,
+        positive: bool,
+    ) -> Option<Duration> {
         match parse_duration(t.get_ref()) {
             Ok(d) if positive && d.is_zero() => {
-                self.diags.error(t.span(), ctx, format!("key \"{key}\": must be more than zero"));
+                self.diags.error(
+                    t.span(),
+                    ctx,
+                    format!("key \"{key}\": must be more than zero"),
+                );
                 None
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.diags.error(t.span(), ctx, format!("key \"{key}\": {e}"));
+                self.diags
+                    .error(t.span(), ctx, format!("key \"{key}\": {e}"));
                 None
             }
         }
@@ -441,7 +467,9 @@ impl Validator<'_> {
                         self.diags.error(
                             url.span(),
                             "provider",
-                            format!("key \"endpoint_url\": \"{u}\" is not an http:// or https:// URL"),
+                            format!(
+                                "key \"endpoint_url\": \"{u}\" is not an http:// or https:// URL"
+                            ),
                         );
                     }
                 }
@@ -464,14 +492,23 @@ impl Validator<'_> {
         let ok = {
             let parts: Vec<&str> = r.get_ref().split('-').collect();
             parts.len() >= 3
-                && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-                && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
         };
         if !ok {
             self.diags.error(
                 r.span(),
                 ctx,
-                format!("key \"{key}\": \"{}\" is not an AWS region name such as \"us-east-1\"", r.get_ref()),
+                format!(
+                    "key \"{key}\": \"{}\" is not an AWS region name such as \"us-east-1\"",
+                    r.get_ref()
+                ),
             );
         }
         ok
@@ -482,7 +519,11 @@ impl Validator<'_> {
     fn path(&self, text: &str) -> PathBuf {
         use std::path::Component;
         let p = Path::new(text);
-        let joined = if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) };
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        };
         let mut out = PathBuf::new();
         for c in joined.components() {
             match c {
@@ -495,7 +536,11 @@ impl Validator<'_> {
                 other => out.push(other),
             }
         }
-        if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+        if out.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            out
+        }
     }
 
     fn raw_restore(&mut self, value: Value<'_>, ctx: &str) -> Option<RawRestore> {
@@ -548,15 +593,19 @@ impl Validator<'_> {
                 ),
             );
         }
-        let wants = if kind_name == "pg_pitr" { "local" } else { "aws" };
-        if let Some(have) = self.provider_kind {
-            if have != wants {
-                self.diags.error(
+        let wants = if kind_name == "pg_pitr" {
+            "local"
+        } else {
+            "aws"
+        };
+        if let Some(have) = self.provider_kind
+            && have != wants
+        {
+            self.diags.error(
                     id.span(),
                     ctx,
                     format!("a {kind_name} restore needs [provider] kind = \"{wants}\", but this drill's provider is \"{have}\""),
                 );
-            }
         }
         let kind = match raw {
             RawRestore::PgPitr(r) => self.pg_pitr(r, ctx),
@@ -620,7 +669,10 @@ impl Validator<'_> {
         let base_backups = self.path(r.base_backups.get_ref());
         let wal_archive = self.path(r.wal_archive.get_ref());
         if let Some(work) = &target.work_dir {
-            for (src, key) in [(&base_backups, "base_backups"), (&wal_archive, "wal_archive")] {
+            for (src, key) in [
+                (&base_backups, "base_backups"),
+                (&wal_archive, "wal_archive"),
+            ] {
                 if work.starts_with(src) {
                     self.diags.error(
                         r.base_backups.span(),
@@ -662,9 +714,10 @@ impl Validator<'_> {
         let copy = match &r.copy_to_region {
             Some(region) => {
                 self.region(region, ctx, "copy_to_region");
-                if let Some(tr) = &r.target.region {
-                    if tr.get_ref() != region.get_ref() {
-                        self.diags.error(
+                if let Some(tr) = &r.target.region
+                    && tr.get_ref() != region.get_ref()
+                {
+                    self.diags.error(
                             tr.span(),
                             ctx,
                             format!(
@@ -673,7 +726,6 @@ impl Validator<'_> {
                                 region.get_ref()
                             ),
                         );
-                    }
                 }
                 Some(SnapshotCopy {
                     region: region.get_ref().clone(),
@@ -682,7 +734,11 @@ impl Validator<'_> {
             }
             None => {
                 if let Some(k) = &r.copy_kms_key {
-                    self.diags.error(k.span(), ctx, "key \"copy_kms_key\" needs \"copy_to_region\"");
+                    self.diags.error(
+                        k.span(),
+                        ctx,
+                        "key \"copy_kms_key\" needs \"copy_to_region\"",
+                    );
                 }
                 None
             }
@@ -706,7 +762,11 @@ impl Validator<'_> {
         let to = self.point(r.to.as_ref(), ctx);
         self.bucket(&r.bucket, ctx, "bucket");
         self.bucket(&r.target.bucket, ctx, "target.bucket");
-        let prefix = r.prefix.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default();
+        let prefix = r
+            .prefix
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .unwrap_or_default();
         let target_prefix = match &r.target.prefix {
             Some(p) => {
                 self.template(p, ctx, "target.prefix", true, None);
@@ -721,7 +781,11 @@ impl Validator<'_> {
             // Only the literal part before the first placeholder is known before a run.
             let literal = target_prefix.split('{').next().unwrap_or_default();
             if literal.starts_with(prefix.as_str()) || prefix.starts_with(literal) {
-                let span = r.target.prefix.as_ref().map_or(r.target.bucket.span(), Spanned::span);
+                let span = r
+                    .target
+                    .prefix
+                    .as_ref()
+                    .map_or(r.target.bucket.span(), Spanned::span);
                 self.diags.error(
                     span,
                     ctx,
@@ -737,7 +801,11 @@ impl Validator<'_> {
         }
         let concurrency = match r.concurrency {
             Some(c) if *c.get_ref() == 0 || *c.get_ref() > 1024 => {
-                self.diags.error(c.span(), ctx, "key \"concurrency\": must be between 1 and 1024");
+                self.diags.error(
+                    c.span(),
+                    ctx,
+                    "key \"concurrency\": must be between 1 and 1024",
+                );
                 None
             }
             Some(c) => Some(c.into_inner()),
@@ -762,7 +830,10 @@ impl Validator<'_> {
             self.diags.error(
                 r.iam_role_arn.span(),
                 ctx,
-                format!("key \"iam_role_arn\": \"{}\" is not an ARN", r.iam_role_arn.get_ref()),
+                format!(
+                    "key \"iam_role_arn\": \"{}\" is not an ARN",
+                    r.iam_role_arn.get_ref()
+                ),
             );
         }
         let point = match (&r.resource_arn, &r.recovery_point_arn) {
@@ -778,7 +849,9 @@ impl Validator<'_> {
                         "key \"to\" has no meaning with \"recovery_point_arn\", which names one recovery point; remove one of them",
                     );
                 }
-                Some(BackupPointSelector::RecoveryPoint { arn: rp.get_ref().clone() })
+                Some(BackupPointSelector::RecoveryPoint {
+                    arn: rp.get_ref().clone(),
+                })
             }
             (Some(res), Some(_)) => {
                 self.diags.error(
@@ -799,7 +872,10 @@ impl Validator<'_> {
         };
         let t = &r.target;
         if let Some(ident) = &t.identifier {
-            let source = r.resource_arn.as_ref().and_then(|a| a.get_ref().rsplit(':').next().map(str::to_owned));
+            let source = r
+                .resource_arn
+                .as_ref()
+                .and_then(|a| a.get_ref().rsplit(':').next().map(str::to_owned));
             self.template(ident, ctx, "target.identifier", true, source.as_deref());
         }
         if let Some(b) = &t.bucket {
@@ -812,7 +888,12 @@ impl Validator<'_> {
             self.region(region, ctx, "target.region");
         }
         if t.bucket.is_none() && !t.allow_shared_network.unwrap_or(false) {
-            self.isolation(t.subnet_group.as_ref(), t.security_groups.as_deref(), ctx, r.id.span());
+            self.isolation(
+                t.subnet_group.as_ref(),
+                t.security_groups.as_deref(),
+                ctx,
+                r.id.span(),
+            );
         }
         let connect = match r.connect {
             Some(c) => Some(self.connect(c, ctx)?),
@@ -845,7 +926,13 @@ impl Validator<'_> {
     ) -> Option<InstanceTarget> {
         let identifier = match &t.identifier {
             Some(i) => {
-                self.template(i, ctx, "target.identifier", true, source.map(|s| s.get_ref().as_str()));
+                self.template(
+                    i,
+                    ctx,
+                    "target.identifier",
+                    true,
+                    source.map(|s| s.get_ref().as_str()),
+                );
                 i.get_ref().clone()
             }
             None => String::from("rd-{restore}-{run_id}"),
@@ -856,7 +943,12 @@ impl Validator<'_> {
         let allow = t.allow_shared_network.unwrap_or(false);
         if !allow {
             let at = t.identifier.as_ref().map_or(0..0, Spanned::span);
-            self.isolation(t.subnet_group.as_ref(), t.security_groups.as_deref(), ctx, at);
+            self.isolation(
+                t.subnet_group.as_ref(),
+                t.security_groups.as_deref(),
+                ctx,
+                at,
+            );
         }
         Some(InstanceTarget {
             identifier,
@@ -877,7 +969,13 @@ impl Validator<'_> {
     ) -> Option<ClusterTarget> {
         let instance_identifier = match &t.instance_identifier {
             Some(i) => {
-                self.template(i, ctx, "target.instance_identifier", true, Some(source.get_ref()));
+                self.template(
+                    i,
+                    ctx,
+                    "target.instance_identifier",
+                    true,
+                    Some(source.get_ref()),
+                );
                 i.get_ref().clone()
             }
             None => String::from("rd-{restore}-{run_id}-1"),
@@ -928,23 +1026,34 @@ impl Validator<'_> {
 
     /// Checks a target-name template: known placeholders only, `{run_id}` present (so runs
     /// never collide and `sweep` can tell them apart), and never the source's own name.
-    fn template(&mut self, t: &Spanned<String>, ctx: &str, key: &str, rds: bool, source: Option<&str>) {
+    fn template(
+        &mut self,
+        t: &Spanned<String>,
+        ctx: &str,
+        key: &str,
+        rds: bool,
+        source: Option<&str>,
+    ) {
         let text = t.get_ref();
-        if let Some(src) = source {
-            if text.eq_ignore_ascii_case(src) {
-                self.diags.error(
+        if let Some(src) = source
+            && text.eq_ignore_ascii_case(src)
+        {
+            self.diags.error(
                     t.span(),
                     ctx,
                     format!("key \"{key}\": the target \"{text}\" is the source itself; a drill never writes to its source (use a name with {{run_id}})"),
                 );
-                return;
-            }
+            return;
         }
         let mut rest = text.as_str();
         while let Some(open) = rest.find('{') {
             let after = &rest[open + 1..];
             let Some(close) = after.find('}') else {
-                self.diags.error(t.span(), ctx, format!("key \"{key}\": unclosed \"{{\" in \"{text}\""));
+                self.diags.error(
+                    t.span(),
+                    ctx,
+                    format!("key \"{key}\": unclosed \"{{\" in \"{text}\""),
+                );
                 return;
             };
             let name = &after[..close];
@@ -967,10 +1076,13 @@ impl Validator<'_> {
             return;
         }
         if rds && key.ends_with("identifier") {
-            let sample = render_template(text, &self.drill, &self.restore_id, SAMPLE_RUN_ID).to_ascii_lowercase();
+            let sample = render_template(text, &self.drill, &self.restore_id, SAMPLE_RUN_ID)
+                .to_ascii_lowercase();
             let ok = sample.len() <= 63
                 && sample.starts_with(|c: char| c.is_ascii_lowercase())
-                && sample.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && sample
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !sample.contains("--")
                 && !sample.ends_with('-');
             if !ok {
@@ -986,7 +1098,9 @@ impl Validator<'_> {
     fn bucket(&mut self, b: &Spanned<String>, ctx: &str, key: &str) {
         let name = b.get_ref();
         let ok = (3..=63).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             && name.starts_with(|c: char| c.is_ascii_alphanumeric())
             && name.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !ok {
@@ -1000,7 +1114,8 @@ impl Validator<'_> {
 
     fn nonempty(&mut self, t: &Spanned<String>, ctx: &str, key: &str) {
         if t.get_ref().trim().is_empty() {
-            self.diags.error(t.span(), ctx, format!("key \"{key}\": must not be empty"));
+            self.diags
+                .error(t.span(), ctx, format!("key \"{key}\": must not be empty"));
         }
     }
 
@@ -1018,7 +1133,11 @@ impl Validator<'_> {
     }
 
     fn tls(&mut self, t: Option<&Spanned<String>>, ctx: &str, key: &str) -> Option<Tls> {
-        let default = if self.provider_kind == Some("local") { Tls::Disable } else { Tls::Require };
+        let default = if self.provider_kind == Some("local") {
+            Tls::Disable
+        } else {
+            Tls::Require
+        };
         let Some(t) = t else {
             return Some(default);
         };
@@ -1043,14 +1162,17 @@ impl Validator<'_> {
         if let Some(p) = &c.password_env {
             self.env_name(p, ctx, "connect.password_env");
         }
-        if let Some(via) = &c.via {
-            if parse_host_port(via.get_ref()).is_none() {
-                self.diags.error(
-                    via.span(),
-                    ctx,
-                    format!("key \"connect.via\": \"{}\" is not host:port, e.g. \"127.0.0.1:15432\"", via.get_ref()),
-                );
-            }
+        if let Some(via) = &c.via
+            && parse_host_port(via.get_ref()).is_none()
+        {
+            self.diags.error(
+                via.span(),
+                ctx,
+                format!(
+                    "key \"connect.via\": \"{}\" is not host:port, e.g. \"127.0.0.1:15432\"",
+                    via.get_ref()
+                ),
+            );
         }
         let tls = self.tls(c.tls.as_ref(), ctx, "connect.tls")?;
         if tls == Tls::VerifyFull && c.ca_bundle.is_none() {
@@ -1111,7 +1233,10 @@ impl Validator<'_> {
                 self.diags.error(
                     restore.span(),
                     ctx,
-                    format!("key \"restore\": no restore has the id \"{}\"{hint}", restore.get_ref()),
+                    format!(
+                        "key \"restore\": no restore has the id \"{}\"{hint}",
+                        restore.get_ref()
+                    ),
                 );
                 None
             }
@@ -1124,7 +1249,10 @@ impl Validator<'_> {
                 self.diags.error(
                     n.span(),
                     ctx,
-                    format!("duplicate check name \"{}\" (first used on line {line})", n.get_ref()),
+                    format!(
+                        "duplicate check name \"{}\" (first used on line {line})",
+                        n.get_ref()
+                    ),
                 );
             } else {
                 names.insert(n.get_ref().clone(), n.span());
@@ -1133,20 +1261,31 @@ impl Validator<'_> {
         // Whether the check's kind fits the restore's: SQL checks need a database, object
         // checks an object store. Unknown (invalid) restores are not judged twice.
         let is_db = target.map(|k| k.is_database);
-        let needs_db = matches!(kind_name, "sql" | "table_checksum" | "schema" | "pg_amcheck");
+        let needs_db = matches!(
+            kind_name,
+            "sql" | "table_checksum" | "schema" | "pg_amcheck"
+        );
         if let Some(k) = target.filter(|k| !k.kind.is_empty()) {
             if needs_db && !k.is_database {
                 self.diags.error(
                     restore.span(),
                     ctx,
-                    format!("a {kind_name} check needs a database, but restore \"{}\" is {}", restore.get_ref(), k.kind),
+                    format!(
+                        "a {kind_name} check needs a database, but restore \"{}\" is {}",
+                        restore.get_ref(),
+                        k.kind
+                    ),
                 );
             }
             if kind_name == "s3_manifest" && k.is_database {
                 self.diags.error(
                     restore.span(),
                     ctx,
-                    format!("an s3_manifest check needs restored objects, but restore \"{}\" is {}", restore.get_ref(), k.kind),
+                    format!(
+                        "an s3_manifest check needs restored objects, but restore \"{}\" is {}",
+                        restore.get_ref(),
+                        k.kind
+                    ),
                 );
             }
         }
@@ -1156,7 +1295,8 @@ impl Validator<'_> {
                 let expect = match Expect::parse(c.expect.get_ref()) {
                     Ok(e) => Some(e),
                     Err(e) => {
-                        self.diags.error(c.expect.span(), ctx, format!("key \"expect\": {e}"));
+                        self.diags
+                            .error(c.expect.span(), ctx, format!("key \"expect\": {e}"));
                         None
                     }
                 };
@@ -1189,15 +1329,28 @@ impl Validator<'_> {
                     (Some(t), None) => Some(RowSource::Table(t.into_inner())),
                     (None, Some(q)) => Some(RowSource::Query(q.into_inner())),
                     (Some(t), Some(_)) => {
-                        self.diags.error(t.span(), ctx, "give either \"table\" or \"query\", not both");
+                        self.diags.error(
+                            t.span(),
+                            ctx,
+                            "give either \"table\" or \"query\", not both",
+                        );
                         None
                     }
                     (None, None) => {
-                        self.diags.error(restore.span(), ctx, "missing \"table\" or \"query\": which rows to compare");
+                        self.diags.error(
+                            restore.span(),
+                            ctx,
+                            "missing \"table\" or \"query\": which rows to compare",
+                        );
                         None
                     }
                 };
-                let key: Vec<String> = c.key.get_ref().split(',').map(|k| k.trim().to_owned()).collect();
+                let key: Vec<String> = c
+                    .key
+                    .get_ref()
+                    .split(',')
+                    .map(|k| k.trim().to_owned())
+                    .collect();
                 if key.iter().any(String::is_empty) {
                     self.diags.error(
                         c.key.span(),
@@ -1216,7 +1369,11 @@ impl Validator<'_> {
                 let reference = self.reference(c.reference, ctx, restore.get_ref(), known);
                 let schemas = match c.schemas {
                     Some(s) if s.is_empty() => {
-                        self.diags.error(restore.span(), ctx, "key \"schemas\": name at least one schema");
+                        self.diags.error(
+                            restore.span(),
+                            ctx,
+                            "key \"schemas\": name at least one schema",
+                        );
                         Vec::new()
                     }
                     Some(s) => texts(Some(&s)),
@@ -1260,7 +1417,11 @@ impl Validator<'_> {
                     })
                 }
                 (Some(t), Some(_), _) => {
-                    self.diags.error(t.span(), ctx, "give either \"table\" (a database) or \"prefix\" (objects), not both");
+                    self.diags.error(
+                        t.span(),
+                        ctx,
+                        "give either \"table\" (a database) or \"prefix\" (objects), not both",
+                    );
                     None
                 }
                 (Some(t), None, Some(false)) => {
@@ -1268,7 +1429,11 @@ impl Validator<'_> {
                     None
                 }
                 (None, Some(p), Some(true)) => {
-                    self.diags.error(p.span(), ctx, "key \"prefix\": this restore is a database; name a canary \"table\"");
+                    self.diags.error(
+                        p.span(),
+                        ctx,
+                        "key \"prefix\": this restore is a database; name a canary \"table\"",
+                    );
                     None
                 }
                 (None, None, _) => {
@@ -1301,7 +1466,9 @@ impl Validator<'_> {
     ) -> Option<Reference> {
         let span = r.span();
         let r = r.into_inner();
-        let given = usize::from(r.manifest.is_some()) + usize::from(r.connect.is_some()) + usize::from(r.restore.is_some());
+        let given = usize::from(r.manifest.is_some())
+            + usize::from(r.connect.is_some())
+            + usize::from(r.restore.is_some());
         if given != 1 {
             self.diags.error(
                 span,
@@ -1319,7 +1486,10 @@ impl Validator<'_> {
                 None => self.diags.error(
                     other.span(),
                     ctx,
-                    format!("key \"reference.restore\": no restore has the id \"{}\"", other.get_ref()),
+                    format!(
+                        "key \"reference.restore\": no restore has the id \"{}\"",
+                        other.get_ref()
+                    ),
                 ),
                 Some(_) if other.get_ref() == own_restore => self.diags.error(
                     other.span(),
@@ -1329,7 +1499,11 @@ impl Validator<'_> {
                 Some(k) if !k.is_database && !k.kind.is_empty() => self.diags.error(
                     other.span(),
                     ctx,
-                    format!("key \"reference.restore\": restore \"{}\" is {}, not a database", other.get_ref(), k.kind),
+                    format!(
+                        "key \"reference.restore\": restore \"{}\" is {}, not a database",
+                        other.get_ref(),
+                        k.kind
+                    ),
                 ),
                 _ => {}
             }
@@ -1362,14 +1536,18 @@ pub fn render_template(template: &str, drill: &str, restore: &str, run_id: &str)
 }
 
 fn texts(list: Option<&[Spanned<String>]>) -> Vec<String> {
-    list.unwrap_or_default().iter().map(|s| s.get_ref().clone()).collect()
+    list.unwrap_or_default()
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect()
 }
 
 /// Lowercase letters, digits and single inner hyphens, starting with a letter.
 fn valid_slug(s: &str, max: usize) -> bool {
     (1..=max).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.ends_with('-')
         && !s.contains("--")
 }
@@ -1377,7 +1555,10 @@ fn valid_slug(s: &str, max: usize) -> bool {
 /// `host:port` or `[v6]:port`.
 pub(crate) fn parse_host_port(s: &str) -> Option<(&str, u16)> {
     let (host, port) = s.rsplit_once(':')?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
     (!host.is_empty() && !host.contains(char::is_whitespace)).then_some((host, port))
 }

@@ -41,7 +41,12 @@ pub fn restore_drill_in(dir: &Path, args: &[&str]) -> Run {
 pub fn example_drills() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(root().join("drills"))
         .expect("drills/ exists")
-        .map(|e| e.expect("readable entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| n.ends_with(".toml") && n != "tiers.toml")
         .map(|n| format!("drills/{n}"))
         .collect();
