@@ -344,8 +344,14 @@ fn help_explains_every_command_with_an_example() {
 #[test]
 fn the_format_guide_shows_every_example_verbatim() {
     let guide = std::fs::read_to_string(root().join("drills/README.md")).unwrap();
-    for d in example_drills().into_iter().chain(["drills/tiers.toml".to_owned()]) {
+    for d in example_drills()
+        .into_iter()
+        .chain(["drills/tiers.toml".to_owned()])
+    {
         let text = std::fs::read_to_string(root().join(&d)).unwrap();
-        assert!(guide.contains(&text), "drills/README.md does not show {d} as it is");
+        assert!(
+            guide.contains(&text),
+            "drills/README.md does not show {d} as it is"
+        );
     }
 }
