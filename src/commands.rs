@@ -63,3 +63,157 @@ pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     }
 }
+
+/// What `run` prints on stdout for each drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Md,
+    Json,
+    None,
+}
+
+/// How bad an exit code is, for combining several drills into one code.
+fn severity(code: u8) -> u8 {
+    match code {
+        exit::LEAKED => 6,
+        exit::INTERRUPTED => 5,
+        exit::ERROR => 4,
+        exit::INVALID => 3,
+        exit::FAILED => 2,
+        exit::TARGET_MISSED => 1,
+        _ => 0,
+    }
+}
+
+/// The worse of two exit codes.
+pub fn worse(a: u8, b: u8) -> u8 {
+    if severity(b) > severity(a) { b } else { a }
+}
+
+/// Builds the runtime and a cancel flag set by SIGINT / SIGTERM.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+fn watch_signals(cancel: &crate::engine::Cancel) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+    ] {
+        let cancel = cancel.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    eprintln!("restore-drill: {name} received; tearing down before exit");
+                    cancel.cancel(name);
+                }
+            });
+        }
+    }
+}
+
+/// `restore-drill run FILE...`: runs drills one after the other, writes their reports, and
+/// returns the worst exit code.
+pub fn run(
+    files: &[PathBuf],
+    opts: &crate::engine::RunOptions,
+    reports: &Path,
+    format: Format,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let files = match find_drill_files(files) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::INVALID;
+        }
+    };
+    // Every drill is checked before any runs: a typo in the third must not surface after the
+    // first two spent an hour restoring.
+    let mut plans = Vec::new();
+    let mut invalid = false;
+    for file in &files {
+        let checked = load_drill(file);
+        for d in &checked.diagnostics {
+            let _ = writeln!(err, "{d}");
+        }
+        match checked.plan {
+            Some(p) => plans.push(p),
+            None => invalid = true,
+        }
+    }
+    if invalid {
+        let _ = writeln!(err, "error: invalid drill files; nothing was run");
+        return exit::INVALID;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    rt.block_on(async {
+        let cancel = crate::engine::Cancel::new();
+        watch_signals(&cancel);
+        let progress = crate::engine::Progress::stderr();
+        let mut code = exit::OK;
+        for plan in &plans {
+            if cancel.reason().is_some() {
+                break;
+            }
+            let output = crate::engine::run_drill(plan, opts, &cancel, &progress).await;
+            let report = &output.report;
+            match crate::report::write_reports(reports, report) {
+                Ok(dir) => {
+                    let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "error: cannot write the report under {}: {e}",
+                        reports.display()
+                    );
+                    code = worse(code, exit::ERROR);
+                }
+            }
+            match format {
+                Format::Md => {
+                    let _ = write!(out, "{}", crate::report::render_markdown(report));
+                }
+                Format::Json => {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(report).unwrap_or_default()
+                    );
+                }
+                Format::None => {}
+            }
+            let _ = out.flush();
+            code = worse(code, crate::engine::exit_code(report));
+        }
+        code
+    })
+}
+
+/// `restore-drill demo`.
+pub fn demo(reports: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    rt.block_on(async {
+        let cancel = crate::engine::Cancel::new();
+        watch_signals(&cancel);
+        crate::demo::demo(reports, &cancel, out, err).await
+    })
+}

@@ -4,6 +4,11 @@
 //! The library holds everything; `main.rs` only parses the command line, starts logging and
 //! maps outcomes to exit codes.
 
+pub mod checks;
 pub mod commands;
+pub mod demo;
 pub mod drill;
+pub mod engine;
 pub mod exit;
+pub mod provider;
+pub mod report;

@@ -15,6 +15,8 @@ pub struct DrillPlan {
     pub name: String,
     /// The drill file as the user named it.
     pub file: PathBuf,
+    /// SHA-256 of the drill file's text, so a report names exactly what ran.
+    pub sha256: String,
     pub description: Option<String>,
     pub owner: Option<String>,
     pub tier: Tier,

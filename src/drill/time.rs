@@ -48,7 +48,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses an absolute timestamp: RFC 3339, or the same without a zone (read as UTC).
-pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));

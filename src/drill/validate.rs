@@ -269,6 +269,7 @@ impl Validator<'_> {
         Some(DrillPlan {
             name,
             file: file.to_path_buf(),
+            sha256: sha256_hex(text.as_bytes()),
             description,
             owner,
             tier,
@@ -1525,6 +1526,15 @@ impl Validator<'_> {
             ca_bundle: c.ca_bundle.map(|p| self.path(p.get_ref())),
         }))
     }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Fills `{run_id}`, `{drill}` and `{restore}` in a target-name template.

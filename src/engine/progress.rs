@@ -1,0 +1,118 @@
+//! The live progress display on stderr: a spinner per restore with its phase and elapsed time
+//! on a terminal; one plain line per phase start and end otherwise (CI logs).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::event::{Event, EventSink};
+use crate::report::{CheckOutcome, Outcome};
+
+pub struct Progress {
+    /// `None`: plain lines.
+    bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
+}
+
+impl Progress {
+    /// Spinners when stderr is a terminal, plain lines otherwise.
+    pub fn stderr() -> Self {
+        let bars = std::io::stderr().is_terminal().then(|| {
+            (
+                MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                Mutex::new(HashMap::new()),
+            )
+        });
+        Progress { bars }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl EventSink for Progress {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::RunStarted {
+                drill,
+                run_id,
+                restores,
+            } => {
+                self.line(format!("restore-drill: drill {drill}, run {run_id}"));
+                if let Some((multi, bars)) = &self.bars {
+                    let style =
+                        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                    let mut bars = bars.lock().unwrap_or_else(|p| p.into_inner());
+                    for r in restores.iter() {
+                        let bar = multi.add(ProgressBar::new_spinner());
+                        bar.set_style(style.clone());
+                        bar.set_prefix(r.clone());
+                        bar.set_message("waiting");
+                        bar.enable_steady_tick(Duration::from_millis(120));
+                        bars.insert(r.clone(), bar);
+                    }
+                }
+            }
+            Event::PhaseStarted { restore, phase } => match &self.bars {
+                Some((_, bars)) => {
+                    if let Some(bar) = bars.lock().unwrap_or_else(|p| p.into_inner()).get(*restore)
+                    {
+                        bar.set_message(format!("{phase}…"));
+                    }
+                }
+                None => eprintln!("restore-drill: {restore}: {phase} started"),
+            },
+            Event::PhaseFinished { restore, phase } => {
+                let outcome = match phase.outcome {
+                    Outcome::Ok => "done".to_owned(),
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                let error = phase
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {}", e.lines().next().unwrap_or(e)))
+                    .unwrap_or_default();
+                self.line(format!(
+                    "restore-drill: {restore}: {} {outcome} in {:.2}s{error}",
+                    phase.name, phase.seconds
+                ));
+            }
+            Event::CheckFinished { check } => {
+                let outcome = match check.outcome {
+                    CheckOutcome::Passed => "passed",
+                    CheckOutcome::Failed => "FAILED",
+                    CheckOutcome::Error => "could not run",
+                };
+                self.line(format!(
+                    "restore-drill: {}: check \"{}\" {outcome}",
+                    check.restore, check.name
+                ));
+            }
+            Event::Kept { restore, how } => {
+                self.line(format!(
+                    "restore-drill: {restore}: target kept; reach it with\n  {how}"
+                ));
+            }
+            Event::RunFinished { report } => {
+                if let Some((_, bars)) = &self.bars {
+                    for (_, bar) in bars.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+                        bar.finish_and_clear();
+                    }
+                }
+                self.line(format!(
+                    "restore-drill: verdict {}",
+                    report.verdict.as_str()
+                ));
+            }
+        }
+    }
+}

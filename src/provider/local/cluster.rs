@@ -1,0 +1,179 @@
+//! A throw-away "production" PostgreSQL cluster with WAL archiving: the source that the demo,
+//! the tests and the benchmark back up and then restore. It is a real server, started with
+//! `initdb` on a free loopback port in a directory of the caller's.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::pg::{PgEnv, PgError, Server, connect, free_port, io, poll_until};
+
+/// A running source cluster, its WAL archive, and where base backups go.
+#[derive(Debug)]
+pub struct SourceCluster {
+    pub pg: PgEnv,
+    pub root: PathBuf,
+    pub data_dir: PathBuf,
+    /// What `archive_command` writes: the `wal_archive` of a `pg_pitr` restore.
+    pub wal_archive: PathBuf,
+    /// Where `base_backup` puts backups: the `base_backups` of a `pg_pitr` restore.
+    pub base_backups: PathBuf,
+    pub server: Server,
+}
+
+impl SourceCluster {
+    /// `initdb`s a cluster under `root` (created if missing) with `wal_level = replica`,
+    /// archiving into `root/wal`, `track_commit_timestamp = on`, trust auth on loopback, and
+    /// starts it.
+    pub async fn start(pg: &PgEnv, root: &Path) -> Result<Self, PgError> {
+        let data_dir = root.join("source");
+        let wal_archive = root.join("wal");
+        let base_backups = root.join("base");
+        for d in [root, &wal_archive, &base_backups] {
+            std::fs::create_dir_all(d).map_err(io(format!("cannot create {}", d.display())))?;
+        }
+        pg.give(root)?;
+        let data = data_dir.to_string_lossy().into_owned();
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+        )
+        .await?;
+        let archive = wal_archive.to_string_lossy().into_owned();
+        let conf = format!(
+            "\n# restore-drill source cluster\nwal_level = replica\narchive_mode = on\narchive_command = 'test ! -f \"{archive}/%f\" && cp \"%p\" \"{archive}/%f\"'\ntrack_commit_timestamp = on\nfsync = off\nmax_wal_senders = 4\nshared_buffers = 64MB\n"
+        );
+        let conf_path = data_dir.join("postgresql.conf");
+        let mut text =
+            std::fs::read_to_string(&conf_path).map_err(io("cannot read postgresql.conf"))?;
+        text.push_str(&conf);
+        std::fs::write(&conf_path, text).map_err(io("cannot write postgresql.conf"))?;
+        let port = free_port()?;
+        let mut server = Server::start(pg, &data_dir, port, &root.join("source.log"), true).await?;
+        let (ready, _) = poll_until(
+            Duration::from_millis(50),
+            Instant::now() + Duration::from_secs(60),
+            || async {
+                connect(port, "postgres", "postgres", None)
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+        if ready.is_none() {
+            let tail = server.log_tail(20);
+            let _ = server.stop().await;
+            return Err(PgError::Command {
+                what: "starting the source cluster".into(),
+                status: "not ready after 60s".into(),
+                output: tail,
+            });
+        }
+        Ok(SourceCluster {
+            pg: pg.clone(),
+            root: root.to_path_buf(),
+            data_dir,
+            wal_archive,
+            base_backups,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port
+    }
+
+    /// A connection as the superuser to `database`.
+    pub async fn client(
+        &self,
+        database: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        connect(self.port(), "postgres", database, None).await
+    }
+
+    /// Takes a base backup with `pg_basebackup` into `base_backups/<name>`, plain or tar.
+    pub async fn base_backup(&self, name: &str, tar: bool) -> Result<PathBuf, PgError> {
+        let dest = self.base_backups.join(name);
+        let port = self.port().to_string();
+        let dest_s = dest.to_string_lossy().into_owned();
+        self.pg
+            .run(
+                "pg_basebackup",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &dest_s,
+                    "-F",
+                    if tar { "t" } else { "p" },
+                    "-X",
+                    "fetch",
+                    "-c",
+                    "fast",
+                    "--no-sync",
+                ],
+            )
+            .await?;
+        Ok(dest)
+    }
+
+    /// Ends the current WAL segment and waits until the archiver has copied it, so that
+    /// everything committed so far can be restored.
+    pub async fn archive_now(&self) -> Result<(), PgError> {
+        let client = self
+            .client("postgres")
+            .await
+            .map_err(|e| PgError::Command {
+                what: "connecting to the source".into(),
+                status: "error".into(),
+                output: e.to_string(),
+            })?;
+        let row = client
+            .query_one("select pg_walfile_name(pg_switch_wal())", &[])
+            .await
+            .map_err(|e| PgError::Command {
+                what: "pg_switch_wal".into(),
+                status: "error".into(),
+                output: e.to_string(),
+            })?;
+        let segment: String = row.get(0);
+        let path = self.wal_archive.join(&segment);
+        let (done, _) = poll_until(
+            Duration::from_millis(20),
+            Instant::now() + Duration::from_secs(60),
+            || {
+                let exists = path.exists();
+                async move { exists.then_some(()) }
+            },
+        )
+        .await;
+        done.ok_or_else(|| PgError::Command {
+            what: "archiving WAL".into(),
+            status: "timeout".into(),
+            output: format!(
+                "segment {segment} not archived after 60s; see {}",
+                self.root.join("source.log").display()
+            ),
+        })
+    }
+
+    /// Stops the server (the directory stays; it belongs to the caller).
+    pub async fn stop(&mut self) -> Result<(), PgError> {
+        self.server.stop().await
+    }
+}

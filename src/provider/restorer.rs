@@ -1,0 +1,123 @@
+//! One restore of a drill, whatever its kind: the engine drives it through resolve, copy,
+//! restore, prepare and teardown without knowing the platform.
+
+use chrono::{DateTime, Utc};
+
+use super::local::LocalPitr;
+use super::{ProviderError, RecoveryPoint, Target, Waited};
+use crate::drill::{DrillPlan, ProviderSpec, RestoreKind, RestorePlan};
+
+/// What every restore of a run shares.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    /// Whether targets die with this process (false when they may be kept).
+    pub tied: bool,
+}
+
+/// A restore in progress. An enum rather than a trait object: each platform's restore is a
+/// state machine with async steps, and the set of platforms is closed.
+#[derive(Debug)]
+pub enum Restorer {
+    LocalPitr(Box<LocalPitr>),
+}
+
+impl Restorer {
+    /// Builds the restore for a plan entry. Fails (blaming the harness) for kinds this build
+    /// cannot restore yet, and when a password variable the drill names is not set.
+    pub fn new(plan: &DrillPlan, r: &RestorePlan) -> Result<Self, ProviderError> {
+        match &r.kind {
+            RestoreKind::PgPitr {
+                base_backups,
+                wal_archive,
+                to,
+                target,
+                connect,
+            } => {
+                let password = match &connect.password_env {
+                    Some(var) => Some(std::env::var(var).map_err(|_| {
+                        ProviderError::harness(format!(
+                            "restore \"{}\": the environment variable {var} (connect.password_env) is not set",
+                            r.id
+                        ))
+                    })?),
+                    None => None,
+                };
+                let pg_bin_dir = match &plan.provider {
+                    ProviderSpec::Local { pg_bin_dir } => pg_bin_dir.as_deref(),
+                    ProviderSpec::Aws { .. } => None,
+                };
+                Ok(Restorer::LocalPitr(Box::new(LocalPitr::new(
+                    &r.id,
+                    base_backups,
+                    wal_archive,
+                    *to,
+                    target.clone(),
+                    connect.clone(),
+                    password,
+                    pg_bin_dir,
+                ))))
+            }
+            other => Err(ProviderError::harness(format!(
+                "restore \"{}\": kind {} needs the AWS provider, which this build does not have yet",
+                r.id,
+                other.name()
+            ))),
+        }
+    }
+
+    /// Whether the restore has a `copy` phase (a cross-region snapshot copy).
+    pub fn has_copy(&self) -> bool {
+        false
+    }
+
+    pub async fn resolve(
+        &mut self,
+        incident: DateTime<Utc>,
+    ) -> Result<RecoveryPoint, ProviderError> {
+        match self {
+            Restorer::LocalPitr(r) => r.resolve(incident).await,
+        }
+    }
+
+    pub async fn copy(&mut self) -> Result<Waited, ProviderError> {
+        Ok(Waited::default())
+    }
+
+    pub async fn restore(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
+        match self {
+            Restorer::LocalPitr(r) => r.restore(&cx.run_id, cx.tied).await,
+        }
+    }
+
+    pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
+        match self {
+            Restorer::LocalPitr(r) => r.prepare().await,
+        }
+    }
+
+    /// Removes everything the restore created. Idempotent; `Err` lists what remains.
+    pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
+        match self {
+            Restorer::LocalPitr(r) => r.teardown().await,
+        }
+    }
+
+    /// Notes for the report's recovery point, gathered after resolve (e.g. a fallback).
+    pub fn notes(&self) -> Vec<String> {
+        match self {
+            Restorer::LocalPitr(r) => r.notes().to_vec(),
+        }
+    }
+
+    /// How to reach a target left up by `--keep`, and stop it later.
+    pub fn keep(&mut self) -> Option<String> {
+        match self {
+            Restorer::LocalPitr(r) => {
+                let how = r.how_to_reach();
+                r.keep();
+                how
+            }
+        }
+    }
+}

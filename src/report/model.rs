@@ -1,0 +1,164 @@
+//! The one canonical run report. Every renderer (JSON, Markdown, and later JUnit, HTML,
+//! history) is a pure function of this value. Field names are a contract with scripts
+//! outside this repository: add fields, never rename them (and bump `format_version` when a
+//! meaning changes).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::provider::{RecoveryPoint, Target};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub drill: DrillRef,
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Wall time of the whole run, start to end of teardown, from a monotonic clock.
+    pub seconds: f64,
+    pub incident_at: DateTime<Utc>,
+    pub tier: TierRef,
+    pub verdict: Verdict,
+    /// Why the verdict is what it is, in one sentence.
+    pub verdict_reason: String,
+    pub measured: Measured,
+    pub restores: Vec<RestoreReport>,
+    pub checks: Vec<CheckReport>,
+    pub teardown: TeardownReport,
+    /// Set when the run was stopped by SIGINT or SIGTERM (exit 130 after teardown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRef {
+    pub name: String,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierRef {
+    pub name: String,
+    pub rto_seconds: f64,
+    pub rpo_seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Met,
+    Missed,
+    Failed,
+    Invalid,
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Missed => "missed",
+            Verdict::Failed => "failed",
+            Verdict::Invalid => "invalid",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RpoSource {
+    /// The newest data found in the restored target by a freshness check.
+    Data,
+    /// The recovery point's metadata (target time, latest restorable time).
+    Metadata,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// `None` when the run never got every restore usable.
+    pub rto_seconds: Option<f64>,
+    pub rpo_seconds: Option<f64>,
+    pub rpo_source: Option<RpoSource>,
+    pub detect_allowance_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    pub id: String,
+    pub kind: String,
+    pub recovery_point: Option<RecoveryPoint>,
+    pub target: Option<Target>,
+    pub phases: Vec<PhaseReport>,
+    /// Newest data present, from this restore's freshness checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_data_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Timeout,
+    Interrupted,
+    /// Not run, because an earlier phase did not succeed.
+    Skipped,
+    /// Not run, because the target was kept (`--keep`).
+    Kept,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    pub name: String,
+    pub started_at: DateTime<Utc>,
+    pub seconds: f64,
+    pub polls: u32,
+    /// Worst-case error of the end time, from polling.
+    pub resolution_seconds: f64,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    Passed,
+    Failed,
+    /// The check could not run: never counted as a pass.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub restore: String,
+    pub kind: String,
+    pub name: String,
+    pub outcome: CheckOutcome,
+    pub findings: Vec<Finding>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `mismatch`, `missing`, `extra`, `changed`, `error`, …
+    pub kind: String,
+    /// The table, key or object key concerned.
+    pub object: String,
+    pub expected: String,
+    pub found: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeardownReport {
+    /// `done`, `kept`, or `leaked`.
+    pub outcome: String,
+    pub leaked: Vec<String>,
+}
