@@ -108,8 +108,8 @@ fn watch_signals(cancel: &crate::engine::Cancel) {
         if let Ok(mut s) = signal(kind) {
             tokio::spawn(async move {
                 while s.recv().await.is_some() {
-                    eprintln!("restore-drill: {name} received; tearing down before exit");
                     cancel.cancel(name);
+                    eprintln!("restore-drill: {name} received; tearing down before exit");
                 }
             });
         }

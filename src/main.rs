@@ -128,7 +128,8 @@ fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    // Not locked for the whole run: progress and signal messages come from other threads.
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let code = match &cli.command {
         Command::Validate { paths } => commands::validate(paths, &mut out, &mut err),
         Command::Plan { file } => commands::plan(file, &mut out, &mut err),

@@ -213,6 +213,9 @@ impl Server {
             .args(["-c", "unix_socket_directories="])
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
+            // Its own process group: a Ctrl-C at the terminal reaches restore-drill, which
+            // then stops the server in order, instead of reaching the server directly.
+            .process_group(0)
             .kill_on_drop(tied);
         if tied {
             // If restore-drill itself dies (even by SIGKILL), take the server down with it

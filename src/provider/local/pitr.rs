@@ -9,6 +9,8 @@
 //! prepare: connect as the drill's user. teardown: stop the server, remove the data dir.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,8 +55,17 @@ pub struct LocalPitr {
     chosen: Option<BaseBackup>,
     target_time: Option<DateTime<Utc>>,
     run_dir: Option<PathBuf>,
+    /// A copy of the base backup still running (it runs on a blocking thread, and outlives a
+    /// cancelled restore phase until teardown stops it).
+    copying: Option<Copying>,
     server: Option<Server>,
     notes: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Copying {
+    abort: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Result<(), ProviderError>>,
 }
 
 impl LocalPitr {
@@ -82,6 +93,7 @@ impl LocalPitr {
             chosen: None,
             target_time: None,
             run_dir: None,
+            copying: None,
             server: None,
             notes: Vec::new(),
         }
@@ -178,13 +190,15 @@ impl LocalPitr {
         })?;
         self.run_dir = Some(run_dir.clone());
         let data = run_dir.join("data");
-        let copy = {
-            let backup = backup.clone();
-            let data = data.clone();
-            tokio::task::spawn_blocking(move || copy_backup(&backup, &data))
+        let abort = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (backup, data, abort) = (backup.clone(), data.clone(), abort.clone());
+            tokio::task::spawn_blocking(move || copy_backup(&backup, &data, &abort))
         };
-        copy.await
-            .map_err(|e| ProviderError::harness(format!("copying the base backup: {e}")))??;
+        let copying = self.copying.insert(Copying { abort, task });
+        let copied = (&mut copying.task).await;
+        self.copying = None;
+        copied.map_err(|e| ProviderError::harness(format!("copying the base backup: {e}")))??;
         self.configure(&data, self.target_time)?;
         pg.give(&run_dir)
             .map_err(|e| ProviderError::harness(e.to_string()))?;
@@ -358,6 +372,11 @@ impl LocalPitr {
     /// Stops the server and removes the data dir. Idempotent. `Err` lists what remains.
     pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
         let mut left = Vec::new();
+        // A copy still running would recreate what we remove: stop it first.
+        if let Some(c) = self.copying.take() {
+            c.abort.store(true, Ordering::Relaxed);
+            let _ = c.task.await;
+        }
         if let Some(mut server) = self.server.take() {
             let pid = server.pid();
             if let Err(e) = server.stop().await {
@@ -512,41 +531,22 @@ fn start_segment(b: &BaseBackup) -> Result<Segment, ProviderError> {
         })
 }
 
-/// Copies (plain) or unpacks (tar) a base backup into a new data dir.
-fn copy_backup(b: &BaseBackup, data: &Path) -> Result<(), ProviderError> {
+/// Copies (plain) or unpacks (tar) a base backup into a new data dir. Stops early, with an
+/// error, once `abort` is set.
+fn copy_backup(b: &BaseBackup, data: &Path, abort: &AtomicBool) -> Result<(), ProviderError> {
     let fail = |what: String| ProviderError::restore(what);
     match b.format {
-        Format::Plain => copy_tree(&b.dir, data)
+        Format::Plain => copy_tree(&b.dir, data, abort)
             .map_err(|e| fail(format!("copying {}: {e}", b.dir.display())))?,
         Format::Tar => {
             std::fs::create_dir_all(data)
                 .map_err(|e| fail(format!("creating {}: {e}", data.display())))?;
-            let untar = |archive: &Path, into: &Path| -> Result<(), ProviderError> {
-                std::fs::create_dir_all(into)
-                    .map_err(|e| fail(format!("creating {}: {e}", into.display())))?;
-                let out = std::process::Command::new("tar")
-                    .arg("-xf")
-                    .arg(archive)
-                    .arg("-C")
-                    .arg(into)
-                    .output()
-                    .map_err(|e| ProviderError::harness(format!("cannot run tar: {e}")))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(fail(format!(
-                        "unpacking {}: {}",
-                        archive.display(),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )))
-                }
-            };
             let base = TAR_NAMES
                 .iter()
                 .map(|n| b.dir.join(n))
                 .find(|p| p.is_file())
                 .unwrap_or_default();
-            untar(&base, data)?;
+            untar(&base, data, abort)?;
             for wal in [
                 "pg_wal.tar",
                 "pg_wal.tar.gz",
@@ -555,7 +555,7 @@ fn copy_backup(b: &BaseBackup, data: &Path) -> Result<(), ProviderError> {
             ] {
                 let p = b.dir.join(wal);
                 if p.is_file() {
-                    untar(&p, &data.join("pg_wal"))?;
+                    untar(&p, &data.join("pg_wal"), abort)?;
                 }
             }
         }
@@ -563,14 +563,60 @@ fn copy_backup(b: &BaseBackup, data: &Path) -> Result<(), ProviderError> {
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Unpacks a tar file with `tar` (which recognises compressed ones), killing it on abort.
+fn untar(archive: &Path, into: &Path, abort: &AtomicBool) -> Result<(), ProviderError> {
+    std::fs::create_dir_all(into)
+        .map_err(|e| ProviderError::restore(format!("creating {}: {e}", into.display())))?;
+    let mut child = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(archive)
+        .arg("-C")
+        .arg(into)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| ProviderError::harness(format!("cannot run tar: {e}")))?;
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| ProviderError::harness(format!("waiting for tar: {e}")))?
+        {
+            if status.success() {
+                return Ok(());
+            }
+            let mut msg = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut msg);
+            }
+            return Err(ProviderError::restore(format!(
+                "unpacking {}: {}",
+                archive.display(),
+                msg.trim()
+            )));
+        }
+        if abort.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ProviderError::restore("the copy was stopped"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path, abort: &AtomicBool) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
+        if abort.load(Ordering::Relaxed) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the copy was stopped",
+            ));
+        }
         let entry = entry?;
         let kind = entry.file_type()?;
         let dest = to.join(entry.file_name());
         if kind.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
+            copy_tree(&entry.path(), &dest, abort)?;
         } else if kind.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
         } else {

@@ -1,0 +1,474 @@
+//! End-to-end drills of the local PostgreSQL point-in-time restore, on real clusters started
+//! here, under a concurrent write load. Each test knows the ground truth from the source and
+//! checks the drill against it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use common::pg::{Load, Scratch, pg, processes_under, source, truth};
+use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
+
+const BIN: &str = env!("CARGO_BIN_EXE_restore-drill");
+
+struct Ran {
+    code: i32,
+    report: RunReport,
+    stderr: String,
+    wall: f64,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Runs `restore-drill run drill --incident-at T --format json` and reads its report.
+fn run_drill(dir: &Path, incident: DateTime<Utc>) -> Ran {
+    let t0 = Instant::now();
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir.join("drill.toml"))
+        .args([
+            "--incident-at",
+            &rfc3339(incident),
+            "--format",
+            "json",
+            "--reports",
+        ])
+        .arg(dir.join("reports"))
+        .output()
+        .unwrap();
+    let wall = t0.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report: RunReport = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report on stdout ({e}); stderr:\n{stderr}"));
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        report,
+        stderr,
+        wall,
+    }
+}
+
+/// A drill restoring the test source to the incident, with `checks` appended.
+fn write_drill(dir: &Path, tier: &str, allowance: &str, checks: &str) {
+    let text = format!(
+        r#"name = "pitr-test"
+tier = "{tier}"
+schedule = "weekly"
+
+[incident]
+detect_allowance = "{allowance}"
+
+[provider]
+kind = "local"
+
+[timeouts]
+restore = "5m"
+
+[[restore]]
+id = "events"
+kind = "pg_pitr"
+base_backups = "src/base"
+wal_archive = "src/wal"
+to = "incident"
+[restore.target]
+work_dir = "work"
+[restore.connect]
+database = "postgres"
+user = "postgres"
+{checks}"#
+    );
+    std::fs::write(dir.join("drill.toml"), text).unwrap();
+}
+
+fn assert_torn_down(s: &Scratch) {
+    let work = s.work();
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "teardown left {left:?}");
+    assert!(
+        processes_under(&work).is_empty(),
+        "a server still runs under {}",
+        work.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restores_exactly_what_committed_before_the_target_under_load() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 500).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let load = Load::start(&src, 2, 3).await;
+    load.wait_for_more(150).await;
+    let incident = Utc::now();
+    load.wait_for_more(150).await;
+    load.stop().await;
+    src.archive_now().await.unwrap();
+    let truth = truth(&src, incident).await;
+    src.stop().await.unwrap();
+    assert!(
+        truth.created_before_committed_after > 0,
+        "the load should leave rows created before the target but committed after it"
+    );
+
+    write_drill(
+        s.path(),
+        "silver",
+        "1m",
+        &format!(
+            r#"
+[[check]]
+restore = "events"
+kind = "sql"
+name = "exactly the committed rows"
+query = "select md5(string_agg(id::text, ',' order by id)) from events"
+expect = "matches ^{}$"
+
+[[check]]
+restore = "events"
+kind = "sql"
+name = "row count"
+query = "select count(*) from events"
+expect = "= {}"
+
+[[check]]
+restore = "events"
+kind = "freshness"
+name = "newest commit"
+query = "select max(pg_xact_commit_timestamp(xmin)) from events"
+"#,
+            truth.ids_md5, truth.count
+        ),
+    );
+    let ran = run_drill(s.path(), incident);
+    let r = &ran.report;
+    assert_eq!(ran.code, 0, "{}\n{:#?}", ran.stderr, r);
+    assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
+    assert!(
+        r.checks.iter().all(|c| c.outcome == CheckOutcome::Passed),
+        "{:#?}",
+        r.checks
+    );
+    assert_eq!(r.checks.len(), 3);
+
+    // RPO from the data, within a second of the truth.
+    let true_rpo = (incident - truth.newest_commit).num_microseconds().unwrap() as f64 / 1e6;
+    let rpo = r.measured.rpo_seconds.unwrap();
+    assert_eq!(r.measured.rpo_source, Some(RpoSource::Data));
+    assert!(
+        (rpo - true_rpo).abs() < 1.0,
+        "measured RPO {rpo}, true {true_rpo}"
+    );
+    // RTO includes the declared detection allowance.
+    assert!(r.measured.rto_seconds.unwrap() >= 60.0);
+
+    // Phases account for the run's wall time.
+    let phases = &r.restores[0].phases;
+    let names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["resolve", "restore", "prepare", "verify", "teardown"]
+    );
+    assert!(phases.iter().all(|p| p.outcome == Outcome::Ok));
+    let sum: f64 = phases.iter().map(|p| p.seconds).sum();
+    assert!(
+        (r.seconds - sum).abs() < 0.5,
+        "phases {sum}s, run {}s",
+        r.seconds
+    );
+    assert!(
+        (ran.wall - sum).abs() < 0.5,
+        "phases {sum}s, process {}s",
+        ran.wall
+    );
+    let restore = &phases[1];
+    assert!(
+        restore.polls >= 1 && restore.resolution_seconds > 0.0,
+        "{restore:?}"
+    );
+
+    // The report files are written, and the same as stdout.
+    let dir = s.path().join("reports/pitr-test").join(&r.run_id);
+    let on_disk: RunReport =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(&on_disk, r);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# Drill pitr-test: MET\n"), "{md}");
+    assert!(md.contains("| restore |"), "{md}");
+    assert_eq!(r.drill.sha256.len(), 64);
+    assert_torn_down(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_strict_tier_is_missed_with_exit_10() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 200).await;
+    // A tar-format base backup this time.
+    src.base_backup("base-tar", true).await.unwrap();
+    let c = src.client("postgres").await.unwrap();
+    c.batch_execute("insert into events (writer) values (9)")
+        .await
+        .unwrap();
+    let incident = Utc::now();
+    c.batch_execute("insert into events (writer) values (10)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    std::fs::write(
+        s.path().join("tiers.toml"),
+        "[tier.instant]\nrpo = \"1h\"\nrto = \"1m\"\nmax_interval = \"7d\"\n",
+    )
+    .unwrap();
+    write_drill(
+        s.path(),
+        "instant",
+        "5m",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 201\"\n",
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 10, "{}", ran.stderr);
+    assert_eq!(ran.report.verdict, Verdict::Missed);
+    assert!(
+        ran.report
+            .verdict_reason
+            .contains("exceeds the instant target 1m by"),
+        "{}",
+        ran.report.verdict_reason
+    );
+    assert!(
+        ran.report.restores[0]
+            .recovery_point
+            .as_ref()
+            .unwrap()
+            .notes[0]
+            .contains("tar format")
+    );
+    assert_torn_down(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sql_check_fails_the_run_with_exit_11() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 300).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let incident = Utc::now();
+    src.client("postgres")
+        .await
+        .unwrap()
+        .batch_execute("insert into events (writer) values (1)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nname = \"wrong count\"\nquery = \"select count(*) from events\"\nexpect = \"= 999999\"\n",
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 11, "{}", ran.stderr);
+    let r = &ran.report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    let check = &r.checks[0];
+    assert_eq!(check.outcome, CheckOutcome::Failed);
+    assert_eq!(check.findings.len(), 1);
+    assert_eq!(
+        (
+            check.findings[0].expected.as_str(),
+            check.findings[0].found.as_str()
+        ),
+        ("= 999999", "300")
+    );
+    let verify = r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == "verify")
+        .unwrap();
+    assert_eq!(verify.outcome, Outcome::Failed);
+    assert_eq!(verify.error.as_deref(), Some("1 of 1 checks did not pass"));
+    assert_torn_down(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_wal_archive_is_a_clear_failure_with_exit_11() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 100).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let c = src.client("postgres").await.unwrap();
+    for i in 0..3 {
+        c.batch_execute(&format!("insert into events (writer) values ({i})"))
+            .await
+            .unwrap();
+        src.archive_now().await.unwrap();
+    }
+    let incident = Utc::now();
+    c.batch_execute("insert into events (writer) values (99)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    // Lose one segment from the middle of the archive.
+    let mut segs: Vec<_> = std::fs::read_dir(s.path().join("src/wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 24)
+        .collect();
+    segs.sort();
+    assert!(segs.len() >= 4, "{segs:?}");
+    let lost = segs[segs.len() - 2].clone();
+    std::fs::remove_file(s.path().join("src/wal").join(&lost)).unwrap();
+
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 11, "{}", ran.stderr);
+    let r = &ran.report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    let resolve = &r.restores[0].phases[0];
+    assert_eq!(
+        (resolve.name.as_str(), resolve.outcome),
+        ("resolve", Outcome::Failed)
+    );
+    let error = resolve.error.as_deref().unwrap();
+    assert!(
+        error.contains(&format!("is missing segment {lost}")),
+        "{error}"
+    );
+    assert!(
+        r.verdict_reason.contains("is missing segment"),
+        "{}",
+        r.verdict_reason
+    );
+    assert!(ran.stderr.contains("resolve failed"), "{}", ran.stderr);
+    assert_torn_down(&s);
+}
+
+/// Runs a drill whose restore replays a lot of WAL, sends `signal` once the restore phase has
+/// started and `ready(work dir)` holds, and checks the run tore down and exited 130.
+async fn interrupted_during_restore(signal: i32, name: &str, ready: fn(&Path) -> bool) {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    let work = s.work();
+    let mut src = source(&pg, s.path(), 100).await;
+    src.base_backup("base-1", false).await.unwrap();
+    // Enough WAL after the backup that replaying it takes a while.
+    let c = src.client("postgres").await.unwrap();
+    c.batch_execute("insert into events (writer, payload) select 7, repeat('x', 500) from generate_series(1, 400000)")
+        .await
+        .unwrap();
+    let incident = Utc::now();
+    c.batch_execute("insert into events (writer) values (8)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
+    );
+
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.path().join("drill.toml"))
+        .args([
+            "--incident-at",
+            &rfc3339(incident),
+            "--format",
+            "json",
+            "--reports",
+        ])
+        .arg(s.path().join("reports"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("events: restore started") {
+            break;
+        }
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !ready(&work) {
+        assert!(
+            Instant::now() < deadline,
+            "the restore never reached the point to interrupt"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(pid, signal) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let r: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.interrupted_by.as_deref(), Some(name));
+    let phases = &r.restores[0].phases;
+    let restore = phases.iter().find(|p| p.name == "restore").unwrap();
+    assert_eq!(restore.outcome, Outcome::Interrupted, "{phases:#?}");
+    assert_eq!(
+        restore.error.as_deref(),
+        Some(format!("interrupted by {name}").as_str())
+    );
+    let teardown = phases.iter().find(|p| p.name == "teardown").unwrap();
+    assert_eq!(teardown.outcome, Outcome::Ok);
+    assert_eq!(r.teardown.outcome, "done");
+    assert_eq!(r.verdict, Verdict::Error);
+    assert!(
+        stderr.contains(&format!("{name} received; tearing down before exit")),
+        "{stderr}"
+    );
+    assert_torn_down(&s);
+}
+
+/// The server of the restore is up and replaying archived WAL.
+fn replaying(work: &Path) -> bool {
+    std::fs::read_dir(work)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|run| {
+            std::fs::read_to_string(run.path().join("postgres.log"))
+                .is_ok_and(|log| log.contains("restored log file"))
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_copying_the_backup_tears_down_and_exits_130() {
+    interrupted_during_restore(libc::SIGINT, "SIGINT", |_| true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_replaying_wal_tears_down_and_exits_130() {
+    interrupted_during_restore(libc::SIGTERM, "SIGTERM", replaying).await;
+}
