@@ -200,6 +200,24 @@ pub fn human(d: Duration) -> String {
     parts.join(" ")
 }
 
+/// Seconds for people: `0.47s` under a minute, `2m 0.6s` under an hour, else whole units
+/// (`1h 2m 5s`).
+pub fn human_seconds(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.2}s");
+    }
+    if seconds < 3600.0 {
+        let minutes = (seconds / 60.0).floor();
+        let rest = seconds - minutes * 60.0;
+        return if rest < 0.05 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m {rest:.1}s")
+        };
+    }
+    human(Duration::from_secs(seconds as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +239,11 @@ mod tests {
         assert_eq!(human(Duration::from_secs(5400)), "1h 30m");
         assert_eq!(human(Duration::from_secs(30 * 86400)), "30d");
         assert_eq!(human(Duration::from_millis(61_500)), "1m 1s");
+        assert_eq!(human_seconds(0.4712), "0.47s");
+        assert_eq!(human_seconds(120.57), "2m 0.6s");
+        assert_eq!(human_seconds(121.5), "2m 1.5s");
+        assert_eq!(human_seconds(900.0), "15m");
+        assert_eq!(human_seconds(3725.4), "1h 2m 5s");
     }
 
     #[test]

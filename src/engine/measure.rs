@@ -1,8 +1,6 @@
 //! Measured RTO and RPO, the verdict against the tier, and the exit code.
 
-use std::time::Duration;
-
-use crate::drill::{Tier, human};
+use crate::drill::{Tier, human_seconds};
 use crate::exit;
 use crate::report::{RunReport, Verdict};
 
@@ -10,13 +8,7 @@ use crate::report::{RunReport, Verdict};
 /// target and by how much.
 pub(crate) fn judge_targets(tier: &Tier, rto: f64, rpo: f64) -> (Verdict, String) {
     let mut missed = Vec::new();
-    let show = |s: f64| {
-        if s < 60.0 {
-            format!("{s:.2}s")
-        } else {
-            human(Duration::from_secs_f64(s))
-        }
-    };
+    let show = human_seconds;
     for (what, measured, target) in [("RTO", rto, tier.rto), ("RPO", rpo, tier.rpo)] {
         let t = target.as_secs_f64();
         if measured > t {

@@ -453,13 +453,14 @@ pub async fn run_drill(
     for ((p, r), (rest, _)) in pipelines.into_iter().zip(&plan.restores).zip(&restorers) {
         let mut phases = p.phases;
         all_checks.extend(p.checks);
-        if rest.is_some() && !keep {
-            if let Some((t, failed)) = torn.next() {
-                if failed {
-                    leaked.extend(t.iter().filter_map(|ph| ph.error.clone()));
-                }
-                phases.extend(t);
+        if rest.is_some()
+            && !keep
+            && let Some((t, failed)) = torn.next()
+        {
+            if failed {
+                leaked.extend(t.iter().filter_map(|ph| ph.error.clone()));
             }
+            phases.extend(t);
         }
         restores.push(RestoreReport {
             id: r.id.clone(),

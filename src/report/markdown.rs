@@ -1,18 +1,12 @@
 //! The report for people: verdict first, then targets against measurements, the phases, the
 //! checks, and where the data came from and went.
 
-use std::fmt::Write as _;
-use std::time::Duration;
-
 use super::*;
-use crate::drill::human;
+use crate::drill::human_seconds;
+use std::fmt::Write as _;
 
 fn dur(seconds: f64) -> String {
-    if seconds < 60.0 {
-        format!("{seconds:.2}s")
-    } else {
-        human(Duration::from_secs_f64(seconds))
-    }
+    human_seconds(seconds)
 }
 
 fn opt_dur(seconds: Option<f64>) -> String {

@@ -61,10 +61,9 @@ impl PgEnv {
         if let Ok(out) = std::process::Command::new("pg_config")
             .arg("--bindir")
             .output()
+            && out.status.success()
         {
-            if out.status.success() {
-                candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-            }
+            candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
         }
         if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
             let mut versions: Vec<(u32, PathBuf)> = entries
@@ -162,10 +161,11 @@ fn run_as_user() -> Result<Option<(u32, u32)>, PgError> {
     for wanted in ["postgres", "nobody"] {
         for line in passwd.lines() {
             let f: Vec<&str> = line.split(':').collect();
-            if f.len() > 3 && f[0] == wanted {
-                if let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse()) {
-                    return Ok(Some((uid, gid)));
-                }
+            if f.len() > 3
+                && f[0] == wanted
+                && let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse())
+            {
+                return Ok(Some((uid, gid)));
             }
         }
     }

@@ -271,12 +271,10 @@ impl LocalPitr {
                 self.password.as_deref(),
             )
             .await
+                && let Ok(row) = client.query_one("select pg_is_in_recovery()", &[]).await
+                && !row.get::<_, bool>(0)
             {
-                if let Ok(row) = client.query_one("select pg_is_in_recovery()", &[]).await {
-                    if !row.get::<_, bool>(0) {
-                        return Ok(());
-                    }
-                }
+                return Ok(());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -386,12 +384,11 @@ impl LocalPitr {
                 ));
             }
         }
-        if let Some(dir) = self.run_dir.take() {
-            if dir.exists() {
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    left.push(format!("{} ({e})", dir.display()));
-                }
-            }
+        if let Some(dir) = self.run_dir.take()
+            && dir.exists()
+            && let Err(e) = std::fs::remove_dir_all(&dir)
+        {
+            left.push(format!("{} ({e})", dir.display()));
         }
         if left.is_empty() { Ok(()) } else { Err(left) }
     }

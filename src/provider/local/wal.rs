@@ -94,8 +94,7 @@ pub fn check_archive(dir: &Path, from: Segment) -> Result<ArchiveInfo, String> {
             first.name()
         ));
     }
-    let mut expected = first.position(size);
-    for (seg, len, _) in &found {
+    for (expected, (seg, len, _)) in (first.position(size)..).zip(found.iter()) {
         let pos = seg.position(size);
         if pos != expected {
             return Err(format!(
@@ -112,7 +111,6 @@ pub fn check_archive(dir: &Path, from: Segment) -> Result<ArchiveInfo, String> {
                 seg.name()
             ));
         }
-        expected += 1;
     }
     let newest_time = found
         .iter()
