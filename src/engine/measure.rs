@@ -80,7 +80,7 @@ mod tests {
         );
         let (_, why) = judge_targets(&gold(), 1020.0, 301.5);
         assert!(
-            why.ends_with("; and RPO 5m 1s exceeds the gold target 5m by 1.50s."),
+            why.ends_with("; and RPO 5m 1.5s exceeds the gold target 5m by 1.50s."),
             "{why}"
         );
     }
