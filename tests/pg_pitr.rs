@@ -366,15 +366,14 @@ async fn a_broken_wal_archive_is_a_clear_failure_with_exit_11() {
     assert_torn_down(&s);
 }
 
-/// Runs a drill whose restore replays a lot of WAL, sends `signal` once the restore phase has
-/// started and `ready(work dir)` holds, and checks the run tore down and exited 130.
-async fn interrupted_during_restore(signal: i32, name: &str, ready: fn(&Path) -> bool) {
+/// A stopped source whose archive holds ~200 MB of WAL after its base backup, so that
+/// replaying it takes a while; and the incident time, just before its last commit.
+async fn big_wal_source() -> (Scratch, DateTime<Utc>) {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let work = s.work();
+    s.work();
     let mut src = source(&pg, s.path(), 100).await;
     src.base_backup("base-1", false).await.unwrap();
-    // Enough WAL after the backup that replaying it takes a while.
     let c = src.client("postgres").await.unwrap();
     c.batch_execute("insert into events (writer, payload) select 7, repeat('x', 500) from generate_series(1, 400000)")
         .await
@@ -385,6 +384,14 @@ async fn interrupted_during_restore(signal: i32, name: &str, ready: fn(&Path) ->
         .unwrap();
     src.archive_now().await.unwrap();
     src.stop().await.unwrap();
+    (s, incident)
+}
+
+/// Runs a drill whose restore replays a lot of WAL, sends `signal` once the restore phase has
+/// started and `ready(work dir)` holds, and checks the run tore down and exited 130.
+async fn interrupted_during_restore(signal: i32, name: &str, ready: fn(&Path) -> bool) {
+    let (s, incident) = big_wal_source().await;
+    let work = s.work();
     write_drill(
         s.path(),
         "gold",
@@ -471,4 +478,188 @@ async fn sigint_while_copying_the_backup_tears_down_and_exits_130() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_replaying_wal_tears_down_and_exits_130() {
     interrupted_during_restore(libc::SIGTERM, "SIGTERM", replaying).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_over_its_timeout_fails_and_tears_down() {
+    let (s, incident) = big_wal_source().await;
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
+    );
+    let text = std::fs::read_to_string(s.path().join("drill.toml")).unwrap();
+    std::fs::write(
+        s.path().join("drill.toml"),
+        text.replace("restore = \"5m\"", "restore = \"1s\""),
+    )
+    .unwrap();
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 11, "{}", ran.stderr);
+    let phases = &ran.report.restores[0].phases;
+    let restore = phases.iter().find(|p| p.name == "restore").unwrap();
+    assert_eq!(restore.outcome, Outcome::Timeout, "{phases:#?}");
+    assert_eq!(
+        restore.error.as_deref(),
+        Some("the restore phase did not finish within its timeout of 1s")
+    );
+    assert!((1.0..3.0).contains(&restore.seconds), "{}", restore.seconds);
+    assert_eq!(ran.report.verdict, Verdict::Failed);
+    assert_torn_down(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_on_failure_leaves_a_reachable_target() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 300).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let incident = Utc::now();
+    src.client("postgres")
+        .await
+        .unwrap()
+        .batch_execute("insert into events (writer) values (1)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 0\"\n",
+    );
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(s.path().join("drill.toml"))
+        .args([
+            "--incident-at",
+            &rfc3339(incident),
+            "--format",
+            "json",
+            "--keep-on-failure",
+            "--reports",
+        ])
+        .arg(s.path().join("reports"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{stderr}");
+    let r: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.teardown.outcome, "kept");
+    assert!(r.restores[0].phases.iter().all(|p| p.name != "teardown"));
+    let target = r.restores[0].target.clone().unwrap();
+    let port: u16 = target
+        .address
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "psql \"host=127.0.0.1 port={port} dbname=postgres user=postgres\""
+        )),
+        "{stderr}"
+    );
+
+    // The kept server answers, with the restored data.
+    let c = restore_drill::provider::local::connect(port, "postgres", "postgres", None)
+        .await
+        .unwrap();
+    let n: i64 = c
+        .query_one("select count(*) from events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 300);
+    drop(c);
+
+    // Stop it the way the message says, and clean up.
+    let pid: i32 = target.details["pid"].parse().unwrap();
+    // SAFETY: signalling the server this test caused to be started.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the kept server did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for e in std::fs::read_dir(s.work()).unwrap().flatten() {
+        std::fs::remove_dir_all(e.path()).unwrap();
+    }
+    assert_torn_down(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restores_of_one_drill_run_concurrently() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 250).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let incident = Utc::now();
+    src.client("postgres")
+        .await
+        .unwrap()
+        .batch_execute("insert into events (writer) values (1)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        r#"
+[[restore]]
+id = "again"
+kind = "pg_pitr"
+base_backups = "src/base"
+wal_archive = "src/wal"
+to = "incident"
+[restore.target]
+work_dir = "work"
+[restore.connect]
+database = "postgres"
+user = "postgres"
+
+[[check]]
+restore = "events"
+kind = "sql"
+query = "select count(*) from events"
+expect = "= 250"
+
+[[check]]
+restore = "again"
+kind = "sql"
+query = "select count(*) from events"
+expect = "= 250"
+"#,
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let r = &ran.report;
+    assert_eq!(r.restores.len(), 2);
+    let span = |i: usize| {
+        let p = r.restores[i]
+            .phases
+            .iter()
+            .find(|p| p.name == "restore")
+            .unwrap();
+        let start = p.started_at;
+        (
+            start,
+            start + chrono::Duration::milliseconds((p.seconds * 1000.0) as i64),
+        )
+    };
+    let (a, b) = (span(0), span(1));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "the restore phases did not overlap: {a:?} {b:?}"
+    );
+    assert_ne!(r.restores[0].target, r.restores[1].target);
+    assert_torn_down(&s);
 }
