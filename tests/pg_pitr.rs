@@ -663,3 +663,61 @@ expect = "= 250"
     assert_ne!(r.restores[0].target, r.restores[1].target);
     assert_torn_down(&s);
 }
+
+/// A drill that needs nothing on disk to fail early: its backups do not exist.
+fn write_minimal_drill(dir: &Path, connect_extra: &str) {
+    let text = format!(
+        "name = \"early\"\ntier = \"gold\"\nschedule = \"weekly\"\n[provider]\nkind = \"local\"\n[[restore]]\nid = \"db\"\nkind = \"pg_pitr\"\nbase_backups = \"none\"\nwal_archive = \"none\"\n[restore.connect]\ndatabase = \"postgres\"\nuser = \"postgres\"\n{connect_extra}\n[[check]]\nrestore = \"db\"\nkind = \"sql\"\nquery = \"select 1\"\nexpect = \"= 1\"\n"
+    );
+    std::fs::write(dir.join("drill.toml"), text).unwrap();
+}
+
+#[test]
+fn missing_postgres_binaries_are_a_harness_error_with_exit_30() {
+    let dir = tempfile::tempdir().unwrap();
+    write_minimal_drill(dir.path(), "");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir.path().join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.path().join("reports"))
+        .env("PG_BIN", "/nonexistent/pg/bin")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(30),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.verdict, Verdict::Error);
+    let error = r.restores[0].phases[0].error.clone().unwrap();
+    assert!(
+        error.starts_with("PostgreSQL server binaries not found (looked in /nonexistent/pg/bin (PG_BIN)); install them"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_password_variable_is_named_and_exits_30() {
+    let dir = tempfile::tempdir().unwrap();
+    write_minimal_drill(dir.path(), "password_env = \"RD_TEST_UNSET_PASSWORD\"");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir.path().join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.path().join("reports"))
+        .env_remove("RD_TEST_UNSET_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(30));
+    let r: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r.restores[0].phases[0].error.as_deref(),
+        Some(
+            "restore \"db\": the environment variable RD_TEST_UNSET_PASSWORD (connect.password_env) is not set"
+        )
+    );
+    assert_eq!(r.teardown.outcome, "done");
+}

@@ -50,14 +50,24 @@ impl PgEnv {
     /// Finds the binaries: `configured` (the drill's `pg_bin_dir`), then `$PG_BIN`, then
     /// `pg_config --bindir`, then `/usr/lib/postgresql/<newest>/bin`, then `PATH`.
     pub fn find(configured: Option<&Path>) -> Result<Self, PgError> {
-        let mut looked = Vec::new();
+        let usable = |dir: &Path| dir.join("postgres").is_file() && dir.join("pg_ctl").is_file();
+        // A place the user named is the only place looked: silently using another
+        // PostgreSQL version than the one asked for would restore with the wrong server.
+        let named = configured
+            .map(|c| (c.to_path_buf(), "the drill's provider.pg_bin_dir"))
+            .or_else(|| std::env::var_os("PG_BIN").map(|p| (PathBuf::from(p), "PG_BIN")));
+        if let Some((dir, what)) = named {
+            if usable(&dir) {
+                return Ok(PgEnv {
+                    bin_dir: dir,
+                    run_as: run_as_user()?,
+                });
+            }
+            return Err(PgError::NotFound {
+                looked: format!("{} ({what})", dir.display()),
+            });
+        }
         let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(c) = configured {
-            candidates.push(c.to_path_buf());
-        }
-        if let Some(env) = std::env::var_os("PG_BIN") {
-            candidates.push(PathBuf::from(env));
-        }
         if let Ok(out) = std::process::Command::new("pg_config")
             .arg("--bindir")
             .output()
@@ -79,19 +89,15 @@ impl PgEnv {
         if let Some(path) = std::env::var_os("PATH") {
             candidates.extend(std::env::split_paths(&path));
         }
-        for dir in candidates {
-            if dir.join("postgres").is_file() && dir.join("pg_ctl").is_file() {
-                return Ok(PgEnv {
-                    bin_dir: dir,
-                    run_as: run_as_user()?,
-                });
-            }
-            looked.push(dir.display().to_string());
+        match candidates.iter().find(|d| usable(d)) {
+            Some(dir) => Ok(PgEnv {
+                bin_dir: dir.clone(),
+                run_as: run_as_user()?,
+            }),
+            None => Err(PgError::NotFound {
+                looked: "pg_config --bindir, /usr/lib/postgresql/*/bin, PATH".into(),
+            }),
         }
-        looked.dedup();
-        Err(PgError::NotFound {
-            looked: looked.join(", "),
-        })
     }
 
     /// A command for one of the PostgreSQL programs, run as the unprivileged user when we are
