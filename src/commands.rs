@@ -90,12 +90,28 @@ pub fn worse(a: u8, b: u8) -> u8 {
     if severity(b) > severity(a) { b } else { a }
 }
 
-/// Builds the runtime and a cancel flag set by SIGINT / SIGTERM.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` on a fresh runtime, with a cancel flag that SIGINT and SIGTERM set.
+fn with_signals<F, Fut>(work: F) -> u8
+where
+    F: FnOnce(crate::engine::Cancel) -> Fut,
+    Fut: std::future::Future<Output = u8>,
+{
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    rt.block_on(async {
+        let cancel = crate::engine::Cancel::new();
+        watch_signals(&cancel);
+        work(cancel).await
+    })
 }
 
 fn watch_signals(cancel: &crate::engine::Cancel) {
@@ -151,16 +167,7 @@ pub fn run(
         let _ = writeln!(err, "error: invalid drill files; nothing was run");
         return exit::INVALID;
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return exit::ERROR;
-        }
-    };
-    rt.block_on(async {
-        let cancel = crate::engine::Cancel::new();
-        watch_signals(&cancel);
+    with_signals(|cancel| async move {
         let progress = crate::engine::Progress::stderr();
         let mut code = exit::OK;
         for plan in &plans {
@@ -204,16 +211,5 @@ pub fn run(
 
 /// `restore-drill demo`.
 pub fn demo(reports: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return exit::ERROR;
-        }
-    };
-    rt.block_on(async {
-        let cancel = crate::engine::Cancel::new();
-        watch_signals(&cancel);
-        crate::demo::demo(reports, &cancel, out, err).await
-    })
+    with_signals(|cancel| async move { crate::demo::demo(reports, &cancel, out, err).await })
 }

@@ -211,22 +211,8 @@ query = "select max(pg_xact_commit_timestamp(xmin)) from events"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_too_strict_tier_is_missed_with_exit_10() {
-    let pg = pg();
-    let s = Scratch::new(&pg);
-    s.work();
-    let mut src = source(&pg, s.path(), 200).await;
     // A tar-format base backup this time.
-    src.base_backup("base-tar", true).await.unwrap();
-    let c = src.client("postgres").await.unwrap();
-    c.batch_execute("insert into events (writer) values (9)")
-        .await
-        .unwrap();
-    let incident = Utc::now();
-    c.batch_execute("insert into events (writer) values (10)")
-        .await
-        .unwrap();
-    src.archive_now().await.unwrap();
-    src.stop().await.unwrap();
+    let (s, incident) = small_source(200, true).await;
     std::fs::write(
         s.path().join("tiers.toml"),
         "[tier.instant]\nrpo = \"1h\"\nrto = \"1m\"\nmax_interval = \"7d\"\n",
@@ -236,7 +222,7 @@ async fn a_too_strict_tier_is_missed_with_exit_10() {
         s.path(),
         "instant",
         "5m",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 201\"\n",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 200\"\n",
     );
     let ran = run_drill(s.path(), incident);
     assert_eq!(ran.code, 10, "{}", ran.stderr);
@@ -261,20 +247,7 @@ async fn a_too_strict_tier_is_missed_with_exit_10() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_sql_check_fails_the_run_with_exit_11() {
-    let pg = pg();
-    let s = Scratch::new(&pg);
-    s.work();
-    let mut src = source(&pg, s.path(), 300).await;
-    src.base_backup("base-1", false).await.unwrap();
-    let incident = Utc::now();
-    src.client("postgres")
-        .await
-        .unwrap()
-        .batch_execute("insert into events (writer) values (1)")
-        .await
-        .unwrap();
-    src.archive_now().await.unwrap();
-    src.stop().await.unwrap();
+    let (s, incident) = small_source(300, false).await;
     write_drill(
         s.path(),
         "gold",
@@ -364,6 +337,24 @@ async fn a_broken_wal_archive_is_a_clear_failure_with_exit_11() {
     );
     assert!(ran.stderr.contains("resolve failed"), "{}", ran.stderr);
     assert_torn_down(&s);
+}
+
+/// A stopped source with `rows` rows and a base backup (plain or tar), one more commit after
+/// the incident time, and its archive complete.
+async fn small_source(rows: u32, tar: bool) -> (Scratch, DateTime<Utc>) {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), rows).await;
+    src.base_backup("base-1", tar).await.unwrap();
+    let incident = Utc::now();
+    let c = src.client("postgres").await.unwrap();
+    c.batch_execute("insert into events (writer) values (1)")
+        .await
+        .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    (s, incident)
 }
 
 /// A stopped source whose archive holds ~200 MB of WAL after its base backup, so that
@@ -511,20 +502,7 @@ async fn a_phase_over_its_timeout_fails_and_tears_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_on_failure_leaves_a_reachable_target() {
-    let pg = pg();
-    let s = Scratch::new(&pg);
-    s.work();
-    let mut src = source(&pg, s.path(), 300).await;
-    src.base_backup("base-1", false).await.unwrap();
-    let incident = Utc::now();
-    src.client("postgres")
-        .await
-        .unwrap()
-        .batch_execute("insert into events (writer) values (1)")
-        .await
-        .unwrap();
-    src.archive_now().await.unwrap();
-    src.stop().await.unwrap();
+    let (s, incident) = small_source(300, false).await;
     write_drill(
         s.path(),
         "gold",
@@ -595,20 +573,7 @@ async fn keep_on_failure_leaves_a_reachable_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restores_of_one_drill_run_concurrently() {
-    let pg = pg();
-    let s = Scratch::new(&pg);
-    s.work();
-    let mut src = source(&pg, s.path(), 250).await;
-    src.base_backup("base-1", false).await.unwrap();
-    let incident = Utc::now();
-    src.client("postgres")
-        .await
-        .unwrap()
-        .batch_execute("insert into events (writer) values (1)")
-        .await
-        .unwrap();
-    src.archive_now().await.unwrap();
-    src.stop().await.unwrap();
+    let (s, incident) = small_source(250, false).await;
     write_drill(
         s.path(),
         "gold",
