@@ -90,7 +90,11 @@ pub async fn demo(reports: &Path, cancel: &Cancel, out: &mut dyn Write, err: &mu
     };
     say(
         err,
-        &format!("running the drill {} (restore to {incident})", plan.name),
+        &format!(
+            "running the drill {} (restore to {})",
+            plan.name,
+            incident.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
     );
     let opts = RunOptions {
         incident_at: Some(incident),
