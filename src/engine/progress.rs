@@ -67,6 +67,7 @@ impl EventSink for Progress {
                     if let Some(bar) = bars.lock().unwrap_or_else(|p| p.into_inner()).get(*restore)
                     {
                         bar.set_message(format!("{phase}…"));
+                        bar.reset_elapsed();
                     }
                 }
                 None => eprintln!("restore-drill: {restore}: {phase} started"),
