@@ -686,3 +686,41 @@ fn a_missing_password_variable_is_named_and_exits_30() {
     );
     assert_eq!(r.teardown.outcome, "done");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_after_the_last_archived_commit_recovers_the_whole_archive() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 120).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let c = src.client("postgres").await.unwrap();
+    c.batch_execute("insert into events (writer) values (1)")
+        .await
+        .unwrap();
+    // No commit follows the incident: recovery cannot find its stop point, and the state at
+    // the target time is the end of the archive.
+    let incident = Utc::now();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 121\"\n",
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 0, "{}\n{:#?}", ran.stderr, ran.report);
+    let notes = &ran.report.restores[0]
+        .recovery_point
+        .as_ref()
+        .unwrap()
+        .notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("recovered to the end of the archive")),
+        "{notes:?}"
+    );
+    assert_torn_down(&s);
+}
