@@ -1,6 +1,16 @@
 //! Integrity checks on a restored target. A check that ran reports its findings (it may have
-//! found the data bad); a check that could not run is an error, never a pass.
+//! found the data bad); a check that could not run is an error, never a pass. Every check
+//! collects all of its findings; none stops at the first.
 
+mod amcheck;
+mod canary;
+mod checksum;
+mod context;
+mod manifest;
+mod runner;
+mod schema;
 mod sql;
 
-pub use sql::{CheckTarget, run_check};
+pub use context::{CheckContext, CheckTarget};
+pub use manifest::{Manifest, SchemaSnapshot, TableManifest, record_manifest};
+pub use runner::run_check;

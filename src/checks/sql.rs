@@ -1,82 +1,22 @@
 //! The `sql` and `freshness` checks, over the simple (text) query protocol so that any column
 //! type compares the same way: numbers as numbers, everything else as its text.
 
-use std::time::Instant;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use tokio_postgres::SimpleQueryMessage;
 
-use crate::drill::{CheckKind, CheckPlan, Expect, Op};
-use crate::provider::local::connect;
-use crate::report::{CheckOutcome, CheckReport, Finding};
+use super::context::{CheckContext, CheckTarget, db_error};
+use crate::drill::{Expect, Op};
+use crate::report::Finding;
 
-/// Where a check connects: the restored database.
-#[derive(Debug, Clone)]
-pub struct CheckTarget {
-    pub port: u16,
-    pub database: String,
-    pub user: String,
-    /// Never printed.
-    pub password: Option<String>,
-}
+pub(crate) type Rows = Vec<Vec<Option<String>>>;
 
-/// The outcome of one check, and for a freshness check the newest data it found.
-pub async fn run_check(
-    check: &CheckPlan,
-    target: &CheckTarget,
-) -> (CheckReport, Option<DateTime<Utc>>) {
-    let started = Instant::now();
-    let (outcome, findings, newest) = match run(check, target).await {
-        Ok((findings, newest)) if findings.is_empty() => (CheckOutcome::Passed, findings, newest),
-        Ok((findings, newest)) => (CheckOutcome::Failed, findings, newest),
-        Err(message) => (
-            CheckOutcome::Error,
-            vec![Finding {
-                kind: "error".into(),
-                object: check.name.clone(),
-                expected: "the check runs".into(),
-                found: "it could not".into(),
-                message,
-            }],
-            None,
-        ),
-    };
-    (
-        CheckReport {
-            restore: check.restore.clone(),
-            kind: check.kind.name().into(),
-            name: check.name.clone(),
-            outcome,
-            findings,
-            seconds: started.elapsed().as_secs_f64(),
-        },
-        newest,
-    )
-}
-
-type Rows = Vec<Vec<Option<String>>>;
-
-async fn query(target: &CheckTarget, sql: &str) -> Result<Rows, String> {
-    let client = connect(
-        target.port,
-        &target.user,
-        &target.database,
-        target.password.as_deref(),
-    )
-    .await
-    .map_err(|e| format!("cannot connect to the restored database: {e}"))?;
-    // Checks read; they never change what they check. Times come back in UTC.
-    client
-        .batch_execute("SET default_transaction_read_only = on; SET TimeZone = 'UTC'")
-        .await
-        .map_err(|e| format!("cannot set up the check session: {e}"))?;
+/// Runs `sql` on the check's target over the simple (text) protocol; every value as text.
+pub(crate) async fn query(target: &CheckTarget, sql: &str) -> Result<Rows, String> {
+    let client = target.client().await?;
     let messages = client
         .simple_query(sql)
         .await
-        .map_err(|e| match e.as_db_error() {
-            Some(db) => format!("the query failed: {}", db.message()),
-            None => format!("the query failed: {e}"),
-        })?;
+        .map_err(|e| format!("the query failed: {}", db_error(&e)))?;
     Ok(messages
         .into_iter()
         .filter_map(|m| match m {
@@ -90,31 +30,28 @@ async fn query(target: &CheckTarget, sql: &str) -> Result<Rows, String> {
         .collect())
 }
 
-async fn run(
-    check: &CheckPlan,
-    target: &CheckTarget,
-) -> Result<(Vec<Finding>, Option<DateTime<Utc>>), String> {
-    match &check.kind {
-        CheckKind::Sql { query: sql, expect } => {
-            let rows = query(target, sql).await?;
-            Ok((judge(&check.name, expect, &rows), None))
-        }
-        CheckKind::Freshness { query: Some(sql) } => {
-            let rows = query(target, sql).await?;
-            let value = rows.first().and_then(|r| r.first().cloned().flatten());
-            let Some(text) = value else {
-                return Err("the query returned no value (NULL or no rows): nothing to date the restored data by".into());
-            };
-            let newest = parse_time(&text).ok_or_else(|| {
-                format!("the query returned \"{text}\", which is not a timestamp")
-            })?;
-            Ok((Vec::new(), Some(newest)))
-        }
-        other => Err(format!(
-            "{} checks are not built yet in this version of restore-drill",
-            other.name()
-        )),
-    }
+/// The `sql` check: the query's first value against the expectation.
+pub(crate) async fn sql(
+    name: &str,
+    sql: &str,
+    expect: &Expect,
+    cx: &CheckContext,
+) -> Result<Vec<Finding>, String> {
+    let rows = query(&cx.target, sql).await?;
+    Ok(judge(name, expect, &rows))
+}
+
+/// The `freshness` check: the newest data present, as the query dates it.
+pub(crate) async fn freshness(sql: &str, cx: &CheckContext) -> Result<DateTime<Utc>, String> {
+    let rows = query(&cx.target, sql).await?;
+    let Some(text) = rows.first().and_then(|r| r.first().cloned().flatten()) else {
+        return Err(
+            "the query returned no value (NULL or no rows): nothing to date the restored data by"
+                .into(),
+        );
+    };
+    parse_time(&text)
+        .ok_or_else(|| format!("the query returned \"{text}\", which is not a timestamp"))
 }
 
 /// Compares the first column of the first row with the expectation.
@@ -188,7 +125,7 @@ fn judge(name: &str, expect: &Expect, rows: &Rows) -> Vec<Finding> {
 }
 
 /// Parses PostgreSQL's text form of `timestamptz` (in UTC) or `timestamp` (read as UTC).
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     let t = text.trim();
     for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
         if let Ok(dt) = DateTime::parse_from_str(t, fmt) {

@@ -2,6 +2,7 @@
 //! verify concurrently with the others; the moment the last one is verified ends the RTO;
 //! then every target is torn down — on success, failure, timeout and interruption alike.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use super::cancel::Cancel;
 use super::event::{Event, EventSink};
 use super::measure::judge_targets;
 use super::stopwatch::Stopwatch;
-use crate::checks::{CheckTarget, run_check};
+use crate::checks::{CheckContext, CheckTarget, run_check};
 use crate::drill::{CheckPlan, Connect, DrillPlan, RestoreKind, RestorePlan};
 use crate::provider::{Blame, ProviderError, RecoveryPoint, Restorer, RunContext, Target, Waited};
 use crate::report::*;
@@ -61,6 +62,8 @@ struct Pipeline {
     newest: Option<DateTime<Utc>>,
     /// When it became usable (restored and verified); `None` if it never did.
     usable_at: Option<Instant>,
+    /// How checks reach the target, once prepared.
+    check_target: Option<CheckTarget>,
     fail: Option<PhaseFail>,
 }
 
@@ -158,6 +161,7 @@ async fn pipeline(
         checks: Vec::new(),
         newest: None,
         usable_at: None,
+        check_target: None,
         fail: None,
     };
     let ph = Phases {
@@ -166,7 +170,6 @@ async fn pipeline(
         sink,
     };
     let t = &plan.timeouts;
-    let checks: Vec<&CheckPlan> = plan.checks.iter().filter(|c| c.restore == r.id).collect();
     let result: Result<(), PhaseFail> = async {
         // A restore that could not even be set up fails its first phase.
         let resolve = async {
@@ -203,57 +206,21 @@ async fn pipeline(
             .await?;
         p.target = Some(target.clone());
 
-        let check_target = connect_of(r).and_then(|c| {
-            let (_, port) = target.address.as_deref()?.rsplit_once(':')?;
-            let port = c
+        p.check_target = connect_of(r).and_then(|c| {
+            let (host, port) = target.address.as_deref()?.rsplit_once(':')?;
+            let (host, port) = c
                 .via
                 .as_deref()
                 .and_then(|v| v.rsplit_once(':'))
-                .map_or(port, |(_, p)| p)
-                .parse()
-                .ok()?;
+                .unwrap_or((host, port));
             Some(CheckTarget {
-                port,
+                host: host.to_owned(),
+                port: port.parse().ok()?,
                 database: c.database.clone(),
                 user: c.user.clone(),
                 password: c.password_env.as_ref().and_then(|v| std::env::var(v).ok()),
             })
         });
-        let (reports, newest) = (&mut p.checks, &mut p.newest);
-        let verify = async {
-            let mut bad = 0;
-            for check in &checks {
-                let Some(ct) = &check_target else {
-                    return Err(ProviderError::harness(
-                        "this target cannot be checked with SQL",
-                    ));
-                };
-                let (report, fresh) = run_check(check, ct).await;
-                sink.event(&Event::CheckFinished { check: &report });
-                if report.outcome != CheckOutcome::Passed {
-                    bad += 1;
-                }
-                if let Some(f) = fresh {
-                    *newest = Some(newest.map_or(f, |n: DateTime<Utc>| n.min(f)));
-                }
-                reports.push(report);
-            }
-            if bad > 0 {
-                return Err(ProviderError::restore(format!(
-                    "{bad} of {} checks did not pass",
-                    checks.len()
-                )));
-            }
-            Ok((
-                (),
-                Waited {
-                    polls: checks.len() as u32,
-                    resolution: Duration::ZERO,
-                },
-            ))
-        };
-        ph.run("verify", t.verify, &mut p.phases, verify).await?;
-        p.usable_at = Some(Instant::now());
         Ok(())
     }
     .await;
@@ -268,6 +235,74 @@ async fn pipeline(
         }
     }
     p
+}
+
+/// The verify phase of one restore: every check that names it, collecting all findings. Runs
+/// once every restore of the drill is prepared, so a check may compare with another restore.
+async fn verify(
+    plan: &DrillPlan,
+    r: &RestorePlan,
+    p: &mut Pipeline,
+    others: &HashMap<String, CheckTarget>,
+    pg_bin_dir: Option<&std::path::Path>,
+    cancel: &Cancel,
+    sink: &dyn EventSink,
+) {
+    if p.fail.is_some() || p.target.is_none() {
+        return;
+    }
+    let ph = Phases {
+        restore: &r.id,
+        cancel,
+        sink,
+    };
+    let checks: Vec<&CheckPlan> = plan.checks.iter().filter(|c| c.restore == r.id).collect();
+    let cx = p.check_target.clone().map(|target| CheckContext {
+        target,
+        restored_to: p.recovery_point.as_ref().and_then(|rp| rp.time),
+        pg_bin_dir: pg_bin_dir.map(std::path::Path::to_path_buf),
+        others: others.clone(),
+    });
+    let (reports, newest) = (&mut p.checks, &mut p.newest);
+    let work = async {
+        let mut bad = 0;
+        for check in &checks {
+            let Some(cx) = &cx else {
+                return Err(ProviderError::harness(
+                    "this target cannot be checked with SQL",
+                ));
+            };
+            let (report, fresh) = run_check(check, cx).await;
+            sink.event(&Event::CheckFinished { check: &report });
+            if report.outcome != CheckOutcome::Passed {
+                bad += 1;
+            }
+            if let Some(f) = fresh {
+                *newest = Some(newest.map_or(f, |n: DateTime<Utc>| n.min(f)));
+            }
+            reports.push(report);
+        }
+        if bad > 0 {
+            return Err(ProviderError::restore(format!(
+                "{bad} of {} checks did not pass",
+                checks.len()
+            )));
+        }
+        Ok((
+            (),
+            Waited {
+                polls: checks.len() as u32,
+                resolution: Duration::ZERO,
+            },
+        ))
+    };
+    match ph
+        .run("verify", plan.timeouts.verify, &mut p.phases, work)
+        .await
+    {
+        Ok(()) => p.usable_at = Some(Instant::now()),
+        Err(f) => p.fail = Some(f),
+    }
 }
 
 fn seconds_between(later: DateTime<Utc>, earlier: DateTime<Utc>) -> f64 {
@@ -316,6 +351,24 @@ pub async fn run_drill(
             },
         ))
         .await;
+    let mut pipelines = pipelines;
+    let others: HashMap<String, CheckTarget> = plan
+        .restores
+        .iter()
+        .zip(&pipelines)
+        .filter_map(|(r, p)| Some((r.id.clone(), p.check_target.clone()?)))
+        .collect();
+    let pg_bin_dir = match &plan.provider {
+        crate::drill::ProviderSpec::Local { pg_bin_dir } => pg_bin_dir.clone(),
+        crate::drill::ProviderSpec::Aws { .. } => None,
+    };
+    futures_util::future::join_all(
+        plan.restores
+            .iter()
+            .zip(pipelines.iter_mut())
+            .map(|(r, p)| verify(plan, r, p, &others, pg_bin_dir.as_deref(), cancel, sink)),
+    )
+    .await;
 
     // RTO ends when the last restore is usable; only if every one is.
     let all_usable = pipelines.iter().all(|p| p.usable_at.is_some());

@@ -305,9 +305,20 @@ pub async fn connect(
     database: &str,
     password: Option<&str>,
 ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    connect_to("127.0.0.1", port, user, database, password).await
+}
+
+/// Connects to host:port as `user` to `database`, without TLS.
+pub async fn connect_to(
+    host: &str,
+    port: u16,
+    user: &str,
+    database: &str,
+    password: Option<&str>,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     let mut config = tokio_postgres::Config::new();
     config
-        .host("127.0.0.1")
+        .host(host)
         .port(port)
         .user(user)
         .dbname(database)

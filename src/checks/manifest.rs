@@ -1,0 +1,123 @@
+//! Reference manifests: what a database held at a known time, recorded by
+//! `restore-drill manifest` and compared by `table_checksum` and `schema` checks. A manifest
+//! holds counts and hashes per key range and the schema, never the rows themselves.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::context::CheckTarget;
+
+pub const MANIFEST_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// `postgresql` (S3 manifests come with the S3 provider).
+    pub kind: String,
+    pub taken_at: DateTime<Utc>,
+    /// `host:port/database` it was taken from.
+    pub source: String,
+    #[serde(default)]
+    pub tables: Vec<TableManifest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaSnapshot>,
+}
+
+/// Row count and hashes of one table (or query), over its whole key space and per key range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableManifest {
+    /// The table as named in checks (`orders`, `sales.orders`).
+    pub table: String,
+    pub key: Vec<String>,
+    pub rows: u64,
+    /// The combined row hash (see `checksum.rs`), as decimal text.
+    pub hash: String,
+    /// Consecutive key ranges covering every row: `from` inclusive, `to` exclusive, as the
+    /// first key column's text; `None` = unbounded.
+    pub ranges: Vec<RangeManifest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeManifest {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub rows: u64,
+    pub hash: String,
+}
+
+/// Tables, columns, indexes and constraints of some schemas.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaSnapshot {
+    pub tables: Vec<TableSchema>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<ColumnSchema>,
+    /// Index name → `pg_get_indexdef`.
+    pub indexes: Vec<NamedDefinition>,
+    /// Constraint name → `pg_get_constraintdef`.
+    pub constraints: Vec<NamedDefinition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSchema {
+    pub name: String,
+    /// `format_type` of the column, e.g. `bigint`, `character varying(20)`.
+    pub data_type: String,
+    pub not_null: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedDefinition {
+    pub name: String,
+    pub definition: String,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read the manifest {}: {e}", path.display()))?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a restore-drill manifest: {e}", path.display()))?;
+        if m.format_version != MANIFEST_VERSION {
+            return Err(format!(
+                "{}: manifest format {} is not supported (this version reads {MANIFEST_VERSION})",
+                path.display(),
+                m.format_version
+            ));
+        }
+        Ok(m)
+    }
+}
+
+/// Records a manifest of `tables` (each with its key columns) and the schema of `schemas`.
+pub async fn record_manifest(
+    target: &CheckTarget,
+    tables: &[(String, Vec<String>)],
+    schemas: &[String],
+    ranges: u32,
+) -> Result<Manifest, String> {
+    let mut out = Vec::new();
+    for (table, key) in tables {
+        out.push(super::checksum::manifest_of(target, table, key, ranges).await?);
+    }
+    let schema = if schemas.is_empty() {
+        None
+    } else {
+        let client = target.client().await?;
+        Some(super::schema::snapshot(&client, schemas).await?)
+    };
+    Ok(Manifest {
+        format_version: MANIFEST_VERSION,
+        kind: "postgresql".into(),
+        taken_at: Utc::now(),
+        source: format!("{}:{}/{}", target.host, target.port, target.database),
+        tables: out,
+        schema,
+    })
+}
