@@ -213,3 +213,115 @@ pub fn run(
 pub fn demo(reports: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     with_signals(|cancel| async move { crate::demo::demo(reports, &cancel, out, err).await })
 }
+
+/// What `restore-drill manifest` records, and where from.
+#[derive(Debug, Clone)]
+pub struct ManifestArgs {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password_env: Option<String>,
+    /// `table:key[,key...]`
+    pub tables: Vec<String>,
+    pub schemas: Vec<String>,
+    pub ranges: u32,
+    pub out: PathBuf,
+}
+
+/// `restore-drill manifest`: records row counts, hashes per key range and the schema of a
+/// database, as the reference for `table_checksum` and `schema` checks.
+pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut tables = Vec::new();
+    for spec in &args.tables {
+        match spec.split_once(':') {
+            Some((t, keys)) if !t.is_empty() && keys.split(',').all(|k| !k.trim().is_empty()) => {
+                tables.push((
+                    t.to_owned(),
+                    keys.split(',')
+                        .map(|k| k.trim().to_owned())
+                        .collect::<Vec<_>>(),
+                ))
+            }
+            _ => {
+                let _ = writeln!(
+                    err,
+                    "error: --table {spec}: expected TABLE:KEY or TABLE:KEY1,KEY2 (e.g. orders:id)"
+                );
+                return exit::INVALID;
+            }
+        }
+    }
+    if tables.is_empty() && args.schemas.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: nothing to record: give --table and/or --schema"
+        );
+        return exit::INVALID;
+    }
+    let password = match &args.password_env {
+        Some(var) => match std::env::var(var) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let _ = writeln!(
+                    err,
+                    "error: the environment variable {var} (--password-env) is not set"
+                );
+                return exit::ERROR;
+            }
+        },
+        None => None,
+    };
+    let target = crate::checks::CheckTarget {
+        host: args.host.clone(),
+        port: args.port,
+        database: args.database.clone(),
+        user: args.user.clone(),
+        password,
+    };
+    with_signals(|_| async move {
+        let manifest = match crate::checks::record_manifest(
+            &target,
+            &tables,
+            &args.schemas,
+            args.ranges,
+        )
+        .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot record the manifest: {e}");
+                return exit::ERROR;
+            }
+        };
+        let json = match serde_json::to_vec_pretty(&manifest) {
+            Ok(j) => j,
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot encode the manifest: {e}");
+                return exit::ERROR;
+            }
+        };
+        if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = crate::report::write_atomic(&args.out, &json) {
+            let _ = writeln!(err, "error: cannot write {}: {e}", args.out.display());
+            return exit::ERROR;
+        }
+        for t in &manifest.tables {
+            let _ = writeln!(
+                out,
+                "{}: {} rows in {} ranges (key {})",
+                t.table,
+                t.rows,
+                t.ranges.len(),
+                t.key.join(", ")
+            );
+        }
+        if let Some(s) = &manifest.schema {
+            let _ = writeln!(out, "schema: {} tables", s.tables.len());
+        }
+        let _ = writeln!(out, "manifest written to {}", args.out.display());
+        exit::OK
+    })
+}

@@ -96,6 +96,46 @@ enum Command {
         #[arg(long, value_enum, default_value = "md")]
         format: FormatArg,
     },
+    /// Record a reference manifest: row counts, hashes per key range and schema of a database.
+    ///
+    /// table_checksum and schema checks compare a restore with it (reference = { manifest =
+    /// "PATH" }). Take it from a database at a known time, e.g. a replica with replay paused,
+    /// or the source while writes are paused. Only counts and hashes are recorded, never rows.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill manifest --host 10.0.0.5 --database orders --user ro --password-env RO_PW \\\n",
+        "      --table orders:id --table order_lines:order_id,line_no --schema public \\\n",
+        "      --out drills/manifests/orders.json"
+    ))]
+    Manifest {
+        /// Database host.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Database port.
+        #[arg(long, default_value_t = 5432)]
+        port: u16,
+        /// Database name.
+        #[arg(long)]
+        database: String,
+        /// User to connect as (read access is enough).
+        #[arg(long)]
+        user: String,
+        /// Environment variable holding the password (never the password itself).
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// A table and its key columns, as TABLE:KEY or TABLE:KEY1,KEY2 (repeatable).
+        #[arg(long = "table", value_name = "TABLE:KEY")]
+        tables: Vec<String>,
+        /// A schema whose tables, columns, indexes and constraints to record (repeatable).
+        #[arg(long = "schema", value_name = "SCHEMA")]
+        schemas: Vec<String>,
+        /// Key ranges per table: more ranges locate a difference more precisely.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+        ranges: u32,
+        /// Where to write the manifest (JSON).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
     /// Run the demo: a real PostgreSQL point-in-time restore on this machine, end to end.
     ///
     /// Starts a throw-away "production" PostgreSQL with WAL archiving, loads orders, takes a
@@ -154,6 +194,30 @@ fn main() -> ExitCode {
             commands::run(paths, &opts, reports, format, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
+        Command::Manifest {
+            host,
+            port,
+            database,
+            user,
+            password_env,
+            tables,
+            schemas,
+            ranges,
+            out: path,
+        } => {
+            let args = commands::ManifestArgs {
+                host: host.clone(),
+                port: *port,
+                database: database.clone(),
+                user: user.clone(),
+                password_env: password_env.clone(),
+                tables: tables.clone(),
+                schemas: schemas.clone(),
+                ranges: *ranges,
+                out: path.clone(),
+            };
+            commands::manifest(&args, &mut out, &mut err)
+        }
     };
     ExitCode::from(code)
 }

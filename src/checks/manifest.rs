@@ -34,8 +34,10 @@ pub struct TableManifest {
     pub rows: u64,
     /// The combined row hash (see `checksum.rs`), as decimal text.
     pub hash: String,
-    /// Consecutive key ranges covering every row: `from` inclusive, `to` exclusive, as the
-    /// first key column's text; `None` = unbounded.
+    /// How rows are split into `ranges`: `key_ranges` (consecutive ranges of an integer first
+    /// key column: `from` inclusive, `to` exclusive, `None` unbounded) or `key_hash` (bucket
+    /// i holds the keys whose hash is i modulo the number of buckets).
+    pub split: String,
     pub ranges: Vec<RangeManifest>,
 }
 

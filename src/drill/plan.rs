@@ -351,8 +351,13 @@ pub struct ReferenceConnect {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CanaryAt {
-    /// Rows of a table, each written at the time in `time_column`.
-    Table { table: String, time_column: String },
+    /// Rows of a table, each written at the time in `time_column`; when `every` is given, one
+    /// is written at least that often, so the newest before the restore point must be recent.
+    Table {
+        table: String,
+        time_column: String,
+        every: Option<Duration>,
+    },
     /// Objects under a prefix, each written at its `LastModified`.
     Prefix(String),
 }

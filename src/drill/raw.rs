@@ -299,6 +299,7 @@ pub(crate) struct RawCanaryCheck {
     pub(crate) name: Option<Text>,
     pub(crate) table: Option<Text>,
     pub(crate) time_column: Option<Text>,
+    pub(crate) every: Option<Text>,
     pub(crate) prefix: Option<Text>,
 }
 

@@ -430,10 +430,20 @@ fn check(kind: &CheckKind) -> String {
             format!("pg_amcheck of {scope}{heap}")
         }
         CheckKind::Canary {
-            at: CanaryAt::Table { table, time_column },
-        } => format!(
-            "canary rows in {table}: those with {time_column} at or before the restore point must be present, later ones absent"
-        ),
+            at:
+                CanaryAt::Table {
+                    table,
+                    time_column,
+                    every,
+                },
+        } => {
+            let recent = every
+                .map(|e| format!(" (one written every {})", human(e)))
+                .unwrap_or_default();
+            format!(
+                "canary rows in {table}{recent}: those with {time_column} at or before the restore point must be present, later ones absent"
+            )
+        }
         CheckKind::Canary {
             at: CanaryAt::Prefix(p),
         } => format!(

@@ -1396,15 +1396,22 @@ impl Validator<'_> {
                 tables: texts(c.tables.as_deref()),
             }),
             RawCheck::Canary(c) => match (c.table, c.prefix, is_db) {
-                (Some(t), None, Some(true) | None) => Some(CheckKind::Canary {
-                    at: CanaryAt::Table {
-                        table: t.into_inner(),
-                        time_column: c
-                            .time_column
-                            .map(Spanned::into_inner)
-                            .unwrap_or_else(|| String::from("written_at")),
-                    },
-                }),
+                (Some(t), None, Some(true) | None) => {
+                    let every = match &c.every {
+                        Some(e) => Some(self.duration(e, ctx, "every", true)?),
+                        None => None,
+                    };
+                    Some(CheckKind::Canary {
+                        at: CanaryAt::Table {
+                            table: t.into_inner(),
+                            time_column: c
+                                .time_column
+                                .map(Spanned::into_inner)
+                                .unwrap_or_else(|| String::from("written_at")),
+                            every,
+                        },
+                    })
+                }
                 (None, Some(p), Some(false) | None) => {
                     if let Some(tc) = &c.time_column {
                         self.diags.error(

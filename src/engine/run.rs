@@ -259,7 +259,10 @@ async fn verify(
     let checks: Vec<&CheckPlan> = plan.checks.iter().filter(|c| c.restore == r.id).collect();
     let cx = p.check_target.clone().map(|target| CheckContext {
         target,
-        restored_to: p.recovery_point.as_ref().and_then(|rp| rp.time),
+        restored_to: p
+            .recovery_point
+            .as_ref()
+            .and_then(RecoveryPoint::metadata_time),
         pg_bin_dir: pg_bin_dir.map(std::path::Path::to_path_buf),
         others: others.clone(),
     });
