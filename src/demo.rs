@@ -147,7 +147,10 @@ async fn workload(
             created_at timestamptz not null default clock_timestamp()
         );
         insert into orders (customer_id, amount_cents)
-            select (random() * 500)::int, (random() * 10000)::int from generate_series(1, 1200);",
+            select (random() * 500)::int, (random() * 10000)::int from generate_series(1, 1200);
+        -- Canaries: one row per write, at a known time, to prove where the restore stopped.
+        create table drill_canary (written_at timestamptz not null default clock_timestamp());
+        insert into drill_canary default values;",
     )
     .await
     .map_err(e("load orders"))?;
@@ -175,6 +178,9 @@ async fn workload(
         )
         .await
         .map_err(e("insert"))?;
+        shop.execute("insert into drill_canary default values", &[])
+            .await
+            .map_err(e("canary"))?;
         n += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
