@@ -158,7 +158,7 @@ async fn a_clean_restore_passes_and_its_snapshot_holds_every_object() {
     let def = |name: &str, definition: &str| json!({ "name": name, "definition": definition });
     assert_eq!(
         schema,
-        json!({ "tables": [
+        json!({ "schemas": ["public"], "tables": [
             {
                 "schema": "public",
                 "name": "customers",
@@ -479,6 +479,32 @@ async fn a_manifest_without_a_schema_is_an_error_not_a_pass() {
         format!(
             "the manifest {} holds no schema; record one with `restore-drill manifest --schema ...`",
             path.display()
+        )
+    );
+
+    // A manifest covering only `public` cannot judge `audit`: an error, not "extra" tables.
+    let mut covered = manifest.clone();
+    covered.schema = Some(restore_drill::checks::SchemaSnapshot {
+        schemas: vec!["public".into()],
+        tables: Vec::new(),
+    });
+    let narrow = scratch.path().join("public-only.json");
+    std::fs::write(&narrow, serde_json::to_vec(&covered).unwrap()).unwrap();
+    let plan = CheckPlan {
+        restore: "db".into(),
+        name: "schema".into(),
+        kind: CheckKind::Schema {
+            schemas: vec!["public".into(), "audit".into()],
+            reference: Reference::Manifest(narrow.clone()),
+        },
+    };
+    let (report, _) = run_check(&plan, &cx).await;
+    assert_eq!(report.outcome, CheckOutcome::Error);
+    assert_eq!(
+        report.findings[0].message,
+        format!(
+            "the manifest {} does not cover schema \"audit\" (it has: public); record it with `restore-drill manifest --schema audit`",
+            narrow.display()
         )
     );
 }

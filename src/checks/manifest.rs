@@ -52,6 +52,9 @@ pub struct RangeManifest {
 /// Tables, columns, indexes and constraints of some schemas.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaSnapshot {
+    /// The schemas it covers (a table of another schema is neither missing nor extra).
+    #[serde(default)]
+    pub schemas: Vec<String>,
     pub tables: Vec<TableSchema>,
 }
 

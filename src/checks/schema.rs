@@ -132,7 +132,9 @@ async fn read_catalog(
     }
     // Sorted here rather than in SQL: byte order, whatever the databases' collations.
     tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
-    Ok(SchemaSnapshot { tables })
+    let mut schemas = schemas.to_vec();
+    schemas.sort();
+    Ok(SchemaSnapshot { schemas, tables })
 }
 
 /// (table oid, name, definition) rows of the `INDEXES` or `CONSTRAINTS` query.
@@ -190,7 +192,15 @@ async fn reference_snapshot(
                     path.display()
                 ));
             };
-            // A manifest may cover more schemas than this check asks about.
+            // A manifest may cover more schemas than this check asks about, but not fewer:
+            // every table of an unrecorded schema would look "extra".
+            if let Some(missing) = schemas.iter().find(|s| !snapshot.schemas.contains(s)) {
+                return Err(format!(
+                    "the manifest {} does not cover schema \"{missing}\" (it has: {}); record it with `restore-drill manifest --schema {missing}`",
+                    path.display(),
+                    snapshot.schemas.join(", ")
+                ));
+            }
             snapshot.tables.retain(|t| schemas.contains(&t.schema));
             return Ok(snapshot);
         }
@@ -438,6 +448,7 @@ mod tests {
     #[test]
     fn identical_snapshots_have_no_findings() {
         let s = SchemaSnapshot {
+            schemas: vec!["public".into()],
             tables: vec![orders()],
         };
         assert_eq!(compare(&s, &s.clone()), Vec::new());
@@ -446,6 +457,7 @@ mod tests {
     #[test]
     fn every_difference_is_one_finding_in_a_fixed_order() {
         let want = SchemaSnapshot {
+            schemas: vec!["public".into()],
             tables: vec![orders()],
         };
         let mut changed = orders();
@@ -458,6 +470,7 @@ mod tests {
         let mut extra = orders();
         extra.name = "audit".into();
         let have = SchemaSnapshot {
+            schemas: vec!["public".into()],
             tables: vec![changed, extra],
         };
         let got: Vec<(String, String, String, String)> = compare(&want, &have)
