@@ -13,7 +13,9 @@ use restore_drill::drill::{CheckKind, CheckPlan, Reference, RowSource};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn target(spec: &str, user: &str) -> Result<CheckTarget, String> {
@@ -39,10 +41,20 @@ fn peak_rss_kib() -> u64 {
 
 fn main() -> Result<(), String> {
     let user = arg("--user").unwrap_or_else(|| "postgres".into());
-    let restored = target(&arg("--target").ok_or("--target HOST:PORT/DB is required")?, &user)?;
-    let reference = target(&arg("--reference").ok_or("--reference HOST:PORT/DB is required")?, &user)?;
+    let restored = target(
+        &arg("--target").ok_or("--target HOST:PORT/DB is required")?,
+        &user,
+    )?;
+    let reference = target(
+        &arg("--reference").ok_or("--reference HOST:PORT/DB is required")?,
+        &user,
+    )?;
     let table = arg("--table").ok_or("--table is required")?;
-    let key: Vec<String> = arg("--key").ok_or("--key is required")?.split(',').map(str::to_owned).collect();
+    let key: Vec<String> = arg("--key")
+        .ok_or("--key is required")?
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     let cx = CheckContext {
         target: restored,
         restored_to: None,
@@ -72,6 +84,9 @@ fn main() -> Result<(), String> {
         "findings": report.findings,
         "peak_rss_kib": peak_rss_kib(),
     });
-    println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
