@@ -724,3 +724,116 @@ async fn a_target_after_the_last_archived_commit_recovers_the_whole_archive() {
     );
     assert_torn_down(&s);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_matches_the_manifest_taken_at_the_incident() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let mut src = source(&pg, s.path(), 3000).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let c = src.client("postgres").await.unwrap();
+    c.batch_execute("update events set payload = 'changed after the backup' where id % 100 = 0")
+        .await
+        .unwrap();
+    // The reference: the source as it is at the incident, writes paused.
+    let incident = Utc::now();
+    let out = Command::new(BIN)
+        .args([
+            "manifest",
+            "--port",
+            &src.port().to_string(),
+            "--database",
+            "postgres",
+        ])
+        .args([
+            "--user",
+            "postgres",
+            "--table",
+            "events:id",
+            "--schema",
+            "public",
+            "--ranges",
+            "50",
+            "--out",
+        ])
+        .arg(s.path().join("manifests/events.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("events: 3000 rows in 50 ranges (key id)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("schema: 1 tables"), "{stdout}");
+    // Writes after the incident must not be in the restore.
+    c.batch_execute(
+        "delete from events where id = 42; create index events_late on events (writer)",
+    )
+    .await
+    .unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_drill(
+        s.path(),
+        "gold",
+        "0s",
+        r#"
+[[check]]
+restore = "events"
+kind = "table_checksum"
+table = "events"
+key = "id"
+reference = { manifest = "manifests/events.json" }
+
+[[check]]
+restore = "events"
+kind = "schema"
+reference = { manifest = "manifests/events.json" }
+
+[[check]]
+restore = "events"
+kind = "pg_amcheck"
+heapallindexed = true
+"#,
+    );
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(ran.code, 0, "{}\n{:#?}", ran.stderr, ran.report.checks);
+    let kinds: Vec<&str> = ran.report.checks.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(kinds, ["table_checksum", "schema", "pg_amcheck"]);
+    assert!(
+        ran.report
+            .checks
+            .iter()
+            .all(|c| c.outcome == CheckOutcome::Passed)
+    );
+    assert_torn_down(&s);
+}
+
+#[test]
+fn manifest_refuses_a_table_without_a_key() {
+    let out = Command::new(BIN)
+        .args([
+            "manifest",
+            "--database",
+            "postgres",
+            "--user",
+            "postgres",
+            "--table",
+            "events",
+            "--out",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(20));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: --table events: expected TABLE:KEY or TABLE:KEY1,KEY2 (e.g. orders:id)"
+    );
+}
