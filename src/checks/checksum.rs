@@ -3,7 +3,8 @@
 //! Hashing runs in the database. Each row hashes to `hashtextextended(row::text, 0)`, a 64-bit
 //! hash of the row's text form, in which NULL (an empty field) differs from any text,
 //! including `''` (`""`) and `'<null>'`. A set of rows is summarised by its count and the sum
-//! of its row hashes (as numeric, so it never overflows); equal summaries mean equal rows.
+//! of its row hashes (`sum` of bigints is exact: PostgreSQL accumulates it in 128 bits and
+//! returns numeric); equal summaries mean equal rows.
 //!
 //! Both sides are summarised concurrently, per bucket of keys, in one pass each. Buckets that
 //! differ are split again, down to a few thousand rows, whose keys and row hashes are then
@@ -13,11 +14,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
-use super::context::{CheckContext, CheckTarget, db_error};
+use super::context::{CheckContext, CheckTarget, db_error, reference_target};
 use super::manifest::{Manifest, RangeManifest, TableManifest};
-use crate::drill::{Reference, RowSource, Tls};
+use crate::drill::{Reference, RowSource};
 use crate::report::Finding;
 
 /// Buckets per split.
@@ -197,21 +198,7 @@ async fn tune(client: &Client) -> Result<(), String> {
 }
 
 async fn simple(client: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-    let messages = client
-        .simple_query(sql)
-        .await
-        .map_err(|e| format!("the checksum query failed: {}", db_error(&e)))?;
-    Ok(messages
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect())
+    super::sql::rows(client, sql).await
 }
 
 fn int(v: &Option<String>) -> Result<i128, String> {
@@ -250,7 +237,7 @@ async fn summarize(
     expr: &str,
 ) -> Result<BTreeMap<i128, Summary>, String> {
     let sql = format!(
-        "select {expr} as b, count(*), coalesce(sum({ROW_HASH}::numeric), 0)::text from {from} where {cond} group by 1",
+        "select {expr} as b, count(*), coalesce(sum({ROW_HASH}), 0)::text from {from} where {cond} group by 1",
         from = rows.from,
         cond = within.condition(rows)
     );
@@ -449,44 +436,6 @@ async fn against_database(
     Ok(diff.into_findings(&rows.label))
 }
 
-/// The reference database of a check, as a connection.
-async fn reference_client(reference: &Reference, cx: &CheckContext) -> Result<Client, String> {
-    let target = match reference {
-        Reference::Restore(id) => cx
-            .others
-            .get(id)
-            .cloned()
-            .ok_or_else(|| format!("the reference restore \"{id}\" has no usable target"))?,
-        Reference::Connect(c) => {
-            if c.tls != Tls::Disable {
-                return Err(format!(
-                    "reference {}:{} asks for TLS ({}), which local checks do not support yet; use tls = \"disable\" on a trusted network",
-                    c.host,
-                    c.port,
-                    c.tls.name()
-                ));
-            }
-            let password = match &c.password_env {
-                Some(var) => Some(std::env::var(var).map_err(|_| {
-                    format!(
-                        "the environment variable {var} (reference.connect.password_env) is not set"
-                    )
-                })?),
-                None => None,
-            };
-            CheckTarget {
-                host: c.host.clone(),
-                port: c.port,
-                database: c.database.clone(),
-                user: c.user.clone(),
-                password,
-            }
-        }
-        Reference::Manifest(_) => return Err("a manifest is not a database".into()),
-    };
-    target.client().await
-}
-
 pub(crate) async fn run(
     source: &RowSource,
     key: &[String],
@@ -520,7 +469,7 @@ pub(crate) async fn run(
             against_manifest(&rows, &restored, m).await
         }
         other => {
-            let reference = reference_client(other, cx).await?;
+            let reference = reference_target(other, cx)?.client().await?;
             tune(&reference).await?;
             against_database(&rows, &restored, &reference).await
         }
@@ -696,7 +645,7 @@ pub(crate) async fn manifest_of(
     let total = simple(
         &client,
         &format!(
-            "select count(*), coalesce(sum({ROW_HASH}::numeric), 0)::text from {}",
+            "select count(*), coalesce(sum({ROW_HASH}), 0)::text from {}",
             rows.from
         ),
     )

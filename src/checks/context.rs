@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::drill::{Reference, Tls};
+
 /// A database a check connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckTarget {
@@ -61,4 +63,51 @@ pub(crate) fn db_error(e: &tokio_postgres::Error) -> String {
         Some(db) => db.message().to_owned(),
         None => e.to_string(),
     }
+}
+
+/// The database a `reference` names: another database (its password from the environment),
+/// or another restore of the drill. A manifest is no database.
+pub(crate) fn reference_target(
+    reference: &Reference,
+    cx: &CheckContext,
+) -> Result<CheckTarget, String> {
+    let c = match reference {
+        Reference::Connect(c) => c,
+        Reference::Restore(id) => {
+            return cx.others.get(id).cloned().ok_or_else(|| {
+                format!(
+                    "restore \"{id}\" has no database to compare with (it is not in this drill, or it did not get as far as a running database)"
+                )
+            });
+        }
+        Reference::Manifest(path) => {
+            return Err(format!("the manifest {} is not a database", path.display()));
+        }
+    };
+    if c.tls != Tls::Disable {
+        return Err(format!(
+            "the reference {}:{} asks for tls = \"{}\", but TLS references are not supported yet (they arrive with the AWS provider)",
+            c.host,
+            c.port,
+            c.tls.name()
+        ));
+    }
+    let password = match &c.password_env {
+        // The variable's name only: its value is a password.
+        Some(var) => Some(std::env::var(var).map_err(|e| {
+            let what = match e {
+                std::env::VarError::NotPresent => "is not set",
+                std::env::VarError::NotUnicode(_) => "is not valid UTF-8",
+            };
+            format!("the environment variable {var} (reference.connect.password_env) {what}")
+        })?),
+        None => None,
+    };
+    Ok(CheckTarget {
+        host: c.host.clone(),
+        port: c.port,
+        database: c.database.clone(),
+        user: c.user.clone(),
+        password,
+    })
 }

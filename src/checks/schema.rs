@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::context::{CheckContext, CheckTarget, db_error};
+use super::context::{CheckContext, db_error, reference_target};
 use super::manifest::{ColumnSchema, Manifest, NamedDefinition, SchemaSnapshot, TableSchema};
-use crate::drill::{Reference, ReferenceConnect, Tls};
+use crate::drill::Reference;
 use crate::report::Finding;
 
 /// Ordinary and partitioned tables of the requested schemas. Partitions are ordinary tables
@@ -204,47 +204,12 @@ async fn reference_snapshot(
             snapshot.tables.retain(|t| schemas.contains(&t.schema));
             return Ok(snapshot);
         }
-        Reference::Connect(c) => connect_target(c)?,
-        Reference::Restore(id) => cx.others.get(id).cloned().ok_or_else(|| {
-            format!(
-                "restore \"{id}\" has no database to compare with (it is not in this drill, or it did not get as far as a running database)"
-            )
-        })?,
+        other => reference_target(other, cx)?,
     };
     let client = target.client().await?;
     snapshot(&client, schemas)
         .await
         .map_err(|e| format!("cannot read the reference schema: {e}"))
-}
-
-/// Where a `reference = { connect = ... }` database is, with its password from the environment.
-fn connect_target(c: &ReferenceConnect) -> Result<CheckTarget, String> {
-    if c.tls != Tls::Disable {
-        return Err(format!(
-            "the reference {}:{} asks for tls = \"{}\", but TLS references are not supported yet (they arrive with the AWS provider)",
-            c.host,
-            c.port,
-            c.tls.name()
-        ));
-    }
-    let password = match &c.password_env {
-        // The variable's name only: its value is a password.
-        Some(var) => Some(std::env::var(var).map_err(|e| {
-            let what = match e {
-                std::env::VarError::NotPresent => "is not set",
-                std::env::VarError::NotUnicode(_) => "is not valid UTF-8",
-            };
-            format!("the environment variable {var} (reference.connect.password_env) {what}")
-        })?),
-        None => None,
-    };
-    Ok(CheckTarget {
-        host: c.host.clone(),
-        port: c.port,
-        database: c.database.clone(),
-        user: c.user.clone(),
-        password,
-    })
 }
 
 /// Every difference between the reference (`expected`) and the restore (`found`), table by

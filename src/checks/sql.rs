@@ -13,6 +13,11 @@ pub(crate) type Rows = Vec<Vec<Option<String>>>;
 /// Runs `sql` on the check's target over the simple (text) protocol; every value as text.
 pub(crate) async fn query(target: &CheckTarget, sql: &str) -> Result<Rows, String> {
     let client = target.client().await?;
+    rows(&client, sql).await
+}
+
+/// Runs `sql` on a connection over the simple (text) protocol; every value as text.
+pub(crate) async fn rows(client: &tokio_postgres::Client, sql: &str) -> Result<Rows, String> {
     let messages = client
         .simple_query(sql)
         .await
