@@ -397,3 +397,90 @@ async fn canaries_prove_the_restore_boundary() {
     assert_eq!(r.outcome, CheckOutcome::Error);
     c.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_of_types_without_a_hash_function_are_compared_by_their_text() {
+    let s = Scratch::new(&pg());
+    let mut c = twins(&s).await;
+    for db in ["reference", "restored"] {
+        c.client(db)
+            .await
+            .unwrap()
+            .batch_execute(
+                "create table docs (id int primary key, body json, at point);
+                 insert into docs select g, json_build_object('n', g), point(g, g) from generate_series(1, 500) g;",
+            )
+            .await
+            .unwrap();
+    }
+    let cx = context(&c);
+    let docs = |r| checksum(RowSource::Table("docs".into()), &["id"], r);
+    let (clean, _) = run_check(&docs(by_connection(&c)), &cx).await;
+    assert_eq!(clean.outcome, CheckOutcome::Passed, "{:?}", clean.findings);
+    corrupt(&c, "update docs set body = '{\"n\": -1}' where id = 250").await;
+    let (r, _) = run_check(&docs(by_connection(&c)), &cx).await;
+    assert_eq!(found(&r), pairs(&[("changed", "docs key 250")]));
+
+    // Manifests say which row hash they used, and checks follow it.
+    let m = record_manifest(
+        &target(&c, "reference"),
+        &[
+            ("docs".into(), vec!["id".into()]),
+            ("items".into(), vec!["id".into()]),
+        ],
+        &[],
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (m.tables[0].row_hash.as_str(), m.tables[1].row_hash.as_str()),
+        ("text", "record")
+    );
+    let path = s.path().join("m.json");
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let (r, _) = run_check(&docs(Reference::Manifest(path)), &cx).await;
+    assert_eq!(
+        found(&r),
+        pairs(&[("changed", "docs keys 201 <= id < 251")])
+    );
+    c.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshness_reports_the_newest_row_and_cannot_pass_on_nothing() {
+    let s = Scratch::new(&pg());
+    let mut c = twins(&s).await;
+    corrupt(
+        &c,
+        "create table ev (at timestamptz);
+         insert into ev values ('2026-11-21 10:00:00+00'), ('2026-11-21 12:00:00.25+00');",
+    )
+    .await;
+    let cx = context(&c);
+    let plan = CheckPlan {
+        restore: "db".into(),
+        name: "newest".into(),
+        kind: CheckKind::Freshness {
+            query: Some("select max(at) from ev".into()),
+        },
+    };
+    let (r, newest) = run_check(&plan, &cx).await;
+    assert_eq!(r.outcome, CheckOutcome::Passed);
+    assert_eq!(
+        newest.map(|t| t.to_rfc3339()),
+        Some("2026-11-21T12:00:00.250+00:00".to_owned())
+    );
+    // Lose the newest row: the newest data moves back, and with it the measured RPO.
+    corrupt(&c, "delete from ev where at > '2026-11-21 11:00:00+00'").await;
+    let (_, newest) = run_check(&plan, &cx).await;
+    assert_eq!(
+        newest.map(|t| t.to_rfc3339()),
+        Some("2026-11-21T10:00:00+00:00".to_owned())
+    );
+    // Nothing left to date: an error, never a pass.
+    corrupt(&c, "delete from ev").await;
+    let (r, newest) = run_check(&plan, &cx).await;
+    assert_eq!((r.outcome, newest), (CheckOutcome::Error, None));
+    c.stop().await.unwrap();
+}

@@ -31,6 +31,10 @@ pub struct TableManifest {
     /// The table as named in checks (`orders`, `sales.orders`).
     pub table: String,
     pub key: Vec<String>,
+    /// How rows were hashed: `record` (the columns' own hash functions) or `text` (the row's
+    /// text form, for tables with a type that has no hash function).
+    #[serde(default = "text_hash")]
+    pub row_hash: String,
     pub rows: u64,
     /// The combined row hash (see `checksum.rs`), as decimal text.
     pub hash: String,
@@ -81,6 +85,10 @@ pub struct ColumnSchema {
 pub struct NamedDefinition {
     pub name: String,
     pub definition: String,
+}
+
+fn text_hash() -> String {
+    "text".into()
 }
 
 impl Manifest {
