@@ -674,7 +674,7 @@ async fn record_table(
     let rows = Rows::new(&RowSource::Table(table.to_owned()), key).hashed(row_hash);
     let n = i128::from(ranges.max(1));
     let (split, expr, mut out): (&str, String, Vec<RangeManifest>) =
-        match probe(&client, &rows).await? {
+        match probe(client, &rows).await? {
             Some((lo, hi)) => {
                 let width = ((hi - lo + 1) + n - 1) / n;
                 let bounds: Vec<i128> = (1..n)
@@ -729,7 +729,7 @@ async fn record_table(
                 )
             }
         };
-    let sums = summarize(&client, &rows, &Bucket::Hash(Vec::new()), &expr).await?;
+    let sums = summarize(client, &rows, &Bucket::Hash(Vec::new()), &expr).await?;
     for (i, r) in out.iter_mut().enumerate() {
         if let Some(s) = sums.get(&(i as i128)) {
             r.rows = s.rows;
@@ -737,7 +737,7 @@ async fn record_table(
         }
     }
     let total = simple(
-        &client,
+        client,
         &format!(
             "select count(*), coalesce(sum({}), 0)::text from {}",
             rows.hash, rows.from
