@@ -1,9 +1,25 @@
-//! The run report: one canonical `RunReport`, its renderers, and writing them safely.
+//! The run report: one canonical `RunReport`, its renderers (JSON, Markdown, phases CSV,
+//! JUnit, HTML), writing them safely, and the history of runs (append-only, hash-chained) with
+//! what is computed from it: statistics, what is due, metrics.
 
+mod csv;
+mod due;
+mod history;
+mod html;
+mod junit;
 mod markdown;
+mod metrics;
 mod model;
+mod stats;
 mod write;
 
+pub use csv::render_phases_csv;
+pub use due::{DueRow, DueState, due};
+pub use history::{History, HistoryRow, append_history, read_history};
+pub use html::render_html;
+pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use metrics::render_metrics;
 pub use model::*;
+pub use stats::{Summary, render_summary_html, render_summary_text, summarize};
 pub use write::{run_dir, write_atomic, write_reports};
