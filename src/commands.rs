@@ -132,16 +132,53 @@ fn watch_signals(cancel: &crate::engine::Cancel) {
     }
 }
 
+/// Where `run` writes besides the per-run reports.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub opts: crate::engine::RunOptions,
+    /// Reports go to `<reports>/<drill>/<run_id>/`, the history to `<reports>/history.csv`.
+    pub reports: PathBuf,
+    pub format: Format,
+    /// One JUnit XML file for all runs.
+    pub junit: Option<PathBuf>,
+    /// Prometheus metrics from the whole history, for node_exporter's textfile collector.
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// The history file under a reports folder.
+pub fn history_path(reports: &Path) -> PathBuf {
+    reports.join("history.csv")
+}
+
+/// Writes a run's reports and appends it to the history; returns the exit code that any
+/// failure to do so adds.
+pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut dyn Write) -> u8 {
+    match crate::report::write_reports(reports, report) {
+        Ok((dir, sha256)) => {
+            let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
+            let history = history_path(reports);
+            if let Err(e) = crate::report::append_history(&history, report, &sha256) {
+                // The error names the file and line already.
+                let _ = writeln!(err, "error: cannot append the run to the history: {e}");
+                return exit::ERROR;
+            }
+            exit::OK
+        }
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "error: cannot write the report under {}: {e}",
+                reports.display()
+            );
+            exit::ERROR
+        }
+    }
+}
+
 /// `restore-drill run FILE...`: runs drills one after the other, writes their reports, and
 /// returns the worst exit code.
-pub fn run(
-    files: &[PathBuf],
-    opts: &crate::engine::RunOptions,
-    reports: &Path,
-    format: Format,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> u8 {
+pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let (opts, reports, format) = (&args.opts, args.reports.as_path(), args.format);
     let files = match find_drill_files(files) {
         Ok(f) => f,
         Err(e) => {
@@ -170,25 +207,14 @@ pub fn run(
     with_signals(|cancel| async move {
         let progress = crate::engine::Progress::stderr();
         let mut code = exit::OK;
+        let mut done = Vec::new();
         for plan in &plans {
             if cancel.reason().is_some() {
                 break;
             }
             let output = crate::engine::run_drill(plan, opts, &cancel, &progress).await;
             let report = &output.report;
-            match crate::report::write_reports(reports, report) {
-                Ok(dir) => {
-                    let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
-                }
-                Err(e) => {
-                    let _ = writeln!(
-                        err,
-                        "error: cannot write the report under {}: {e}",
-                        reports.display()
-                    );
-                    code = worse(code, exit::ERROR);
-                }
-            }
+            code = worse(code, record_run(reports, report, err));
             match format {
                 Format::Md => {
                     let _ = write!(out, "{}", crate::report::render_markdown(report));
@@ -204,6 +230,32 @@ pub fn run(
             }
             let _ = out.flush();
             code = worse(code, crate::engine::exit_code(report));
+            done.push(output.report);
+        }
+        if let Some(path) = &args.junit {
+            let xml = crate::report::render_junit(&done);
+            if let Err(e) = crate::report::write_atomic(path, xml.as_bytes()) {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                code = worse(code, exit::ERROR);
+            }
+        }
+        if let Some(path) = &args.metrics_file {
+            // Only this invocation's drills: node_exporter refuses a series that two textfiles
+            // both define, and each drill may have a file of its own.
+            let names: std::collections::HashSet<&str> =
+                plans.iter().map(|p| p.name.as_str()).collect();
+            let written = crate::report::read_history(&history_path(reports)).and_then(|h| {
+                let rows: Vec<_> = h
+                    .rows
+                    .into_iter()
+                    .filter(|r| names.contains(r.drill.as_str()))
+                    .collect();
+                crate::report::write_atomic(path, crate::report::render_metrics(&rows).as_bytes())
+            });
+            if let Err(e) = written {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                code = worse(code, exit::ERROR);
+            }
         }
         code
     })
@@ -324,4 +376,168 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
         let _ = writeln!(out, "manifest written to {}", args.out.display());
         exit::OK
     })
+}
+
+/// Loads every drill under `paths`; prints the problems of invalid ones. `None` when any is
+/// invalid.
+fn load_all(paths: &[PathBuf], err: &mut dyn Write) -> Option<Vec<crate::drill::DrillPlan>> {
+    let files = match find_drill_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return None;
+        }
+    };
+    let mut plans = Vec::new();
+    let mut invalid = false;
+    for file in &files {
+        let checked = load_drill(file);
+        for d in &checked.diagnostics {
+            let _ = writeln!(err, "{d}");
+        }
+        match checked.plan {
+            Some(p) => plans.push(p),
+            None => invalid = true,
+        }
+    }
+    (!invalid).then_some(plans)
+}
+
+/// Reads the history, printing what is wrong with it as warnings.
+fn history_rows(reports: &Path, err: &mut dyn Write) -> Result<Vec<crate::report::HistoryRow>, u8> {
+    let path = history_path(reports);
+    match crate::report::read_history(&path) {
+        Ok(h) => {
+            for p in &h.problems {
+                let _ = writeln!(err, "warning: {}: {p}", path.display());
+            }
+            Ok(h.rows)
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot read {}: {e}", path.display());
+            Err(exit::ERROR)
+        }
+    }
+}
+
+fn whole_minutes(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs() / 60 * 60)
+}
+
+/// `restore-drill due [PATH...]`: which drills are overdue, by the history of passing runs.
+pub fn due(
+    paths: &[PathBuf],
+    reports: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Some(plans) = load_all(paths, err) else {
+        return exit::INVALID;
+    };
+    let rows = match history_rows(reports, err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let due = crate::report::due(&plans, &rows, now);
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+    };
+    let width = due.iter().map(|d| d.drill.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<9}  {:<20}  due",
+        "drill", "state", "last pass"
+    );
+    let mut late = 0;
+    for d in &due {
+        let (state, when) = match d.state {
+            crate::report::DueState::Ok => (
+                "ok",
+                d.due_at
+                    .and_then(|t| (t - now).to_std().ok())
+                    .map(|left| format!(" (in {})", crate::drill::human(whole_minutes(left))))
+                    .unwrap_or_default(),
+            ),
+            crate::report::DueState::Overdue => {
+                late += 1;
+                let by = d
+                    .overdue_by
+                    .and_then(|b| b.to_std().ok())
+                    .unwrap_or_default();
+                (
+                    "OVERDUE",
+                    format!(" ({} ago)", crate::drill::human(whole_minutes(by))),
+                )
+            }
+            crate::report::DueState::NeverRun => {
+                late += 1;
+                let ran = match &d.last_run {
+                    Some((at, verdict)) => {
+                        format!(" (ran {}: {verdict}; never passed)", time(Some(*at)))
+                    }
+                    None => String::new(),
+                };
+                ("NEVER RUN", ran)
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {state:<9}  {:<20}  {}{when}",
+            d.drill,
+            time(d.last_pass),
+            time(d.due_at)
+        );
+    }
+    let _ = writeln!(out, "{} drills: {} due or never run", due.len(), late);
+    if late > 0 {
+        exit::TARGET_MISSED
+    } else {
+        exit::OK
+    }
+}
+
+/// `restore-drill report`: statistics over the history, as text (and optionally HTML).
+pub fn report(
+    reports: &Path,
+    drill: Option<&str>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    html: Option<&Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let rows = match history_rows(reports, err) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    // Targets of the built-in tiers, and of a tiers.toml in drills/ when there is one.
+    let tiers = crate::drill::TierCatalog::for_dir(Path::new("drills")).unwrap_or_default();
+    let targets = crate::report::Summary::rto_targets(&tiers);
+    let summary = crate::report::summarize(&rows, drill, since, &targets);
+    let _ = write!(out, "{}", crate::report::render_summary_text(&summary));
+    if let Some(path) = html {
+        if let Err(e) = write_atomic_file(
+            path,
+            crate::report::render_summary_html(&summary).as_bytes(),
+        ) {
+            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+            return exit::ERROR;
+        }
+        let _ = writeln!(
+            err,
+            "restore-drill: HTML report written to {}",
+            path.display()
+        );
+    }
+    exit::OK
+}
+
+fn write_atomic_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::report::write_atomic(path, bytes)
 }

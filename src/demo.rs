@@ -14,7 +14,7 @@ use crate::drill::{Severity, load_drill};
 use crate::engine::{Cancel, EventSink, Progress, RunOptions, exit_code, run_drill};
 use crate::exit;
 use crate::provider::local::{PgEnv, SourceCluster};
-use crate::report::{render_markdown, write_reports};
+use crate::report::render_markdown;
 
 /// The demo drill, as shipped in `drills/demo-local.toml`.
 pub const DEMO_DRILL: &str = include_str!("../drills/demo-local.toml");
@@ -104,16 +104,9 @@ pub async fn demo(reports: &Path, cancel: &Cancel, out: &mut dyn Write, err: &mu
     let output = run_drill(&plan, &opts, cancel, &progress as &dyn EventSink).await;
     let report = output.report;
     let _ = write!(out, "{}", render_markdown(&report));
-    match write_reports(reports, &report) {
-        Ok(dir) => say(err, &format!("report written to {}", dir.display())),
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: cannot write the report under {}: {e}",
-                reports.display()
-            );
-            return exit::ERROR;
-        }
+    let recorded = crate::commands::record_run(reports, &report, err);
+    if recorded != exit::OK {
+        return recorded;
     }
     say(
         err,

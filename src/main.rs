@@ -95,6 +95,14 @@ enum Command {
         /// What to print on stdout for each run.
         #[arg(long, value_enum, default_value = "md")]
         format: FormatArg,
+        /// Also write one JUnit XML file for all runs (a test case per restore, check and
+        /// target), for CI pages.
+        #[arg(long, value_name = "PATH")]
+        junit: Option<PathBuf>,
+        /// Also write Prometheus metrics of the history (last RTO/RPO, verdict, phase seconds,
+        /// last success) for node_exporter's textfile collector.
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<PathBuf>,
     },
     /// Record a reference manifest: row counts, hashes per key range and schema of a database.
     ///
@@ -135,6 +143,45 @@ enum Command {
         /// Where to write the manifest (JSON).
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
+    },
+    /// Statistics over the history of runs: per drill and phase p50/p90/p99/max, pass rate,
+    /// last pass, and the RTO trend, with a warning when RTO grows toward the target.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill report\n",
+        "  restore-drill report --drill orders-db --since 2026-01-01T00:00:00Z --html rto.html\n\n",
+        "Times without a zone are UTC."
+    ))]
+    Report {
+        /// The reports folder holding history.csv.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
+        /// Only this drill.
+        #[arg(long, value_name = "NAME")]
+        drill: Option<String>,
+        /// Only runs started at or after this time (RFC 3339; no zone = UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Also write a self-contained HTML page with an RTO trend chart per drill.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
+    },
+    /// List drills that are overdue: no passing run within their schedule and tier interval.
+    ///
+    /// For each drill, the last passing run in <REPORTS>/history.csv against its schedule
+    /// (weekly, monthly = 30 days, quarterly = 90 days, or the next cron occurrence) and its
+    /// tier's longest allowed interval, whichever comes first. Exits 10 when any drill is
+    /// overdue or has never passed, for monitoring.
+    #[command(
+        after_help = "Examples:\n  restore-drill due\n  restore-drill due drills/ --reports /var/lib/restore-drill/reports"
+    )]
+    Due {
+        /// Drill files, or directories searched recursively for *.toml.
+        #[arg(default_value = "drills")]
+        paths: Vec<PathBuf>,
+        /// The reports folder holding history.csv.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
     },
     /// Run the demo: a real PostgreSQL point-in-time restore on this machine, end to end.
     ///
@@ -180,20 +227,43 @@ fn main() -> ExitCode {
             incident_at,
             reports,
             format,
+            junit,
+            metrics_file,
         } => {
-            let opts = restore_drill::engine::RunOptions {
-                keep: *keep,
-                keep_on_failure: *keep_on_failure,
-                incident_at: *incident_at,
+            let args = commands::RunArgs {
+                opts: restore_drill::engine::RunOptions {
+                    keep: *keep,
+                    keep_on_failure: *keep_on_failure,
+                    incident_at: *incident_at,
+                },
+                reports: reports.clone(),
+                format: match format {
+                    FormatArg::Md => commands::Format::Md,
+                    FormatArg::Json => commands::Format::Json,
+                    FormatArg::None => commands::Format::None,
+                },
+                junit: junit.clone(),
+                metrics_file: metrics_file.clone(),
             };
-            let format = match format {
-                FormatArg::Md => commands::Format::Md,
-                FormatArg::Json => commands::Format::Json,
-                FormatArg::None => commands::Format::None,
-            };
-            commands::run(paths, &opts, reports, format, &mut out, &mut err)
+            commands::run(paths, &args, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
+        Command::Report {
+            reports,
+            drill,
+            since,
+            html,
+        } => commands::report(
+            reports,
+            drill.as_deref(),
+            *since,
+            html.as_deref(),
+            &mut out,
+            &mut err,
+        ),
+        Command::Due { paths, reports } => {
+            commands::due(paths, reports, chrono::Utc::now(), &mut out, &mut err)
+        }
         Command::Manifest {
             host,
             port,

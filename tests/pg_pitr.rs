@@ -40,6 +40,10 @@ fn run_drill(dir: &Path, incident: DateTime<Utc>) -> Ran {
             "--reports",
         ])
         .arg(dir.join("reports"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--metrics-file")
+        .arg(dir.join("metrics.prom"))
         .output()
         .unwrap();
     let wall = t0.elapsed().as_secs_f64();
@@ -206,6 +210,37 @@ query = "select max(pg_xact_commit_timestamp(xmin)) from events"
     assert!(md.starts_with("# Drill pitr-test: MET\n"), "{md}");
     assert!(md.contains("| restore |"), "{md}");
     assert_eq!(r.drill.sha256.len(), 64);
+    for f in ["report.html", "phases.csv"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+
+    // The run is in the history, chained, with the report's hash; JUnit and metrics say met.
+    let history =
+        restore_drill::report::read_history(&s.path().join("reports/history.csv")).unwrap();
+    assert!(history.problems.is_empty(), "{:?}", history.problems);
+    assert_eq!(history.rows.len(), 1);
+    let row = &history.rows[0];
+    assert_eq!(
+        (row.run_id.as_str(), row.verdict.as_str()),
+        (r.run_id.as_str(), "met")
+    );
+    assert_eq!(
+        row.report_sha256,
+        restore_drill::drill::sha256_hex(&std::fs::read(dir.join("report.json")).unwrap())
+    );
+    let junit = std::fs::read_to_string(s.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("<testsuite name=\"pitr-test\""), "{junit}");
+    assert!(
+        !junit.contains("<failure") && !junit.contains("<error"),
+        "{junit}"
+    );
+    let metrics = std::fs::read_to_string(s.path().join("metrics.prom")).unwrap();
+    assert!(
+        metrics.contains(
+            "restore_drill_last_verdict{drill=\"pitr-test\",tier=\"silver\",verdict=\"met\"} 1"
+        ),
+        "{metrics}"
+    );
     assert_torn_down(&s);
 }
 

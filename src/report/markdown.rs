@@ -87,9 +87,10 @@ pub fn render_markdown(r: &RunReport) -> String {
         );
         let _ = writeln!(w, "|---|---|---:|---:|---:|---|");
         for p in &rest.phases {
+            let name = format!("{:?}", p.outcome).to_lowercase();
             let outcome = match &p.error {
-                Some(e) => format!("{:?}: {}", p.outcome, cell(e)).to_lowercase(),
-                None => format!("{:?}", p.outcome).to_lowercase(),
+                Some(e) => format!("{name}: {}", cell(e)),
+                None => name,
             };
             let _ = writeln!(
                 w,
@@ -144,11 +145,11 @@ pub fn render_markdown(r: &RunReport) -> String {
         for c in &r.checks {
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {:?} | {:.3} |",
+                "| {} | {} | {} | {} | {:.3} |",
                 cell(&c.name),
                 c.restore,
                 c.kind,
-                c.outcome,
+                format!("{:?}", c.outcome).to_lowercase(),
                 c.seconds
             );
         }

@@ -21,5 +21,8 @@ pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use metrics::render_metrics;
 pub use model::*;
-pub use stats::{Summary, render_summary_html, render_summary_text, summarize};
+pub use stats::{
+    DrillSummary, MetricStats, RtoTrend, Summary, render_summary_html, render_summary_text,
+    summarize,
+};
 pub use write::{run_dir, write_atomic, write_reports};

@@ -1,25 +1,531 @@
-//! `restore-drill report`: statistics over the history.
+//! `restore-drill report`: statistics over the history, per drill, and their text and HTML
+//! renderings.
+//!
+//! Percentiles come from an HDR histogram of milliseconds with 3 significant digits: p50, p90
+//! and p99 are within 0.1% of the exact nearest-rank value (never above the maximum), and the
+//! maximum is exact. Negative values (a measured RPO can be, when the restore holds data newer
+//! than the incident) count as 0 in the percentiles; the maximum keeps the sign.
+//!
+//! The RTO trend is the measured RTO of the last `TREND_RUNS` runs that have one, oldest first,
+//! with its least-squares slope in seconds per run. It warns when that slope is positive and
+//! the fitted line, `PROJECT_RUNS` runs past the latest, reaches `WARN_FRACTION` of the tier's
+//! RTO target: the drill is heading for a miss before it misses.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use hdrhistogram::Histogram;
 
 use super::HistoryRow;
+use crate::drill::TierCatalog;
 
-/// Statistics per drill.
+/// Runs in the RTO trend.
+pub(crate) const TREND_RUNS: usize = 10;
+/// Fewer measured runs than this: no slope.
+pub(crate) const MIN_TREND_RUNS: usize = 3;
+/// How many runs ahead the trend is projected.
+pub(crate) const PROJECT_RUNS: usize = 5;
+/// The share of the RTO target the projection must reach to warn.
+pub(crate) const WARN_FRACTION: f64 = 0.8;
+
+/// Statistics per drill, over the rows that passed the filters.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {}
+pub struct Summary {
+    /// Sorted by drill name.
+    pub drills: Vec<DrillSummary>,
+    /// Runs counted, over all drills.
+    pub runs: usize,
+    /// The filters it was made with.
+    pub drill_filter: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
 
+/// One drill's runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillSummary {
+    pub drill: String,
+    /// The tier of the latest run.
+    pub tier: String,
+    /// That tier's RTO target, when known.
+    pub target_rto_seconds: Option<f64>,
+    pub runs: usize,
+    /// Runs whose verdict is `met`.
+    pub passed: usize,
+    /// `passed / runs`, from 0 to 1.
+    pub pass_rate: f64,
+    pub last_run_id: String,
+    pub last_run_at: DateTime<Utc>,
+    pub last_verdict: String,
+    pub last_pass_at: Option<DateTime<Utc>>,
+    /// `rto`, `rpo`, then each phase (`HistoryRow::PHASES`), only those with a value.
+    pub metrics: Vec<MetricStats>,
+    pub trend: RtoTrend,
+    pub warnings: Vec<String>,
+}
+
+impl DrillSummary {
+    /// The statistics of one metric (`rto`, `rpo` or a phase name), if any run had it.
+    pub fn metric(&self, name: &str) -> Option<&MetricStats> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}
+
+/// Distribution of one metric, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricStats {
+    pub name: String,
+    /// Runs that had a value (at least 1).
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The measured RTO of the latest runs that have one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RtoTrend {
+    /// Oldest first, at most `TREND_RUNS`.
+    pub run_ids: Vec<String>,
+    pub rto_seconds: Vec<f64>,
+    /// Least-squares slope, seconds per run; `None` under `MIN_TREND_RUNS` values.
+    pub slope_seconds_per_run: Option<f64>,
+    /// The fitted RTO `PROJECT_RUNS` runs after the latest.
+    pub projected_seconds: Option<f64>,
+}
+
+impl Summary {
+    /// Tier name → RTO target in seconds, for `summarize`.
+    pub fn rto_targets(tiers: &TierCatalog) -> BTreeMap<String, f64> {
+        tiers
+            .names()
+            .into_iter()
+            .filter_map(|n| Some((n.to_owned(), tiers.get(n)?.rto.as_secs_f64())))
+            .collect()
+    }
+}
+
+/// Statistics per drill over `rows` (in any order), keeping only `drill` when given and runs
+/// started at or after `since`. `rto_targets` maps a tier name to its RTO target in seconds
+/// (`Summary::rto_targets`); a tier not in it has no target line and no trend warning.
 pub fn summarize(
-    _rows: &[HistoryRow],
-    _drill: Option<&str>,
-    _since: Option<DateTime<Utc>>,
+    rows: &[HistoryRow],
+    drill: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    rto_targets: &BTreeMap<String, f64>,
 ) -> Summary {
-    Summary::default()
+    let mut by_drill: BTreeMap<&str, Vec<&HistoryRow>> = BTreeMap::new();
+    for r in rows {
+        if drill.is_some_and(|d| d != r.drill) || since.is_some_and(|s| r.started_at < s) {
+            continue;
+        }
+        by_drill.entry(&r.drill).or_default().push(r);
+    }
+    let mut s = Summary {
+        drill_filter: drill.map(str::to_owned),
+        since,
+        ..Summary::default()
+    };
+    for (name, mut runs) in by_drill {
+        // Stable: runs started in the same millisecond keep their order in the file.
+        runs.sort_by_key(|r| r.started_at);
+        s.runs += runs.len();
+        s.drills.push(drill_summary(name, &runs, rto_targets));
+    }
+    s
 }
 
-pub fn render_summary_text(_s: &Summary) -> String {
-    String::new()
+fn drill_summary(
+    name: &str,
+    runs: &[&HistoryRow],
+    rto_targets: &BTreeMap<String, f64>,
+) -> DrillSummary {
+    let passed: Vec<&&HistoryRow> = runs.iter().filter(|r| r.verdict == "met").collect();
+    // `runs` is never empty: a drill is only listed with a run.
+    let last = runs[runs.len() - 1];
+    let mut metrics = Vec::new();
+    let mut metric = |name: &str, value: &dyn Fn(&HistoryRow) -> Option<f64>| {
+        if let Some(m) = metric_stats(name, runs.iter().filter_map(|r| value(r))) {
+            metrics.push(m);
+        }
+    };
+    metric("rto", &|r| r.rto_seconds);
+    metric("rpo", &|r| r.rpo_seconds);
+    for phase in HistoryRow::PHASES {
+        metric(phase, &|r| r.phase(phase));
+    }
+    let target = rto_targets.get(&last.tier).copied();
+    let trend = rto_trend(runs);
+    let mut warnings = Vec::new();
+    if let (Some(slope), Some(projected), Some(target)) =
+        (trend.slope_seconds_per_run, trend.projected_seconds, target)
+        && slope > 0.0
+        && projected >= WARN_FRACTION * target
+    {
+        warnings.push(format!(
+            "RTO is rising by {slope:.1} s per run over the last {} runs: {PROJECT_RUNS} runs \
+             from now it would be {projected:.1} s, {:.0}% of the {target:.1} s target of tier {}",
+            trend.rto_seconds.len(),
+            100.0 * projected / target,
+            last.tier
+        ));
+    }
+    DrillSummary {
+        drill: name.to_owned(),
+        tier: last.tier.clone(),
+        target_rto_seconds: target,
+        runs: runs.len(),
+        passed: passed.len(),
+        pass_rate: passed.len() as f64 / runs.len() as f64,
+        last_run_id: last.run_id.clone(),
+        last_run_at: last.started_at,
+        last_verdict: last.verdict.clone(),
+        last_pass_at: passed.last().map(|r| r.started_at),
+        metrics,
+        trend,
+        warnings,
+    }
 }
 
-pub fn render_summary_html(_s: &Summary) -> String {
-    String::new()
+fn metric_stats(name: &str, values: impl Iterator<Item = f64>) -> Option<MetricStats> {
+    // Auto-resizing, 3 significant digits: new(3) cannot fail (sigfig is at most 5).
+    let mut h = Histogram::<u64>::new(3).ok()?;
+    let mut max = f64::NEG_INFINITY;
+    for v in values {
+        max = max.max(v);
+        let ms = (v.max(0.0) * 1000.0).round() as u64;
+        // Grows as needed; it could only fail to on a 16-bit target.
+        if h.record(ms).is_err() {
+            h.saturating_record(ms);
+        }
+    }
+    if h.is_empty() {
+        return None;
+    }
+    let at = |q: f64| (h.value_at_quantile(q) as f64 / 1000.0).min(max.max(0.0));
+    Some(MetricStats {
+        name: name.to_owned(),
+        count: h.len(),
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        max,
+    })
+}
+
+fn rto_trend(runs: &[&HistoryRow]) -> RtoTrend {
+    let mut measured: Vec<(&str, f64)> = runs
+        .iter()
+        .rev()
+        .filter_map(|r| Some((r.run_id.as_str(), r.rto_seconds?)))
+        .take(TREND_RUNS)
+        .collect();
+    measured.reverse();
+    let ys: Vec<f64> = measured.iter().map(|m| m.1).collect();
+    let (slope, projected) = match least_squares(&ys) {
+        Some((slope, intercept)) => {
+            let x = (ys.len() - 1 + PROJECT_RUNS) as f64;
+            (Some(slope), Some(intercept + slope * x))
+        }
+        None => (None, None),
+    };
+    RtoTrend {
+        run_ids: measured.iter().map(|m| m.0.to_owned()).collect(),
+        rto_seconds: ys,
+        slope_seconds_per_run: slope,
+        projected_seconds: projected,
+    }
+}
+
+/// (slope, intercept) of the least-squares line through (i, ys[i]).
+fn least_squares(ys: &[f64]) -> Option<(f64, f64)> {
+    if ys.len() < MIN_TREND_RUNS {
+        return None;
+    }
+    let n = ys.len() as f64;
+    let mean_x = (n - 1.0) / 2.0;
+    let mean_y = ys.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, y) in ys.iter().enumerate() {
+        let dx = i as f64 - mean_x;
+        sxy += dx * (y - mean_y);
+        sxx += dx * dx;
+    }
+    let slope = sxy / sxx;
+    Some((slope, mean_y - slope * mean_x))
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// "N runs of M drills", singular where it is one.
+fn count(s: &Summary) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{} of {}",
+        plural(s.runs, "run"),
+        plural(s.drills.len(), "drill")
+    )
+}
+
+fn filters(s: &Summary) -> String {
+    let mut f = Vec::new();
+    if let Some(d) = &s.drill_filter {
+        f.push(format!("drill {d}"));
+    }
+    if let Some(t) = s.since {
+        f.push(format!("since {}", time(t)));
+    }
+    if f.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", f.join(", "))
+    }
+}
+
+/// A readable table per drill.
+pub fn render_summary_text(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} in the history{}", count(s), filters(s));
+    for d in &s.drills {
+        let target = d
+            .target_rto_seconds
+            .map_or("no RTO target known".to_owned(), |t| {
+                format!("RTO target {t:.1} s")
+            });
+        let _ = writeln!(o, "\n{} (tier {}, {target})", d.drill, d.tier);
+        let _ = writeln!(
+            o,
+            "  runs {}, met {} ({:.1}%); last run {} at {}: {}; last pass {}",
+            d.runs,
+            d.passed,
+            100.0 * d.pass_rate,
+            d.last_run_id,
+            time(d.last_run_at),
+            d.last_verdict,
+            d.last_pass_at.map_or("never".to_owned(), time)
+        );
+        let _ = writeln!(
+            o,
+            "  {:<10} {:>7} {:>11} {:>11} {:>11} {:>11}",
+            "seconds", "count", "p50", "p90", "p99", "max"
+        );
+        for m in &d.metrics {
+            let _ = writeln!(
+                o,
+                "  {:<10} {:>7} {:>11.1} {:>11.1} {:>11.1} {:>11.1}",
+                m.name, m.count, m.p50, m.p90, m.p99, m.max
+            );
+        }
+        let t = &d.trend;
+        if t.rto_seconds.is_empty() {
+            let _ = writeln!(o, "  RTO trend: no run measured an RTO");
+        } else {
+            let values: Vec<String> = t.rto_seconds.iter().map(|v| format!("{v:.1}")).collect();
+            let _ = write!(
+                o,
+                "  RTO trend, last {} runs (oldest first): {} s",
+                values.len(),
+                values.join(" ")
+            );
+            match (t.slope_seconds_per_run, t.projected_seconds) {
+                (Some(slope), Some(p)) => {
+                    let _ = writeln!(
+                        o,
+                        "; slope {slope:+.1} s/run, {PROJECT_RUNS} runs ahead {p:.1} s"
+                    );
+                }
+                _ => {
+                    let _ = writeln!(o, "; too few runs for a slope");
+                }
+            }
+        }
+        for w in &d.warnings {
+            let _ = writeln!(o, "  warning: {w}");
+        }
+    }
+    o
+}
+
+/// A self-contained page: a table per drill and an inline SVG chart of its RTO trend (with
+/// the target line when known). The charts sit in `<div id="rto-trend">`, one
+/// `<svg class="rto-trend" id="rto-trend-DRILL">` each.
+pub fn render_summary_html(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>restore-drill report</title>\n<style>\n\
+         body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}\n\
+         table {{ border-collapse: collapse; margin: 0.5em 0; }}\n\
+         th, td {{ padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}\n\
+         th:first-child, td:first-child {{ text-align: left; }}\n\
+         .warning {{ color: #a40; font-weight: bold; }}\n\
+         svg.rto-trend {{ background: #fafafa; border: 1px solid #ddd; }}\n\
+         </style>\n</head>\n<body>\n<h1>restore-drill report</h1>\n<p>{} in the history{}</p>\n\
+         <div id=\"rto-trend\">\n",
+        count(s),
+        esc(&filters(s))
+    );
+    for d in &s.drills {
+        let target = d
+            .target_rto_seconds
+            .map_or("no RTO target known".to_owned(), |t| {
+                format!("RTO target {t:.1} s")
+            });
+        let _ = write!(
+            o,
+            "<section>\n<h2>{}</h2>\n<p>tier {}, {target}; runs {}, met {} ({:.1}%); last run {} \
+             at {}: <b>{}</b>; last pass {}</p>\n",
+            esc(&d.drill),
+            esc(&d.tier),
+            d.runs,
+            d.passed,
+            100.0 * d.pass_rate,
+            esc(&d.last_run_id),
+            time(d.last_run_at),
+            esc(&d.last_verdict),
+            d.last_pass_at.map_or("never".to_owned(), time)
+        );
+        o.push_str(
+            "<table>\n<tr><th>seconds</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>\
+             <th>max</th></tr>\n",
+        );
+        for m in &d.metrics {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>\
+                 <td>{:.1}</td></tr>",
+                esc(&m.name),
+                m.count,
+                m.p50,
+                m.p90,
+                m.p99,
+                m.max
+            );
+        }
+        o.push_str("</table>\n");
+        trend_svg(&mut o, d);
+        for w in &d.warnings {
+            let _ = writeln!(o, "<p class=\"warning\">warning: {}</p>", esc(w));
+        }
+        o.push_str("</section>\n");
+    }
+    o.push_str("</div>\n</body>\n</html>\n");
+    o
+}
+
+/// The RTO trend of one drill as an SVG line chart, y from 0 to a little over the largest of
+/// the values and the target.
+fn trend_svg(o: &mut String, d: &DrillSummary) {
+    let t = &d.trend;
+    let (w, h, left, right, top, bottom) = (560.0, 220.0, 60.0, 20.0, 20.0, 30.0);
+    let _ = write!(
+        o,
+        "<svg class=\"rto-trend\" id=\"rto-trend-{}\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
+         <title>RTO of the last {} runs of {}</title>\n",
+        esc(&d.drill),
+        t.rto_seconds.len(),
+        esc(&d.drill)
+    );
+    let top_value = t
+        .rto_seconds
+        .iter()
+        .copied()
+        .chain(d.target_rto_seconds)
+        .fold(0.0_f64, f64::max)
+        .max(1.0)
+        * 1.1;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v.max(0.0) / top_value);
+    let n = t.rto_seconds.len();
+    let x = |i: usize| {
+        if n < 2 {
+            (left + w - right) / 2.0
+        } else {
+            left + (w - left - right) * i as f64 / (n - 1) as f64
+        }
+    };
+    // Axes and the 0 / top labels.
+    let _ = write!(
+        o,
+        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{:.1}\" stroke=\"#888\"/>\n\
+         <line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">0 s</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{:.0} s</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">runs, oldest \
+         first</text>\n",
+        h - bottom,
+        h - bottom,
+        w - right,
+        h - bottom,
+        left - 4.0,
+        h - bottom,
+        left - 4.0,
+        top + 4.0,
+        top_value,
+        (left + w - right) / 2.0,
+        h - 8.0
+    );
+    if let Some(target) = d.target_rto_seconds {
+        let _ = write!(
+            o,
+            "<line class=\"target\" x1=\"{left}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" \
+             stroke=\"#c33\" stroke-dasharray=\"6 4\"/>\n\
+             <text x=\"{1:.1}\" y=\"{2:.1}\" font-size=\"11\" fill=\"#c33\" \
+             text-anchor=\"end\">target {target:.0} s</text>\n",
+            y(target),
+            w - right,
+            y(target) - 4.0
+        );
+    }
+    if n == 0 {
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\">no measured \
+             RTO</text>",
+            (left + w - right) / 2.0,
+            h / 2.0
+        );
+    } else {
+        let points: Vec<String> = t
+            .rto_seconds
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"2\" points=\"{}\"/>",
+            points.join(" ")
+        );
+        for (i, v) in t.rto_seconds.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#36c\"><title>{}: {v:.1} \
+                 s</title></circle>",
+                x(i),
+                y(*v),
+                esc(t.run_ids.get(i).map_or("", String::as_str))
+            );
+        }
+    }
+    o.push_str("</svg>\n");
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{RunReport, render_markdown};
+use super::{RunReport, render_html, render_markdown, render_phases_csv};
 
 /// `root/<drill>/<run_id>/`.
 pub fn run_dir(root: &Path, report: &RunReport) -> PathBuf {
@@ -13,7 +13,10 @@ pub fn run_dir(root: &Path, report: &RunReport) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -32,12 +35,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Writes `report.json` and `report.md` under `root/<drill>/<run_id>/`; returns the folder.
-pub fn write_reports(root: &Path, report: &RunReport) -> std::io::Result<PathBuf> {
+/// Writes `report.json`, `report.md`, `report.html` and `phases.csv` under
+/// `root/<drill>/<run_id>/`; returns the folder and the SHA-256 of `report.json` (which the
+/// history records, so an edited report is detected).
+pub fn write_reports(root: &Path, report: &RunReport) -> std::io::Result<(PathBuf, String)> {
     let dir = run_dir(root, report);
     std::fs::create_dir_all(&dir)?;
     let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     write_atomic(&dir.join("report.json"), &json)?;
     write_atomic(&dir.join("report.md"), render_markdown(report).as_bytes())?;
-    Ok(dir)
+    write_atomic(&dir.join("report.html"), render_html(report).as_bytes())?;
+    write_atomic(
+        &dir.join("phases.csv"),
+        render_phases_csv(report).as_bytes(),
+    )?;
+    Ok((dir, crate::drill::sha256_hex(&json)))
 }

@@ -1,0 +1,681 @@
+//! The history file: concurrent appends (threads and processes) keep one valid hash chain;
+//! each kind of tampering is found and named by line; `report` statistics on a known history.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Barrier;
+
+use chrono::{DateTime, Duration, Utc};
+use restore_drill::report::{
+    DrillRef, HistoryRow, Measured, Outcome, PhaseReport, RestoreReport, RunReport, TeardownReport,
+    TierRef, Verdict, append_history, read_history, render_summary_html, render_summary_text,
+    summarize,
+};
+
+/// 2026-01-01T00:00:00Z plus `hours`.
+fn at(hours: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::hours(hours)
+}
+
+fn phase(name: &str, seconds: f64, outcome: Outcome) -> PhaseReport {
+    PhaseReport {
+        name: name.to_owned(),
+        started_at: at(0),
+        seconds,
+        polls: 1,
+        resolution_seconds: 0.0,
+        outcome,
+        error: None,
+    }
+}
+
+/// A fake run: two restores, each with resolve 1 s, restore 250 s, prepare 3.25 s, verify
+/// 10 s and teardown 5 s, and a skipped copy; so the row sums to 2, 500, 6.5, 20 and 10 s
+/// and has no copy.
+fn report(drill: &str, run_id: &str, started_at: DateTime<Utc>, rto: Option<f64>) -> RunReport {
+    let restore = |id: &str| RestoreReport {
+        id: id.to_owned(),
+        kind: "pg_pitr".to_owned(),
+        recovery_point: None,
+        target: None,
+        phases: vec![
+            phase("resolve", 1.0, Outcome::Ok),
+            phase("copy", 0.0, Outcome::Skipped),
+            phase("restore", 250.0, Outcome::Ok),
+            phase("prepare", 3.25, Outcome::Ok),
+            phase("verify", 10.0, Outcome::Ok),
+            phase("teardown", 5.0, Outcome::Ok),
+        ],
+        newest_data_at: None,
+    };
+    RunReport {
+        format_version: 1,
+        tool_version: "test".to_owned(),
+        drill: DrillRef {
+            name: drill.to_owned(),
+            file: format!("drills/{drill}.toml"),
+            sha256: "0".repeat(64),
+        },
+        run_id: run_id.to_owned(),
+        started_at,
+        finished_at: started_at + Duration::minutes(10),
+        seconds: 600.0,
+        incident_at: started_at,
+        tier: TierRef {
+            name: "gold".to_owned(),
+            rto_seconds: 900.0,
+            rpo_seconds: 300.0,
+        },
+        verdict: Verdict::Met,
+        verdict_reason: "every target met".to_owned(),
+        measured: Measured {
+            rto_seconds: rto,
+            rpo_seconds: None,
+            rpo_source: None,
+            detect_allowance_seconds: 300.0,
+        },
+        restores: vec![restore("orders"), restore("invoices")],
+        checks: Vec::new(),
+        teardown: TeardownReport {
+            outcome: "done".to_owned(),
+            leaked: Vec::new(),
+        },
+        interrupted_by: None,
+    }
+}
+
+/// A stand-in for the SHA-256 of a report.json: any 64 hex digits.
+fn sha(n: usize) -> String {
+    format!("{n:064x}")
+}
+
+fn temp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.csv");
+    (dir, path)
+}
+
+/// A history of `n` runs of drill "orders-db", one an hour, RTO 600 + i s.
+fn history_of(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let (dir, path) = temp();
+    for i in 0..n {
+        let r = report(
+            "orders-db",
+            &format!("run-{i:03}"),
+            at(i as i64),
+            Some(600.0 + i as f64),
+        );
+        append_history(&path, &r, &sha(i)).unwrap();
+    }
+    (dir, path)
+}
+
+/// The file's lines, without their newlines.
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+/// Problems of the history at `path`.
+fn problems(path: &Path) -> Vec<String> {
+    read_history(path).unwrap().problems
+}
+
+#[test]
+fn appended_rows_have_the_documented_format_and_read_back_equal() {
+    let (_dir, path) = temp();
+    let mut r = report("orders-db", "20260101T000000Z-7f3a", at(0), Some(612.3456));
+    r.started_at += Duration::nanoseconds(123_456_789);
+    let first = append_history(&path, &r, &sha(1)).unwrap();
+    let mut r2 = report("orders-db", "20260101T010000Z-0b1c", at(1), None);
+    r2.verdict = Verdict::Failed;
+    r2.measured.rpo_seconds = Some(42.0);
+    let second = append_history(&path, &r2, &sha(2)).unwrap();
+
+    let l = lines(&path);
+    assert_eq!(l.len(), 3);
+    assert_eq!(l[0], HistoryRow::HEADER);
+    assert_eq!(
+        l[0],
+        "drill,run_id,started_at,tier,verdict,rto_seconds,rpo_seconds,resolve_seconds,\
+         copy_seconds,restore_seconds,prepare_seconds,verify_seconds,teardown_seconds,\
+         report_sha256,prev_hash,row_hash"
+    );
+    assert_eq!(
+        l[1],
+        format!(
+            "orders-db,20260101T000000Z-7f3a,2026-01-01T00:00:00.123Z,gold,met,612.346,,2.000,,\
+             500.000,6.500,20.000,10.000,{},{},{}",
+            sha(1),
+            HistoryRow::CHAIN_START,
+            first.row_hash
+        )
+    );
+    assert_eq!(
+        l[2],
+        format!(
+            "orders-db,20260101T010000Z-0b1c,2026-01-01T01:00:00.000Z,gold,failed,,42.000,2.000,,\
+             500.000,6.500,20.000,10.000,{},{},{}",
+            sha(2),
+            first.row_hash,
+            second.row_hash
+        )
+    );
+    assert_eq!(first.prev_hash, HistoryRow::CHAIN_START);
+    assert_eq!(second.prev_hash, first.row_hash);
+    assert_ne!(first.row_hash, second.row_hash);
+    assert_eq!(first.rto_seconds, Some(612.346));
+    assert_eq!(first.phase("copy"), None);
+    assert_eq!(first.phase("restore"), Some(500.0));
+
+    let h = read_history(&path).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows, vec![first, second]);
+}
+
+#[test]
+fn commas_quotes_and_line_breaks_in_fields_stay_one_row() {
+    let (_dir, path) = temp();
+    let r = report("odd,\"name\"\nhere", "run-1", at(0), Some(1.0));
+    let row = append_history(&path, &r, &sha(1)).unwrap();
+    assert_eq!(row.drill, "odd,\"name\" here");
+    let l = lines(&path);
+    assert_eq!(l.len(), 2);
+    assert!(
+        l[1].starts_with("\"odd,\"\"name\"\" here\",run-1,"),
+        "{}",
+        l[1]
+    );
+    let h = read_history(&path).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows, vec![row]);
+}
+
+#[test]
+fn a_missing_file_is_an_empty_history() {
+    let (_dir, path) = temp();
+    let h = read_history(&path).unwrap();
+    assert!(h.rows.is_empty() && h.problems.is_empty());
+    // An empty file too, and appending to it writes the header first.
+    std::fs::write(&path, "").unwrap();
+    assert_eq!(read_history(&path).unwrap(), h);
+    append_history(&path, &report("a", "r", at(0), None), &sha(0)).unwrap();
+    assert_eq!(lines(&path)[0], HistoryRow::HEADER);
+}
+
+#[test]
+fn eight_threads_appending_500_rows_each_keep_one_valid_chain() {
+    const THREADS: usize = 8;
+    const EACH: usize = 500;
+    let (_dir, path) = temp();
+    let start = Barrier::new(THREADS);
+    let written: Vec<Vec<HistoryRow>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (path, start) = (&path, &start);
+                s.spawn(move || {
+                    start.wait();
+                    // Every call opens the file anew: its own open file description, so
+                    // the threads exclude each other through flock as processes would.
+                    (0..EACH)
+                        .map(|i| {
+                            let r = report(
+                                &format!("drill-{t}"),
+                                &format!("t{t}-{i:03}"),
+                                at(i as i64),
+                                Some(i as f64),
+                            );
+                            append_history(path, &r, &sha(t * EACH + i)).unwrap()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    assert_eq!(lines(&path).len(), 1 + THREADS * EACH);
+    let h = read_history(&path).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows.len(), THREADS * EACH);
+    // Every row returned by an append is in the file, once, and the chain runs through all.
+    let mut returned: Vec<HistoryRow> = written.into_iter().flatten().collect();
+    let mut read = h.rows.clone();
+    returned.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    read.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    assert_eq!(read, returned);
+    for (above, row) in h.rows.iter().zip(&h.rows[1..]) {
+        assert_eq!(row.prev_hash, above.row_hash);
+    }
+    // Each thread's rows are in the order it appended them.
+    for t in 0..THREADS {
+        let ids: Vec<&str> = h
+            .rows
+            .iter()
+            .filter(|r| r.drill == format!("drill-{t}"))
+            .map(|r| r.run_id.as_str())
+            .collect();
+        let want: Vec<String> = (0..EACH).map(|i| format!("t{t}-{i:03}")).collect();
+        assert_eq!(ids, want);
+    }
+}
+
+const CHILD_ENV: &str = "RESTORE_DRILL_TEST_HISTORY_CHILD";
+
+#[test]
+fn four_processes_appending_at_once_keep_one_valid_chain() {
+    const PROCESSES: usize = 4;
+    const EACH: usize = 300;
+    const NAME: &str = "four_processes_appending_at_once_keep_one_valid_chain";
+    // The same test binary, run again as one of the appending processes.
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        let (path, p) = spec.split_once('\t').unwrap();
+        let p: usize = p.parse().unwrap();
+        // Start together: wait until the parent writes to (or closes) stdin.
+        let _ = std::io::stdin().read(&mut [0u8]).unwrap();
+        for i in 0..EACH {
+            let r = report(
+                &format!("drill-{p}"),
+                &format!("p{p}-{i:03}"),
+                at(i as i64),
+                None,
+            );
+            append_history(Path::new(path), &r, &sha(p * EACH + i)).unwrap();
+        }
+        return;
+    }
+    let (_dir, path) = temp();
+    let mut children: Vec<_> = (0..PROCESSES)
+        .map(|p| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([NAME, "--exact", "--nocapture", "--test-threads", "1"])
+                .env(CHILD_ENV, format!("{}\t{p}", path.display()))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in &mut children {
+        c.stdin.take().unwrap().write_all(b"go").unwrap();
+    }
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "an appending process failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let h = read_history(&path).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows.len(), PROCESSES * EACH);
+    let ids: BTreeSet<&str> = h.rows.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids.len(), PROCESSES * EACH);
+}
+
+#[test]
+fn an_edited_field_is_named_by_its_line() {
+    let (_dir, path) = history_of(10);
+    let mut l = lines(&path);
+    // Line 5 (the 4th run): RTO 603 s becomes 403 s.
+    assert!(l[4].contains(",603.000,"));
+    l[4] = l[4].replace(",603.000,", ",403.000,");
+    write_lines(&path, &l);
+    let h = read_history(&path).unwrap();
+    assert_eq!(
+        h.problems,
+        vec!["line 5: row hash does not match its fields (edited?)"]
+    );
+    // The rows are still returned, the edited one as it now reads.
+    assert_eq!(h.rows.len(), 10);
+    assert_eq!(h.rows[3].rto_seconds, Some(403.0));
+}
+
+#[test]
+fn an_edited_row_with_a_recomputed_hash_breaks_the_next_link() {
+    let (_dir, path) = history_of(10);
+    let h = read_history(&path).unwrap();
+    let mut l = lines(&path);
+    let mut forged = h.rows[3].clone();
+    forged.rto_seconds = Some(403.0);
+    l[4] = forged
+        .chained(&h.rows[2].row_hash)
+        .to_line()
+        .trim_end()
+        .to_owned();
+    write_lines(&path, &l);
+    assert_eq!(
+        problems(&path),
+        vec![
+            "line 6: previous-row hash does not match line 5 \
+             (a row was deleted, inserted or reordered)"
+        ]
+    );
+}
+
+#[test]
+fn a_deleted_row_is_named_by_its_line() {
+    let (_dir, path) = history_of(10);
+    let mut l = lines(&path);
+    l.remove(4);
+    write_lines(&path, &l);
+    let h = read_history(&path).unwrap();
+    assert_eq!(
+        h.problems,
+        vec![
+            "line 5: previous-row hash does not match line 4 \
+             (a row was deleted, inserted or reordered)"
+        ]
+    );
+    assert_eq!(h.rows.len(), 9);
+}
+
+#[test]
+fn a_deleted_first_row_is_named() {
+    let (_dir, path) = history_of(3);
+    let mut l = lines(&path);
+    l.remove(1);
+    write_lines(&path, &l);
+    assert_eq!(
+        problems(&path),
+        vec![
+            "line 2: previous-row hash of the first row is not 64 zeros \
+             (rows before it were deleted)"
+        ]
+    );
+}
+
+#[test]
+fn an_inserted_row_is_named_by_the_line_after_it() {
+    let (_dir, path) = history_of(10);
+    let h = read_history(&path).unwrap();
+    let mut l = lines(&path);
+    // A well-formed row chained onto line 4, slipped in as line 5.
+    let r = report("orders-db", "run-forged", at(3), Some(1.0));
+    let forged = HistoryRow::from_report(&r, &sha(99), &h.rows[2].row_hash);
+    l.insert(4, forged.to_line().trim_end().to_owned());
+    write_lines(&path, &l);
+    assert_eq!(
+        problems(&path),
+        vec![
+            "line 6: previous-row hash does not match line 5 \
+             (a row was deleted, inserted or reordered)"
+        ]
+    );
+}
+
+#[test]
+fn swapped_rows_are_named_by_their_lines() {
+    let (_dir, path) = history_of(10);
+    let mut l = lines(&path);
+    l.swap(4, 5);
+    write_lines(&path, &l);
+    let link = |n: usize| {
+        format!(
+            "line {n}: previous-row hash does not match line {} \
+             (a row was deleted, inserted or reordered)",
+            n - 1
+        )
+    };
+    assert_eq!(problems(&path), vec![link(5), link(6), link(7)]);
+}
+
+#[test]
+fn a_torn_last_line_is_named_and_nothing_is_appended_after_it() {
+    let (_dir, path) = history_of(10);
+    let bytes = std::fs::read(&path).unwrap();
+    // Cut the last row in the middle (a crash mid-write).
+    let torn = &bytes[..bytes.len() - 70];
+    std::fs::write(&path, torn).unwrap();
+    let h = read_history(&path).unwrap();
+    assert_eq!(
+        h.problems,
+        vec!["line 11: torn last line (no newline): a write was interrupted"]
+    );
+    assert_eq!(h.rows.len(), 9);
+
+    let err =
+        append_history(&path, &report("orders-db", "next", at(20), None), &sha(20)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} line 11: torn last line (no newline): a write was interrupted; complete or \
+             remove that line, then run again (the history needs a human; nothing was appended)",
+            path.display()
+        )
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), torn);
+}
+
+#[test]
+fn a_wrong_header_and_a_short_row_are_both_named() {
+    let (_dir, path) = history_of(4);
+    let mut l = lines(&path);
+    l[0] = "drill,run,when".to_owned();
+    l[2] = "orders-db,run-x,2026-01-01T00:00:00Z".to_owned();
+    write_lines(&path, &l);
+    let h = read_history(&path).unwrap();
+    assert_eq!(
+        h.problems,
+        vec![
+            format!(
+                "line 1: not the history header (expected \"{}\")",
+                HistoryRow::HEADER
+            ),
+            "line 3: 3 fields, expected 16".to_owned(),
+        ]
+    );
+    // Line 4 is not checked against the unreadable line 3, but is returned; so are 2 and 5.
+    assert_eq!(h.rows.len(), 3);
+}
+
+/// A history row made in memory: drill, hour, verdict, RTO.
+fn row(drill: &str, hour: i64, verdict: &str, rto: Option<f64>) -> HistoryRow {
+    HistoryRow {
+        drill: drill.to_owned(),
+        run_id: format!("{drill}-{hour:03}"),
+        started_at: at(hour),
+        tier: "gold".to_owned(),
+        verdict: verdict.to_owned(),
+        rto_seconds: rto,
+        rpo_seconds: Some(60.0),
+        phases: vec![("restore".to_owned(), 120.0 + hour as f64)],
+        report_sha256: sha(hour as usize),
+        prev_hash: String::new(),
+        row_hash: String::new(),
+    }
+    .chained(HistoryRow::CHAIN_START)
+}
+
+fn gold() -> BTreeMap<String, f64> {
+    BTreeMap::from([("gold".to_owned(), 900.0)])
+}
+
+#[test]
+fn summarize_gives_pass_rate_percentiles_and_a_rising_trend_warning() {
+    // Drill "a": 10 runs, RTO 100, 200, … 1000 s, except run 7 failed without an RTO; run 5
+    // missed. Rows out of order, and a second drill mixed in.
+    let mut rows = Vec::new();
+    for i in (1..=10).rev() {
+        let (verdict, rto) = match i {
+            5 => ("missed", Some(500.0)),
+            7 => ("failed", None),
+            _ => ("met", Some(100.0 * i as f64)),
+        };
+        rows.push(row("a", i, verdict, rto));
+        rows.push(row("b", i, "met", Some(300.0)));
+    }
+    let s = summarize(&rows, None, None, &gold());
+    assert_eq!(s.runs, 20);
+    assert_eq!(s.drills.len(), 2);
+    let a = &s.drills[0];
+    assert_eq!(a.drill, "a");
+    assert_eq!((a.runs, a.passed), (10, 8));
+    assert_eq!(a.pass_rate, 0.8);
+    assert_eq!(a.last_verdict, "met");
+    assert_eq!(a.last_run_id, "a-010");
+    assert_eq!(a.last_pass_at, Some(at(10)));
+    assert_eq!(a.target_rto_seconds, Some(900.0));
+
+    let rto = a.metric("rto").unwrap();
+    assert_eq!(rto.count, 9);
+    // Nearest rank: the 5th of 9 sorted values is 500 s; the histogram keeps 3 digits.
+    assert!((rto.p50 - 500.0).abs() <= 0.5, "p50 {}", rto.p50);
+    assert_eq!(rto.max, 1000.0);
+    assert!(rto.p90 <= rto.max && rto.p99 <= rto.max);
+    assert_eq!(a.metric("rpo").unwrap().count, 10);
+    assert_eq!(a.metric("restore").unwrap().max, 130.0);
+    assert!(a.metric("copy").is_none());
+
+    assert_eq!(
+        a.trend.rto_seconds,
+        vec![
+            100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 900.0, 1000.0
+        ]
+    );
+    assert!(a.trend.slope_seconds_per_run.unwrap() > 0.0);
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].starts_with("RTO is rising by "),
+        "{}",
+        a.warnings[0]
+    );
+
+    let b = &s.drills[1];
+    assert_eq!(b.pass_rate, 1.0);
+    assert_eq!(b.trend.slope_seconds_per_run, Some(0.0));
+    assert!(b.warnings.is_empty());
+
+    // Filters: one drill, runs from hour 6 on.
+    let f = summarize(&rows, Some("a"), Some(at(6)), &gold());
+    assert_eq!(f.drills.len(), 1);
+    assert_eq!((f.drills[0].runs, f.drills[0].passed), (5, 4));
+}
+
+#[test]
+fn the_trend_warns_only_when_the_projection_reaches_80_percent_of_the_target() {
+    // Rising 10 s a run from 600 s: 5 runs past the 10th the line is at 740 s, 82% of 900 s.
+    let rising: Vec<HistoryRow> = (0..10)
+        .map(|i| row("a", i, "met", Some(600.0 + 10.0 * i as f64)))
+        .collect();
+    let s = summarize(&rising, None, None, &gold());
+    let a = &s.drills[0];
+    assert!((a.trend.slope_seconds_per_run.unwrap() - 10.0).abs() < 1e-9);
+    assert!((a.trend.projected_seconds.unwrap() - 740.0).abs() < 1e-9);
+    assert_eq!(
+        a.warnings,
+        vec![
+            "RTO is rising by 10.0 s per run over the last 10 runs: 5 runs from now it would \
+             be 740.0 s, 82% of the 900.0 s target of tier gold"
+        ]
+    );
+    // Without a known target: the same trend, no warning.
+    let none = summarize(&rising, None, None, &BTreeMap::new());
+    assert!(none.drills[0].warnings.is_empty());
+    assert_eq!(none.drills[0].target_rto_seconds, None);
+
+    // Rising as fast but from 100 s: 240 s projected, 27%: no warning.
+    let low: Vec<HistoryRow> = (0..10)
+        .map(|i| row("a", i, "met", Some(100.0 + 10.0 * i as f64)))
+        .collect();
+    assert!(
+        summarize(&low, None, None, &gold()).drills[0]
+            .warnings
+            .is_empty()
+    );
+
+    // High but falling: no warning.
+    let falling: Vec<HistoryRow> = (0..10)
+        .map(|i| row("a", i, "met", Some(880.0 - 10.0 * i as f64)))
+        .collect();
+    let f = summarize(&falling, None, None, &gold());
+    assert!(f.drills[0].trend.slope_seconds_per_run.unwrap() < 0.0);
+    assert!(f.drills[0].warnings.is_empty());
+
+    // Only the last 10 measured runs count: an old spike is outside the window.
+    let mut spiked = vec![row("a", 0, "met", Some(5000.0))];
+    spiked.extend((1..=10).map(|i| row("a", i, "met", Some(300.0))));
+    let t = &summarize(&spiked, None, None, &gold()).drills[0].trend;
+    assert_eq!(t.rto_seconds, vec![300.0; 10]);
+    assert_eq!(t.slope_seconds_per_run, Some(0.0));
+}
+
+#[test]
+fn text_and_html_show_each_drill_the_trend_and_the_warning() {
+    let rows: Vec<HistoryRow> = (0..10)
+        .map(|i| row("orders-db", i, "met", Some(600.0 + 10.0 * i as f64)))
+        .collect();
+    let s = summarize(&rows, None, None, &gold());
+    let text = render_summary_text(&s);
+    assert!(
+        text.starts_with("10 runs of 1 drill in the history\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\norders-db (tier gold, RTO target 900.0 s)\n"),
+        "{text}"
+    );
+    assert!(text.contains("runs 10, met 10 (100.0%)"), "{text}");
+    // p50 is the 5th of 10 (640 s) as the histogram keeps it: to 3 digits, rounded up.
+    assert!(
+        text.contains(
+            "  seconds      count         p50         p90         p99         max\n  \
+             rto             10       640.5       680.4       690.0       690.0\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("slope +10.0 s/run, 5 runs ahead 740.0 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  warning: RTO is rising by 10.0 s per run"),
+        "{text}"
+    );
+
+    let html = render_summary_html(&s);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script") && !html.contains("src=\"http"));
+    assert_eq!(html.matches("id=\"rto-trend\"").count(), 1);
+    assert!(html.contains("<svg class=\"rto-trend\" id=\"rto-trend-orders-db\""));
+    assert_eq!(html.matches("<circle").count(), 10);
+    assert!(html.contains("<line class=\"target\""));
+    assert!(html.contains("warning: RTO is rising"));
+}
+
+#[test]
+fn nothing_is_appended_after_a_last_row_without_a_hash() {
+    let (_dir, path) = history_of(3);
+    let mut l = lines(&path);
+    l[3] = "orders-db,run-x,garbage".to_owned();
+    write_lines(&path, &l);
+    let before = std::fs::read(&path).unwrap();
+    let err =
+        append_history(&path, &report("orders-db", "next", at(9), None), &sha(9)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} line 4: the last line is not a history row with a row hash (the history needs \
+             a human; nothing was appended)",
+            path.display()
+        )
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
