@@ -179,31 +179,12 @@ pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut d
 /// returns the worst exit code.
 pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let (opts, reports, format) = (&args.opts, args.reports.as_path(), args.format);
-    let files = match find_drill_files(files) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return exit::INVALID;
-        }
-    };
     // Every drill is checked before any runs: a typo in the third must not surface after the
     // first two spent an hour restoring.
-    let mut plans = Vec::new();
-    let mut invalid = false;
-    for file in &files {
-        let checked = load_drill(file);
-        for d in &checked.diagnostics {
-            let _ = writeln!(err, "{d}");
-        }
-        match checked.plan {
-            Some(p) => plans.push(p),
-            None => invalid = true,
-        }
-    }
-    if invalid {
+    let Some(plans) = load_all(files, err) else {
         let _ = writeln!(err, "error: invalid drill files; nothing was run");
         return exit::INVALID;
-    }
+    };
     with_signals(|cancel| async move {
         let progress = crate::engine::Progress::stderr();
         let mut code = exit::OK;

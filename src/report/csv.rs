@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Outcome, RunReport};
+use super::RunReport;
 
 /// The header row; its names are a contract with scripts, like the fields of `report.json`.
 const HEADER: [&str; 8] = [
@@ -42,25 +42,13 @@ pub fn render_phases_csv(report: &RunReport) -> String {
                     seconds.as_str(),
                     polls.as_str(),
                     resolution.as_str(),
-                    outcome_name(p.outcome),
+                    p.outcome.as_str(),
                     p.error.as_deref().unwrap_or_default(),
                 ],
             );
         }
     }
     out
-}
-
-/// The outcome as `report.json` spells it.
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Failed => "failed",
-        Outcome::Timeout => "timeout",
-        Outcome::Interrupted => "interrupted",
-        Outcome::Skipped => "skipped",
-        Outcome::Kept => "kept",
-    }
 }
 
 fn push_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {

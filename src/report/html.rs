@@ -178,17 +178,6 @@ fn target_result(measured: Option<f64>, target: f64) -> (&'static str, String) {
 
 // --- the phase timeline ---------------------------------------------------------------------
 
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Failed => "failed",
-        Outcome::Timeout => "timeout",
-        Outcome::Interrupted => "interrupted",
-        Outcome::Skipped => "skipped",
-        Outcome::Kept => "kept",
-    }
-}
-
 fn outcome_colour(o: Outcome) -> &'static str {
     match o {
         Outcome::Ok => "#2da44e",
@@ -257,7 +246,7 @@ fn timeline_svg(o: &mut String, r: &RunReport) {
                 if i == 0 { "" } else { "," },
                 p.name,
                 human_seconds(p.seconds),
-                outcome_name(p.outcome)
+                p.outcome.as_str()
             );
         }
         label.push('.');
@@ -291,9 +280,9 @@ fn timeline_svg(o: &mut String, r: &RunReport) {
                  <text x=\"{:.1}\" y=\"18\" fill=\"#1f2328\">{}</text>",
                 outcome_colour(oc),
                 lx + 17.0,
-                outcome_name(oc)
+                oc.as_str()
             );
-            lx += 24.0 + 7.5 * outcome_name(oc).len() as f64 + 14.0;
+            lx += 24.0 + 7.5 * oc.as_str().len() as f64 + 14.0;
         }
     }
 
@@ -337,14 +326,14 @@ fn timeline_svg(o: &mut String, r: &RunReport) {
             let bw = (finite(p.seconds) / span * plot_w).max(2.0);
             let mut text = human_seconds(p.seconds);
             if p.outcome != Outcome::Ok {
-                let _ = write!(text, " {}", outcome_name(p.outcome));
+                let _ = write!(text, " {}", p.outcome.as_str());
             }
             let mut tip = format!(
                 "{} {}: {}, {} (polls {}, resolution {:.3}s), started {}",
                 rest.id,
                 p.name,
                 human_seconds(p.seconds),
-                outcome_name(p.outcome),
+                p.outcome.as_str(),
                 p.polls,
                 p.resolution_seconds,
                 time(&p.started_at)
@@ -697,7 +686,7 @@ fn restore_section(o: &mut String, rest: &RestoreReport) {
             p.polls,
             p.resolution_seconds,
             outcome_class(p.outcome),
-            outcome_name(p.outcome)
+            p.outcome.as_str()
         );
     }
     o.push_str("</table>\n</section>\n");

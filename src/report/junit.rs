@@ -102,7 +102,7 @@ fn restore_case(r: &RunReport, rest: &RestoreReport, harness: bool) -> TestCase 
             body,
             "{:<9} {:<11} {:>10.3}s  polls {:<4} resolution {:.3}s",
             p.name,
-            outcome_name(p.outcome),
+            p.outcome.as_str(),
             p.seconds,
             p.polls,
             p.resolution_seconds
@@ -141,7 +141,7 @@ fn restore_case(r: &RunReport, rest: &RestoreReport, harness: bool) -> TestCase 
             NonSuccessKind::Failure
         });
         s.set_message(msg)
-            .set_type(outcome_name(first.outcome))
+            .set_type(first.outcome.as_str())
             .set_description(body.as_str());
         s
     } else if ran_nothing {
@@ -299,21 +299,10 @@ fn target_case(
     c
 }
 
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Failed => "failed",
-        Outcome::Timeout => "timeout",
-        Outcome::Interrupted => "interrupted",
-        Outcome::Skipped => "skipped",
-        Outcome::Kept => "kept",
-    }
-}
-
 fn outcome_verb(o: Outcome) -> &'static str {
     match o {
         Outcome::Timeout => "timed out",
-        other => outcome_name(other),
+        other => other.as_str(),
     }
 }
 

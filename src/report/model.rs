@@ -113,6 +113,20 @@ pub enum Outcome {
     Kept,
 }
 
+impl Outcome {
+    /// The outcome as `report.json` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Skipped => "skipped",
+            Outcome::Kept => "kept",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseReport {
     pub name: String,
