@@ -90,6 +90,13 @@ user = "postgres"
     std::fs::write(dir.join("drill.toml"), text).unwrap();
 }
 
+/// A `sql` check of the restored events' row count.
+fn count_is(expect: &str) -> String {
+    format!(
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"{expect}\"\n"
+    )
+}
+
 fn assert_torn_down(s: &Scratch) {
     let work = s.work();
     let left: Vec<_> = std::fs::read_dir(&work)
@@ -253,12 +260,7 @@ async fn a_too_strict_tier_is_missed_with_exit_10() {
         "[tier.instant]\nrpo = \"1h\"\nrto = \"1m\"\nmax_interval = \"7d\"\n",
     )
     .unwrap();
-    write_drill(
-        s.path(),
-        "instant",
-        "5m",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 200\"\n",
-    );
+    write_drill(s.path(), "instant", "5m", &count_is("= 200"));
     let ran = run_drill(s.path(), incident);
     assert_eq!(ran.code, 10, "{}", ran.stderr);
     assert_eq!(ran.report.verdict, Verdict::Missed);
@@ -345,12 +347,7 @@ async fn a_broken_wal_archive_is_a_clear_failure_with_exit_11() {
     let lost = segs[segs.len() - 2].clone();
     std::fs::remove_file(s.path().join("src/wal").join(&lost)).unwrap();
 
-    write_drill(
-        s.path(),
-        "gold",
-        "0s",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
-    );
+    write_drill(s.path(), "gold", "0s", &count_is(">= 1"));
     let ran = run_drill(s.path(), incident);
     assert_eq!(ran.code, 11, "{}", ran.stderr);
     let r = &ran.report;
@@ -418,12 +415,7 @@ async fn big_wal_source() -> (Scratch, DateTime<Utc>) {
 async fn interrupted_during_restore(signal: i32, name: &str, ready: fn(&Path) -> bool) {
     let (s, incident) = big_wal_source().await;
     let work = s.work();
-    write_drill(
-        s.path(),
-        "gold",
-        "0s",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
-    );
+    write_drill(s.path(), "gold", "0s", &count_is(">= 1"));
 
     let mut child = Command::new(BIN)
         .arg("run")
@@ -509,12 +501,7 @@ async fn sigterm_while_replaying_wal_tears_down_and_exits_130() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phase_over_its_timeout_fails_and_tears_down() {
     let (s, incident) = big_wal_source().await;
-    write_drill(
-        s.path(),
-        "gold",
-        "0s",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \">= 1\"\n",
-    );
+    write_drill(s.path(), "gold", "0s", &count_is(">= 1"));
     let text = std::fs::read_to_string(s.path().join("drill.toml")).unwrap();
     std::fs::write(
         s.path().join("drill.toml"),
@@ -538,12 +525,7 @@ async fn a_phase_over_its_timeout_fails_and_tears_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_on_failure_leaves_a_reachable_target() {
     let (s, incident) = small_source(300, false).await;
-    write_drill(
-        s.path(),
-        "gold",
-        "0s",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 0\"\n",
-    );
+    write_drill(s.path(), "gold", "0s", &count_is("= 0"));
     let out = Command::new(BIN)
         .arg("run")
         .arg(s.path().join("drill.toml"))
@@ -738,12 +720,7 @@ async fn a_target_after_the_last_archived_commit_recovers_the_whole_archive() {
     let incident = Utc::now();
     src.archive_now().await.unwrap();
     src.stop().await.unwrap();
-    write_drill(
-        s.path(),
-        "gold",
-        "0s",
-        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 121\"\n",
-    );
+    write_drill(s.path(), "gold", "0s", &count_is("= 121"));
     let ran = run_drill(s.path(), incident);
     assert_eq!(ran.code, 0, "{}\n{:#?}", ran.stderr, ran.report);
     let notes = &ran.report.restores[0]
