@@ -6,13 +6,11 @@ mod common;
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use restore_drill::checks::{CheckContext, CheckTarget, run_check};
 use restore_drill::drill::{CheckKind, CheckPlan};
-use restore_drill::provider::local::{
-    PgEnv, Server, SourceCluster, connect, free_port, poll_until,
-};
+use restore_drill::provider::local::{PgEnv, Server, SourceCluster, free_port};
 use restore_drill::report::{CheckOutcome, CheckReport};
 
 const PAGE: usize = 8192;
@@ -125,19 +123,8 @@ async fn restart(source: &SourceCluster) -> Server {
     let server = Server::start(&source.pg, &source.data_dir, port, &log, true)
         .await
         .unwrap();
-    let (ready, _) = poll_until(
-        Duration::from_millis(50),
-        Instant::now() + Duration::from_secs(60),
-        || async {
-            connect(port, "postgres", "postgres", None)
-                .await
-                .ok()
-                .map(|_| ())
-        },
-    )
-    .await;
     assert!(
-        ready.is_some(),
+        server.wait_ready(Duration::from_secs(60)).await,
         "restarted server not ready: {}",
         server.log_tail(20)
     );

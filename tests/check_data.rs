@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use common::pg::{Scratch, pg};
+use chrono::Utc;
+use common::pg::{Scratch, pg, sql_time};
 use restore_drill::checks::{CheckContext, CheckTarget, Manifest, record_manifest, run_check};
 use restore_drill::drill::{
     CanaryAt, CheckKind, CheckPlan, Reference, ReferenceConnect, RowSource, Tls,
@@ -310,10 +310,6 @@ fn canary(every: Option<Duration>) -> CheckPlan {
             },
         },
     }
-}
-
-fn sql_time(t: DateTime<Utc>) -> String {
-    format!("'{}'::timestamptz", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::context::CheckContext;
+use super::context::{CheckContext, quote_ident, quote_table};
 use super::sql::{parse_time, query};
 use crate::drill::CanaryAt;
 use crate::report::Finding;
@@ -15,10 +15,6 @@ const SLACK: chrono::Duration = chrono::Duration::seconds(1);
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 pub(crate) async fn run(at: &CanaryAt, cx: &CheckContext) -> Result<Vec<Finding>, String> {
@@ -37,11 +33,7 @@ pub(crate) async fn run(at: &CanaryAt, cx: &CheckContext) -> Result<Vec<Finding>
     let Some(point) = cx.restored_to else {
         return Err("the restore point is unknown, so canaries cannot be judged against it".into());
     };
-    let from = table
-        .split('.')
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(".");
+    let from = quote_table(table);
     let col = quote_ident(column);
     let t = format!(
         "'{}'::timestamptz",

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokio_postgres::Client;
 
-use super::context::{CheckContext, CheckTarget, db_error, reference_target};
+use super::context::{
+    CheckContext, CheckTarget, db_error, quote_ident, quote_table, reference_target,
+};
 use super::manifest::{Manifest, RangeManifest, TableManifest};
 use crate::drill::{Reference, RowSource};
 use crate::report::Finding;
@@ -57,13 +59,7 @@ struct Rows {
 impl Rows {
     fn new(source: &RowSource, key: &[String]) -> Self {
         let (from, label) = match source {
-            RowSource::Table(t) => (
-                format!(
-                    "{} rd_row",
-                    t.split('.').map(quote_ident).collect::<Vec<_>>().join(".")
-                ),
-                t.clone(),
-            ),
+            RowSource::Table(t) => (format!("{} rd_row", quote_table(t)), t.clone()),
             RowSource::Query(q) => (format!("({q}) rd_row"), "query".to_owned()),
         };
         Rows {
@@ -94,10 +90,6 @@ impl Rows {
             format!("row({})::text", self.key.join(", "))
         }
     }
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// How a row is hashed. `Record` hashes the columns with their types' own 64-bit hash

@@ -111,3 +111,16 @@ pub(crate) fn reference_target(
         password,
     })
 }
+
+/// A quoted SQL identifier.
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A quoted, possibly schema-qualified table name as drills write it (`orders`, `sales.orders`).
+pub(crate) fn quote_table(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}

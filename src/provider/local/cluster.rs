@@ -60,18 +60,7 @@ impl SourceCluster {
         std::fs::write(&conf_path, text).map_err(io("cannot write postgresql.conf"))?;
         let port = free_port()?;
         let mut server = Server::start(pg, &data_dir, port, &root.join("source.log"), true).await?;
-        let (ready, _) = poll_until(
-            Duration::from_millis(50),
-            Instant::now() + Duration::from_secs(60),
-            || async {
-                connect(port, "postgres", "postgres", None)
-                    .await
-                    .ok()
-                    .map(|_| ())
-            },
-        )
-        .await;
-        if ready.is_none() {
+        if !server.wait_ready(Duration::from_secs(60)).await {
             let tail = server.log_tail(20);
             let _ = server.stop().await;
             return Err(PgError::Command {

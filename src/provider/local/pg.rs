@@ -263,6 +263,24 @@ impl Server {
             .and_then(|c| c.try_wait().ok().flatten())
     }
 
+    /// Waits until the server accepts connections as `postgres` (a superuser the clusters we
+    /// create have), polling every 50 ms; `false` if it does not within `limit`.
+    pub async fn wait_ready(&self, limit: Duration) -> bool {
+        let port = self.port;
+        let (ready, _) = poll_until(
+            Duration::from_millis(50),
+            Instant::now() + limit,
+            || async {
+                connect(port, "postgres", "postgres", None)
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+        ready.is_some()
+    }
+
     /// The last lines of the server log, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log_file).unwrap_or_default();
