@@ -57,3 +57,23 @@ ensure_postgres() {
   [ -n "$(pg_bindir)" ] || die "PostgreSQL was installed but its server binaries were not found"
   echo "PostgreSQL server binaries: $(pg_bindir)" >&2
 }
+
+# moto in server mode, from PyPI into a venv under target/ (the AWS API stand-in of the
+# tests). Pinned, so a new moto release cannot change what the tests see.
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+MOTO_VENV="target/moto-venv"
+ensure_moto() {
+  local bin="$MOTO_VENV/bin/moto_server"
+  if [ -x "$bin" ] && "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    echo "moto server: $bin ($MOTO_VERSION)" >&2
+    return
+  fi
+  step "installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m venv "$MOTO_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$MOTO_VENV"; } \
+    || die "cannot create a Python venv at $MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+    || die "pip install moto[server] failed"
+  [ -x "$bin" ] || die "moto was installed but $bin is missing"
+  echo "moto server: $bin ($MOTO_VERSION)" >&2
+}

@@ -1,6 +1,7 @@
 //! Where restores happen. One implementation per platform behind `Restorer`; the engine sees
 //! only recovery points, targets and errors.
 
+pub mod aws;
 pub mod local;
 mod restorer;
 mod types;

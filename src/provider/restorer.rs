@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::aws::{AwsSettings, rds::RdsRestore, s3::S3Restore};
 use super::local::LocalPitr;
 use super::{ProviderError, RecoveryPoint, Target, Waited};
 use crate::drill::{DrillPlan, ProviderSpec, RestoreKind, RestorePlan};
@@ -20,6 +21,8 @@ pub struct RunContext {
 #[derive(Debug)]
 pub enum Restorer {
     LocalPitr(Box<LocalPitr>),
+    Rds(Box<RdsRestore>),
+    S3(Box<S3Restore>),
 }
 
 impl Restorer {
@@ -58,17 +61,37 @@ impl Restorer {
                     pg_bin_dir,
                 ))))
             }
-            other => Err(ProviderError::harness(format!(
-                "restore \"{}\": kind {} needs the AWS provider, which this build does not have yet",
-                r.id,
-                other.name()
+            RestoreKind::S3Versions {
+                bucket,
+                prefix,
+                to,
+                target,
+                concurrency,
+            } => Ok(Restorer::S3(Box::new(S3Restore::new(
+                &r.id,
+                &plan.name,
+                bucket,
+                prefix,
+                *to,
+                target.clone(),
+                *concurrency,
+                aws_settings(plan, r)?,
+            )))),
+            RestoreKind::RdsPitr { .. }
+            | RestoreKind::RdsSnapshot { .. }
+            | RestoreKind::RdsClusterPitr { .. }
+            | RestoreKind::BackupRecoveryPoint { .. } => Ok(Restorer::Rds(Box::new(
+                RdsRestore::new(plan, r, aws_settings(plan, r)?)?,
             ))),
         }
     }
 
     /// Whether the restore has a `copy` phase (a cross-region snapshot copy).
     pub fn has_copy(&self) -> bool {
-        false
+        match self {
+            Restorer::Rds(r) => r.has_copy(),
+            Restorer::LocalPitr(_) | Restorer::S3(_) => false,
+        }
     }
 
     pub async fn resolve(
@@ -77,22 +100,31 @@ impl Restorer {
     ) -> Result<RecoveryPoint, ProviderError> {
         match self {
             Restorer::LocalPitr(r) => r.resolve(incident).await,
+            Restorer::Rds(r) => r.resolve(incident).await,
+            Restorer::S3(r) => r.resolve(incident).await,
         }
     }
 
     pub async fn copy(&mut self) -> Result<Waited, ProviderError> {
-        Ok(Waited::default())
+        match self {
+            Restorer::Rds(r) => r.copy().await,
+            Restorer::LocalPitr(_) | Restorer::S3(_) => Ok(Waited::default()),
+        }
     }
 
     pub async fn restore(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
         match self {
             Restorer::LocalPitr(r) => r.restore(&cx.run_id, cx.tied).await,
+            Restorer::Rds(r) => r.restore(cx).await,
+            Restorer::S3(r) => r.restore(cx).await,
         }
     }
 
     pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
         match self {
             Restorer::LocalPitr(r) => r.prepare().await,
+            Restorer::Rds(r) => r.prepare().await,
+            Restorer::S3(r) => r.prepare().await,
         }
     }
 
@@ -100,6 +132,8 @@ impl Restorer {
     pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
         match self {
             Restorer::LocalPitr(r) => r.teardown().await,
+            Restorer::Rds(r) => r.teardown().await,
+            Restorer::S3(r) => r.teardown().await,
         }
     }
 
@@ -107,6 +141,8 @@ impl Restorer {
     pub fn notes(&self) -> Vec<String> {
         match self {
             Restorer::LocalPitr(r) => r.notes().to_vec(),
+            Restorer::Rds(r) => r.notes(),
+            Restorer::S3(r) => r.notes(),
         }
     }
 
@@ -118,6 +154,19 @@ impl Restorer {
                 r.keep();
                 how
             }
+            Restorer::Rds(r) => r.keep(),
+            Restorer::S3(r) => r.keep(),
         }
     }
+}
+
+/// The AWS settings of a drill whose provider is AWS (validation guarantees it for AWS kinds).
+fn aws_settings(plan: &DrillPlan, r: &RestorePlan) -> Result<AwsSettings, ProviderError> {
+    AwsSettings::of(&plan.provider).ok_or_else(|| {
+        ProviderError::harness(format!(
+            "restore \"{}\": kind {} needs [provider] kind = \"aws\"",
+            r.id,
+            r.kind_name()
+        ))
+    })
 }
