@@ -522,3 +522,76 @@ fn write_atomic_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     crate::report::write_atomic(path, bytes)
 }
+
+/// `restore-drill sweep`: removes what killed runs left on AWS. Exit 0 when nothing stale
+/// remains, 40 when something could not be deleted, 30 when AWS could not be asked.
+pub fn sweep(
+    args: &crate::provider::aws::sweep::SweepArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let found = with_result(|| async {
+        crate::provider::aws::sweep::sweep(args, chrono::Utc::now()).await
+    });
+    let found = match found {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::ERROR;
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+    };
+    let (mut stale, mut left) = (0, 0);
+    for f in &found {
+        let action = match (&f.error, f.stale, args.dry_run) {
+            (_, false, _) => "kept (not stale)".to_owned(),
+            (_, true, true) => "would delete".to_owned(),
+            (None, true, false) => "deleted".to_owned(),
+            (Some(e), true, false) => format!("NOT deleted: {e}"),
+        };
+        stale += usize::from(f.stale);
+        left += usize::from(f.stale && f.error.is_some());
+        let _ = writeln!(
+            out,
+            "{}  run {}  drill {}  created {}  expires {}  {action}",
+            f.resource,
+            f.run_id,
+            if f.drill.is_empty() { "-" } else { &f.drill },
+            time(f.created),
+            time(f.expires),
+        );
+    }
+    let _ = writeln!(
+        err,
+        "restore-drill: {} resources tagged by restore-drill, {stale} stale, {}",
+        found.len(),
+        if args.dry_run {
+            format!("{stale} would be deleted (dry run)")
+        } else {
+            format!("{} deleted, {left} left", stale - left)
+        }
+    );
+    if left > 0 { exit::LEAKED } else { exit::OK }
+}
+
+/// Runs `work` on a fresh runtime, for commands without signal handling of their own.
+fn with_result<F, Fut, T>(work: F) -> std::io::Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(work()))
+}

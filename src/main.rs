@@ -104,6 +104,43 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         metrics_file: Option<PathBuf>,
     },
+    /// Delete what killed runs left on AWS: RDS instances, clusters and snapshot copies
+    /// tagged by restore-drill whose restore-drill:expires-at has passed.
+    ///
+    /// Teardown runs on success, failure, timeout and Ctrl-C; only a run killed outright
+    /// (SIGKILL, a lost host) leaves resources behind. Only resources carrying the
+    /// restore-drill:run-id tag are ever considered, so a source is never touched. AWS
+    /// settings come from the usual places (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, the
+    /// credential chain) or the flags. Exits 0 when nothing stale remains, 40 when something
+    /// could not be deleted, 30 when AWS could not be asked.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill sweep --dry-run                      # what is past its expiry\n",
+        "  restore-drill sweep --region us-east-1 --region us-west-2\n",
+        "  restore-drill sweep --older-than 6h                # by age instead of the expiry tag\n",
+        "  restore-drill sweep --run-id 20261121T130501Z-7f3a # one run's leftovers, now"
+    ))]
+    Sweep {
+        /// A region to look in (repeat for several); default: the configured region.
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// Treat resources created longer ago than this as stale (e.g. 6h, 2d), instead of
+        /// those past their restore-drill:expires-at tag.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        older_than: Option<std::time::Duration>,
+        /// Only this run's resources, whatever their age.
+        #[arg(long, value_name = "RUN_ID", conflicts_with = "older_than")]
+        run_id: Option<String>,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The AWS profile (default: AWS_PROFILE or the default profile).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Another endpoint (an emulator or a VPC endpoint); default: AWS_ENDPOINT_URL or AWS.
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+    },
     /// Record a reference manifest: row counts, hashes per key range and schema of a database.
     ///
     /// table_checksum and schema checks compare a restore with it (reference = { manifest =
@@ -208,6 +245,10 @@ enum FormatArg {
     None,
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30m, 6h, 2d)"))
+}
+
 fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     restore_drill::drill::parse_timestamp(text)
 }
@@ -263,6 +304,30 @@ fn main() -> ExitCode {
         ),
         Command::Due { paths, reports } => {
             commands::due(paths, reports, chrono::Utc::now(), &mut out, &mut err)
+        }
+        Command::Sweep {
+            regions,
+            older_than,
+            run_id,
+            dry_run,
+            profile,
+            endpoint_url,
+        } => {
+            let spec = restore_drill::drill::ProviderSpec::Aws {
+                region: regions.first().cloned(),
+                profile: profile.clone(),
+                endpoint_url: endpoint_url.clone(),
+            };
+            let settings = restore_drill::provider::aws::AwsSettings::of(&spec)
+                .expect("an AWS provider spec has AWS settings");
+            let args = restore_drill::provider::aws::sweep::SweepArgs {
+                settings,
+                regions: regions.clone(),
+                older_than: *older_than,
+                run_id: run_id.clone(),
+                dry_run: *dry_run,
+            };
+            commands::sweep(&args, &mut out, &mut err)
         }
         Command::Manifest {
             host,

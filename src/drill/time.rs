@@ -149,6 +149,18 @@ pub enum PointSpec {
 }
 
 impl PointSpec {
+    /// The moment this point stands for, given the incident time; `None` for `latest`.
+    pub fn time(self, incident: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            PointSpec::Latest => None,
+            PointSpec::Incident => Some(incident),
+            PointSpec::At(t) => Some(t),
+            PointSpec::BeforeIncident(d) => {
+                Some(incident - chrono::Duration::from_std(d).unwrap_or_default())
+            }
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         match t {

@@ -193,7 +193,7 @@ async fn pipeline(
         };
         if rest.has_copy() {
             ph.run("copy", t.copy, &mut p.phases, async {
-                Ok(((), rest.copy().await?))
+                Ok(((), rest.copy(cx).await?))
             })
             .await?;
         }

@@ -105,9 +105,9 @@ impl Restorer {
         }
     }
 
-    pub async fn copy(&mut self) -> Result<Waited, ProviderError> {
+    pub async fn copy(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
         match self {
-            Restorer::Rds(r) => r.copy().await,
+            Restorer::Rds(r) => r.copy(cx).await,
             Restorer::LocalPitr(_) | Restorer::S3(_) => Ok(Waited::default()),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod moto;
 pub mod pg;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,6 +5,8 @@
 mod config;
 pub mod rds;
 pub mod s3;
+pub mod sweep;
+mod wait;
 
 pub use config::{AwsSettings, Session};
 

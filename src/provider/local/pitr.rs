@@ -106,14 +106,7 @@ impl LocalPitr {
         let pg = PgEnv::find(self.pg_bin_dir.as_deref())
             .map_err(|e| ProviderError::harness(e.to_string()))?;
         self.pg = Some(pg);
-        let wanted = match self.to {
-            PointSpec::Latest => None,
-            PointSpec::Incident => Some(incident),
-            PointSpec::At(t) => Some(t),
-            PointSpec::BeforeIncident(d) => {
-                Some(incident - chrono::Duration::from_std(d).unwrap_or_default())
-            }
-        };
+        let wanted = self.to.time(incident);
         let mut backups = find_base_backups(&self.base_backups)?;
         backups.sort_by_key(|b| b.end);
         let chosen = match wanted {

@@ -1,0 +1,163 @@
+//! `restore-drill sweep`: finds RDS instances, clusters and snapshots that restore-drill
+//! created (they carry `restore-drill:run-id`) and that are stale, and deletes them. A run
+//! killed by SIGKILL, or a host that died mid-drill, leaves such resources behind; teardown
+//! never got to run.
+//!
+//! Only the run tags decide: a resource without `restore-drill:run-id` is never touched, so a
+//! source database can never be swept.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::rds::{Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RUN_ID, delete, sdk_error, to_chrono};
+use super::{AwsSettings, Session};
+use crate::provider::ProviderError;
+
+#[derive(Debug, Clone)]
+pub struct SweepArgs {
+    pub settings: AwsSettings,
+    /// Regions to look in; empty = the configured region.
+    pub regions: Vec<String>,
+    /// Stale = created longer ago than this, instead of "past its expires-at tag".
+    pub older_than: Option<Duration>,
+    /// Only this run's resources, whatever their age.
+    pub run_id: Option<String>,
+    pub dry_run: bool,
+}
+
+/// One resource found, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub resource: String,
+    pub run_id: String,
+    pub drill: String,
+    pub created: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+    pub stale: bool,
+    /// `None` = deleted (or would be, on a dry run); `Some` = why it is still there.
+    pub error: Option<String>,
+}
+
+struct Candidate {
+    created_ref: Created,
+    tags: Vec<(String, String)>,
+    created: Option<DateTime<Utc>>,
+}
+
+fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn plain_tags(tags: &[aws_sdk_rds::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Lists what restore-drill left in `region`: instances first (a cluster cannot be deleted
+/// while it has members), then clusters, then snapshots.
+async fn candidates(session: &Session, region: &str) -> Result<Vec<Candidate>, ProviderError> {
+    let client = session.rds(Some(region));
+    let hint = session
+        .settings
+        .endpoint_url
+        .clone()
+        .unwrap_or_else(|| format!("the RDS endpoint of {region}"));
+    let mut out = Vec::new();
+    let mut pages = client.describe_db_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("DescribeDBInstances", e, Some(&hint)))?;
+        for d in page.db_instances() {
+            out.push(Candidate {
+                created_ref: Created::Instance {
+                    region: region.to_owned(),
+                    id: d.db_instance_identifier().unwrap_or_default().to_owned(),
+                },
+                tags: plain_tags(d.tag_list()),
+                created: d.instance_create_time().and_then(to_chrono),
+            });
+        }
+    }
+    let mut pages = client.describe_db_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("DescribeDBClusters", e, Some(&hint)))?;
+        for c in page.db_clusters() {
+            out.push(Candidate {
+                created_ref: Created::Cluster {
+                    region: region.to_owned(),
+                    id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+                },
+                tags: plain_tags(c.tag_list()),
+                created: c.cluster_create_time().and_then(to_chrono),
+            });
+        }
+    }
+    let mut pages = client
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("DescribeDBSnapshots", e, Some(&hint)))?;
+        for s in page.db_snapshots() {
+            out.push(Candidate {
+                created_ref: Created::Snapshot {
+                    region: region.to_owned(),
+                    id: s.db_snapshot_identifier().unwrap_or_default().to_owned(),
+                },
+                tags: plain_tags(s.tag_list()),
+                created: s.snapshot_create_time().and_then(to_chrono),
+            });
+        }
+    }
+    out.retain(|c| tag(&c.tags, TAG_RUN_ID).is_some());
+    Ok(out)
+}
+
+/// Finds and (unless a dry run) deletes stale resources in every region asked for.
+pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, ProviderError> {
+    let session = Session::load(&args.settings).await?;
+    let regions = if args.regions.is_empty() {
+        vec![session.region()]
+    } else {
+        args.regions.clone()
+    };
+    let mut found = Vec::new();
+    for region in &regions {
+        for c in candidates(&session, region).await? {
+            let run_id = tag(&c.tags, TAG_RUN_ID).unwrap_or_default().to_owned();
+            let expires = tag(&c.tags, TAG_EXPIRES_AT)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            let stale = match (&args.run_id, args.older_than) {
+                (Some(id), _) => id.eq_ignore_ascii_case(&run_id),
+                (None, Some(age)) => c.created.is_some_and(|t| {
+                    now.signed_duration_since(t)
+                        .to_std()
+                        .is_ok_and(|a| a >= age)
+                }),
+                (None, None) => expires.is_some_and(|e| e <= now),
+            };
+            let mut f = Found {
+                resource: c.created_ref.to_string(),
+                drill: tag(&c.tags, TAG_DRILL).unwrap_or_default().to_owned(),
+                run_id: run_id.clone(),
+                created: c.created,
+                expires,
+                stale,
+                error: None,
+            };
+            if stale && !args.dry_run {
+                f.error = delete(&session, &c.created_ref, &run_id).await.err();
+            }
+            found.push(f);
+        }
+    }
+    Ok(found)
+}

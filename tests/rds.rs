@@ -1,0 +1,599 @@
+//! RDS drills end to end against moto in server mode, behind a proxy that holds created
+//! resources in `creating`/`modifying`/`copying` for a while (as real RDS does), with the
+//! checks running against a real local PostgreSQL through `connect.via`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use chrono::Utc;
+use common::moto::Moto;
+use common::proxy::Proxy;
+use restore_drill::report::RunReport;
+
+const BIN: &str = env!("CARGO_BIN_EXE_restore-drill");
+const PW: &str = "Dr1ll-pa55word-7f3a";
+const HOLD: Duration = Duration::from_secs(2);
+
+/// An unsigned EC2 Query call (moto does not check signatures); returns the answer's text.
+fn ec2(moto: &Moto, region: &str, params: &[(&str, &str)]) -> String {
+    let mut body = String::from("Version=2016-11-15");
+    for (k, v) in params {
+        body.push_str(&format!("&{k}={}", v.replace(' ', "+").replace('/', "%2F")));
+    }
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", moto.port)).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20261121/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "EC2 call failed: {out}");
+    out
+}
+
+fn xml_field(text: &str, tag: &str) -> String {
+    let a = format!("<{tag}>");
+    let i = text
+        .find(&a)
+        .unwrap_or_else(|| panic!("no <{tag}> in {text}"))
+        + a.len();
+    let j = text[i..].find(&format!("</{tag}>")).unwrap();
+    text[i..i + j].to_owned()
+}
+
+/// A VPC with two subnets, an isolated DB subnet group `drill-isolated` and a security
+/// group, in `region`. Returns the security group id.
+async fn network(moto: &Moto, region: &str) -> String {
+    let vpc = xml_field(
+        &ec2(
+            moto,
+            region,
+            &[("Action", "CreateVpc"), ("CidrBlock", "10.9.0.0/16")],
+        ),
+        "vpcId",
+    );
+    let mut subnets = Vec::new();
+    for (i, az) in ["a", "b"].iter().enumerate() {
+        let cidr = format!("10.9.{i}.0/24");
+        let zone = format!("{region}{az}");
+        subnets.push(xml_field(
+            &ec2(
+                moto,
+                region,
+                &[
+                    ("Action", "CreateSubnet"),
+                    ("VpcId", &vpc),
+                    ("CidrBlock", &cidr),
+                    ("AvailabilityZone", &zone),
+                ],
+            ),
+            "subnetId",
+        ));
+    }
+    let sg = xml_field(
+        &ec2(
+            moto,
+            region,
+            &[
+                ("Action", "CreateSecurityGroup"),
+                ("GroupName", "drill-isolated"),
+                ("GroupDescription", "no route to production"),
+                ("VpcId", &vpc),
+            ],
+        ),
+        "groupId",
+    );
+    moto.rds(region)
+        .await
+        .create_db_subnet_group()
+        .db_subnet_group_name("drill-isolated")
+        .db_subnet_group_description("isolated restores")
+        .set_subnet_ids(Some(subnets))
+        .send()
+        .await
+        .unwrap();
+    sg
+}
+
+async fn source_instance(moto: &Moto) {
+    moto.rds("us-east-1")
+        .await
+        .create_db_instance()
+        .db_instance_identifier("orders-prod")
+        .db_instance_class("db.m6g.large")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("source-secret")
+        .allocated_storage(20)
+        .backup_retention_period(7)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What a describe of every instance, cluster and snapshot in a region says, minus the
+/// fields that move with the clock (moto's latest restorable time is "now").
+async fn describe_all(moto: &Moto, region: &str) -> Vec<String> {
+    let rds = moto.rds(region).await;
+    let mut out = Vec::new();
+    for d in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+    {
+        let mut d = d.clone();
+        d.latest_restorable_time = None;
+        out.push(format!("{d:?}"));
+    }
+    for c in rds
+        .describe_db_clusters()
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()
+    {
+        let mut c = c.clone();
+        c.latest_restorable_time = None;
+        out.push(format!("{c:?}"));
+    }
+    for s in rds
+        .describe_db_snapshots()
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+    {
+        out.push(format!("{s:?}"));
+    }
+    out.sort();
+    out
+}
+
+/// Identifiers of instances, clusters and snapshots in `region` carrying the run-id tag.
+async fn tagged(moto: &Moto, region: &str) -> Vec<String> {
+    let rds = moto.rds(region).await;
+    let has = |tags: &[aws_sdk_rds::types::Tag]| {
+        tags.iter().any(|t| t.key() == Some("restore-drill:run-id"))
+    };
+    let mut out = Vec::new();
+    for d in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+    {
+        if has(d.tag_list()) {
+            out.push(format!("instance {}", d.db_instance_identifier().unwrap()));
+        }
+    }
+    for c in rds
+        .describe_db_clusters()
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()
+    {
+        if has(c.tag_list()) {
+            out.push(format!("cluster {}", c.db_cluster_identifier().unwrap()));
+        }
+    }
+    for s in rds
+        .describe_db_snapshots()
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+    {
+        if has(s.tag_list()) {
+            out.push(format!("snapshot {}", s.db_snapshot_identifier().unwrap()));
+        }
+    }
+    out
+}
+
+struct Ran {
+    code: i32,
+    report: Option<RunReport>,
+    stderr: String,
+}
+
+fn run(dir: &Path, moto: &Moto, extra: &[&str]) -> Ran {
+    let out: Output = Command::new(BIN)
+        .arg("run")
+        .arg(dir.join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.join("reports"))
+        .args(extra)
+        .envs(moto.env())
+        .env("RD_TEST_PW", PW)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        report: serde_json::from_slice(&out.stdout).ok(),
+        stderr,
+    }
+}
+
+fn drill(endpoint: &str, restore: &str, pg_port: u16) -> String {
+    format!(
+        r#"name = "rds-test"
+tier = "gold"
+schedule = "weekly"
+
+[incident]
+detect_allowance = "1m"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+endpoint_url = "{endpoint}"
+
+[timeouts]
+copy = "2m"
+restore = "2m"
+prepare = "1m"
+teardown = "1m"
+
+{restore}
+[restore.connect]
+database = "postgres"
+user = "postgres"
+password_env = "RD_TEST_PW"
+via = "127.0.0.1:{pg_port}"
+tls = "disable"
+
+[[check]]
+restore = "orders"
+kind = "sql"
+name = "rows are back"
+query = "select count(*) from events"
+expect = "= 50"
+"#
+    )
+}
+
+struct Stand {
+    moto: Moto,
+    proxy: Proxy,
+    sg: String,
+    _pg: common::pg::Scratch,
+    source_pg: restore_drill::provider::local::SourceCluster,
+    dir: tempfile::TempDir,
+}
+
+async fn stand(regions: &[&str]) -> Stand {
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port, HOLD);
+    let mut sg = String::new();
+    for r in regions {
+        sg = network(&moto, r).await;
+    }
+    let pg = common::pg::pg();
+    let scratch = common::pg::Scratch::new(&pg);
+    let source_pg = common::pg::source(&pg, scratch.path(), 50).await;
+    Stand {
+        moto,
+        proxy,
+        sg,
+        _pg: scratch,
+        source_pg,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Stand {
+    fn write(&self, restore: &str) {
+        std::fs::write(
+            self.dir.path().join("drill.toml"),
+            drill(&self.proxy.endpoint(), restore, self.source_pg.port()),
+        )
+        .unwrap();
+    }
+}
+
+fn phase<'a>(r: &'a RunReport, name: &str) -> &'a restore_drill::report::PhaseReport {
+    r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no {name} phase in {:?}", r.restores[0].phases))
+}
+
+fn assert_no_secret(dir: &Path, ran: &Ran) {
+    assert!(!ran.stderr.contains(PW), "the password is in stderr");
+    for e in walk(dir) {
+        let text = std::fs::read(&e).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(PW),
+            "the password is in {}",
+            e.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rds_pitr_to_latest_restores_checks_and_tears_down() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+instance_class = "db.t4g.medium"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran
+        .report
+        .as_ref()
+        .unwrap_or_else(|| panic!("no report; stderr:\n{}", ran.stderr));
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    assert_eq!(report.verdict.as_str(), "met");
+    let r = &report.restores[0];
+    let rp = r.recovery_point.as_ref().unwrap();
+    assert_eq!(rp.kind, "pitr");
+    assert_eq!(rp.time, None, "to = latest has no fixed time");
+    assert!(rp.latest_restorable.is_some());
+    let target = r.target.as_ref().unwrap();
+    assert_eq!(target.kind, "rds_instance");
+    assert!(target.name.starts_with("drill-orders-"), "{}", target.name);
+    assert_eq!(target.details["publicly_accessible"], "false");
+    assert_eq!(target.details["multi_az"], "false");
+    assert_eq!(target.details["subnet_group"], "drill-isolated");
+    assert_eq!(target.details["security_groups"], s.sg);
+    assert_eq!(target.details["instance_class"], "db.t4g.medium");
+    // The proxy held the instance in `creating` for 2 s: the wait polled more than once,
+    // and knows the end only to within its last poll interval.
+    let restore = phase(report, "restore");
+    assert!(restore.polls >= 3, "{restore:?}");
+    assert!(restore.seconds >= HOLD.as_secs_f64(), "{restore:?}");
+    assert!(restore.resolution_seconds > 0.0, "{restore:?}");
+    let prepare = phase(report, "prepare");
+    assert!(
+        prepare.polls >= 2,
+        "the password change was waited for: {prepare:?}"
+    );
+    assert_eq!(phase(report, "teardown").outcome.as_str(), "ok");
+    assert_eq!(report.checks[0].outcome, restore_drill::report::CheckOutcome::Passed);
+    // The drill's password was set on the target, never on the source.
+    assert_eq!(s.proxy.count("ModifyDBInstance"), 1);
+    assert_eq!(s.proxy.count("RestoreDBInstanceToPointInTime"), 1);
+    assert_eq!(s.proxy.count("DeleteDBInstance"), 1);
+    // Nothing of the run remains; the source is as it was.
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+    assert_no_secret(s.dir.path(), &ran);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rds_pitr_to_a_timestamp_and_outside_the_window() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t = Utc::now() - chrono::Duration::milliseconds(500);
+    let restore = |to: &str| {
+        format!(
+            r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "{to}"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+            s.sg
+        )
+    };
+    let ts = t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    s.write(&restore(&ts));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran.report.as_ref().expect("a report");
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let rp = report.restores[0].recovery_point.as_ref().unwrap();
+    assert_eq!(
+        rp.time.map(|x| x.timestamp_millis()),
+        Some(t.timestamp_millis())
+    );
+    // RPO from metadata: the incident (run start) minus the restore point.
+    assert_eq!(report.measured.rpo_source, Some(restore_drill::report::RpoSource::Metadata));
+    assert!(report.measured.rpo_seconds.unwrap() >= 0.5);
+
+    // A day before the source existed is outside the restorable window: refused at resolve,
+    // nothing created.
+    let early =
+        (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    s.write(&restore(&early));
+    let calls_before = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 11, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().expect("a report");
+    let resolve = phase(report, "resolve");
+    let msg = resolve.error.as_deref().unwrap();
+    assert!(
+        msg.starts_with(&format!(
+            "orders-prod cannot be restored to {}",
+            early.replace('Z', "+00:00")
+        )) && msg.contains("before the earliest restorable time"),
+        "{msg}"
+    );
+    let calls: Vec<String> = s.proxy.calls()[calls_before..].to_vec();
+    assert!(
+        calls.iter().all(|c| c.starts_with("Describe")),
+        "only describes after a refused point: {calls:?}"
+    );
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rds_snapshot_copied_to_the_dr_region_is_timed_and_removed() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_instance(&s.moto).await;
+    let east = s.moto.rds("us-east-1").await;
+    east.create_db_snapshot()
+        .db_instance_identifier("orders-prod")
+        .db_snapshot_identifier("orders-manual-1")
+        .send()
+        .await
+        .unwrap();
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+instance_class = "db.t4g.medium"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before_east = describe_all(&s.moto, "us-east-1").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran.report.as_ref().expect("a report");
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let names: Vec<&str> = report.restores[0]
+        .phases
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["resolve", "copy", "restore", "prepare", "verify", "teardown"]
+    );
+    let copy = phase(report, "copy");
+    assert!(
+        copy.seconds >= HOLD.as_secs_f64() && copy.polls >= 3,
+        "{copy:?}"
+    );
+    let rp = report.restores[0].recovery_point.as_ref().unwrap();
+    assert_eq!(rp.kind, "snapshot");
+    assert!(rp.id.ends_with(":snapshot:orders-manual-1"), "{}", rp.id);
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.details["region"], "us-west-2");
+    assert_eq!(s.proxy.count("CopyDBSnapshot"), 1);
+    assert_eq!(s.proxy.count("DeleteDBSnapshot"), 1);
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before_east);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aurora_cluster_pitr_adds_one_instance_and_removes_both() {
+    let s = stand(&["us-east-1"]).await;
+    let rds = s.moto.rds("us-east-1").await;
+    rds.create_db_cluster()
+        .db_cluster_identifier("ledger-prod")
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("source-secret")
+        .backup_retention_period(7)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_pitr"
+source = "ledger-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_identifier = "drill-ledger-{{run_id}}-a"
+instance_class = "db.r6g.large"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran.report.as_ref().expect("a report");
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.kind, "rds_cluster");
+    assert!(target.details["instance"].ends_with("-a"));
+    assert!(
+        phase(report, "restore").polls >= 4,
+        "cluster and instance were both waited for"
+    );
+    assert_eq!(s.proxy.count("RestoreDBClusterToPointInTime"), 1);
+    assert_eq!(s.proxy.count("CreateDBInstance"), 1);
+    assert_eq!(s.proxy.count("ModifyDBCluster"), 1);
+    assert_eq!(s.proxy.count("DeleteDBInstance"), 1);
+    assert_eq!(s.proxy.count("DeleteDBCluster"), 1);
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_named_like_the_source_is_refused_before_any_call() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "orders-prod"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 20, "stderr:\n{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("drill.toml:25:14: restore \"orders\": key \"target.identifier\""),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(s.proxy.calls(), Vec::<String>::new(), "no AWS call at all");
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}
