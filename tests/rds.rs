@@ -394,7 +394,10 @@ security_groups = ["{}"]"#,
         "the password change was waited for: {prepare:?}"
     );
     assert_eq!(phase(report, "teardown").outcome.as_str(), "ok");
-    assert_eq!(report.checks[0].outcome, restore_drill::report::CheckOutcome::Passed);
+    assert_eq!(
+        report.checks[0].outcome,
+        restore_drill::report::CheckOutcome::Passed
+    );
     // The drill's password was set on the target, never on the source.
     assert_eq!(s.proxy.count("ModifyDBInstance"), 1);
     assert_eq!(s.proxy.count("RestoreDBInstanceToPointInTime"), 1);
@@ -436,7 +439,10 @@ security_groups = ["{}"]"#,
         Some(t.timestamp_millis())
     );
     // RPO from metadata: the incident (run start) minus the restore point.
-    assert_eq!(report.measured.rpo_source, Some(restore_drill::report::RpoSource::Metadata));
+    assert_eq!(
+        report.measured.rpo_source,
+        Some(restore_drill::report::RpoSource::Metadata)
+    );
     assert!(report.measured.rpo_seconds.unwrap() >= 0.5);
 
     // A day before the source existed is outside the restorable window: refused at resolve,
@@ -502,7 +508,9 @@ security_groups = ["{}"]"#,
         .collect();
     assert_eq!(
         names,
-        ["resolve", "copy", "restore", "prepare", "verify", "teardown"]
+        [
+            "resolve", "copy", "restore", "prepare", "verify", "teardown"
+        ]
     );
     let copy = phase(report, "copy");
     assert!(
@@ -596,4 +604,181 @@ security_groups = ["{}"]"#,
     );
     assert_eq!(s.proxy.calls(), Vec::<String>::new(), "no AWS call at all");
     assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}
+
+fn sweep(moto: &Moto, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("sweep")
+        .args(["--endpoint-url", &moto.endpoint(), "--region", "us-east-1"])
+        .args(args)
+        .envs(moto.env())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_restore_is_cleaned_up_by_sweep() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    // The restored instance stays `creating` far longer than the test waits.
+    s.proxy.set_hold(Duration::from_secs(600));
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--reports")
+        .arg(s.dir.path().join("reports"))
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.proxy.count("DescribeDBInstances") < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // kill -9: no teardown can run.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let left = tagged(&s.moto, "us-east-1").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("instance drill-orders-"), "{left:?}");
+
+    // Its expiry (run start + every phase timeout) has not passed: a plain sweep keeps it,
+    // a dry run by age only lists it.
+    let (code, out, err) = sweep(&s.moto, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kept (not stale)"), "{out}");
+    assert!(
+        err.contains("1 resources tagged by restore-drill, 0 stale"),
+        "{err}"
+    );
+    let (code, out, _) = sweep(&s.moto, &["--older-than", "0s", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("would delete"), "{out}");
+    assert_eq!(tagged(&s.moto, "us-east-1").await.len(), 1);
+
+    let (code, out, err) = sweep(&s.moto, &["--older-than", "0s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("RDS instance drill-orders-"), "{out}");
+    assert!(out.contains("  deleted"), "{out}");
+    assert!(err.contains("1 deleted, 0 left"), "{err}");
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    // moto copies no run tag onto the source, and sweep keys on the run tag only: the source
+    // is exactly as it was.
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_is_a_harness_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("drill.toml"),
+        drill(
+            &format!("http://127.0.0.1:{port}"),
+            r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{run_id}"
+allow_shared_network = true"#,
+            5432,
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir.path().join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.path().join("reports"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RD_TEST_PW", PW)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(30));
+    let report: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    let resolve = phase(&report, "resolve");
+    let msg = resolve.error.as_deref().unwrap();
+    assert!(
+        msg.starts_with(&format!(
+            "DescribeDBInstances failed: cannot reach http://127.0.0.1:{port}: "
+        )),
+        "{msg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_are_one_clear_harness_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("drill.toml"),
+        drill(
+            "http://127.0.0.1:9",
+            r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{run_id}"
+allow_shared_network = true"#,
+            5432,
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir.path().join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.path().join("reports"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RD_TEST_PW", PW)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(30));
+    let report: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = phase(&report, "resolve").error.clone().unwrap();
+    assert!(msg.starts_with("no AWS credentials found: "), "{msg}");
 }
