@@ -27,6 +27,9 @@ fn target(spec: &str, user: &str) -> Result<CheckTarget, String> {
         database: database.to_owned(),
         user: user.to_owned(),
         password: None,
+        tls: restore_drill::drill::Tls::Disable,
+        ca_bundle: None,
+        server_name: None,
     })
 }
 

@@ -311,6 +311,9 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
         database: args.database.clone(),
         user: args.user.clone(),
         password,
+        tls: crate::drill::Tls::Disable,
+        ca_bundle: None,
+        server_name: None,
     };
     with_signals(|_| async move {
         let manifest = match crate::checks::record_manifest(

@@ -52,6 +52,9 @@ fn target(c: &SourceCluster, db: &str) -> CheckTarget {
         database: db.into(),
         user: "postgres".into(),
         password: None,
+        tls: restore_drill::drill::Tls::Disable,
+        ca_bundle: None,
+        server_name: None,
     }
 }
 

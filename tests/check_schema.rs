@@ -66,6 +66,9 @@ impl Fixture {
             database: db.into(),
             user: "postgres".into(),
             password: None,
+            tls: restore_drill::drill::Tls::Disable,
+            ca_bundle: None,
+            server_name: None,
         }
     }
 
@@ -456,6 +459,9 @@ async fn a_manifest_without_a_schema_is_an_error_not_a_pass() {
         database: "restored".into(),
         user: "postgres".into(),
         password: None,
+        tls: restore_drill::drill::Tls::Disable,
+        ca_bundle: None,
+        server_name: None,
     };
     let manifest = record_manifest(&nowhere, &[], &[], 16).await.unwrap();
     assert_eq!(manifest.schema, None);
@@ -511,7 +517,7 @@ async fn a_manifest_without_a_schema_is_an_error_not_a_pass() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_and_unset_password_references_are_errors() {
-    // Both are refused before any connection: the target need not exist.
+    // Neither gets a connection: the target need not exist.
     let cx = CheckContext {
         target: CheckTarget {
             host: "127.0.0.1".into(),
@@ -519,6 +525,9 @@ async fn tls_and_unset_password_references_are_errors() {
             database: "restored".into(),
             user: "postgres".into(),
             password: None,
+            tls: restore_drill::drill::Tls::Disable,
+            ca_bundle: None,
+            server_name: None,
         },
         restored_to: None,
         pg_bin_dir: None,
@@ -526,8 +535,8 @@ async fn tls_and_unset_password_references_are_errors() {
     };
     let reference = |password_env: Option<&str>, tls| {
         Reference::Connect(ReferenceConnect {
-            host: "db.example".into(),
-            port: 5432,
+            host: "127.0.0.1".into(),
+            port: 1,
             database: "app".into(),
             user: "drill".into(),
             password_env: password_env.map(str::to_owned),
@@ -541,7 +550,7 @@ async fn tls_and_unset_password_references_are_errors() {
     assert!(
         tls.findings[0]
             .message
-            .contains("TLS references are not supported yet"),
+            .contains("cannot connect to 127.0.0.1:1 database \"app\""),
         "{}",
         tls.findings[0].message
     );

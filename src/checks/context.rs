@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::drill::{Reference, Tls};
 
 /// A database a check connects to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CheckTarget {
     pub host: String,
     pub port: u16,
@@ -17,18 +17,40 @@ pub struct CheckTarget {
     pub user: String,
     /// Never printed.
     pub password: Option<String>,
+    pub tls: Tls,
+    pub ca_bundle: Option<PathBuf>,
+    /// The name the server's certificate must carry when `host` is a tunnel's address.
+    pub server_name: Option<String>,
+}
+
+impl std::fmt::Debug for CheckTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("server_name", &self.server_name)
+            .finish()
+    }
 }
 
 impl CheckTarget {
     /// A read-only session in UTC: checks read, they never change what they check.
     pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
-        let client = crate::provider::local::connect_to(
-            &self.host,
-            self.port,
-            &self.user,
-            &self.database,
-            self.password.as_deref(),
-        )
+        let client = super::tls::connect(&super::tls::Endpoint {
+            host: &self.host,
+            port: self.port,
+            server_name: self.server_name.as_deref(),
+            user: &self.user,
+            database: &self.database,
+            password: self.password.as_deref(),
+            tls: self.tls,
+            ca_bundle: self.ca_bundle.as_deref(),
+        })
         .await
         .map_err(|e| {
             format!(
@@ -84,14 +106,6 @@ pub(crate) fn reference_target(
             return Err(format!("the manifest {} is not a database", path.display()));
         }
     };
-    if c.tls != Tls::Disable {
-        return Err(format!(
-            "the reference {}:{} asks for tls = \"{}\", but TLS references are not supported yet (they arrive with the AWS provider)",
-            c.host,
-            c.port,
-            c.tls.name()
-        ));
-    }
     let password = match &c.password_env {
         // The variable's name only: its value is a password.
         Some(var) => Some(std::env::var(var).map_err(|e| {
@@ -109,6 +123,9 @@ pub(crate) fn reference_target(
         database: c.database.clone(),
         user: c.user.clone(),
         password,
+        tls: c.tls,
+        ca_bundle: c.ca_bundle.clone(),
+        server_name: None,
     })
 }
 

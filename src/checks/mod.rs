@@ -10,6 +10,7 @@ mod manifest;
 mod runner;
 mod schema;
 mod sql;
+pub mod tls;
 
 pub use context::{CheckContext, CheckTarget};
 pub use manifest::{Manifest, SchemaSnapshot, TableManifest, record_manifest};

@@ -207,18 +207,22 @@ async fn pipeline(
         p.target = Some(target.clone());
 
         p.check_target = connect_of(r).and_then(|c| {
-            let (host, port) = target.address.as_deref()?.rsplit_once(':')?;
+            let (own_host, port) = target.address.as_deref()?.rsplit_once(':')?;
             let (host, port) = c
                 .via
                 .as_deref()
                 .and_then(|v| v.rsplit_once(':'))
-                .unwrap_or((host, port));
+                .unwrap_or((own_host, port));
             Some(CheckTarget {
                 host: host.to_owned(),
                 port: port.parse().ok()?,
                 database: c.database.clone(),
                 user: c.user.clone(),
                 password: c.password_env.as_ref().and_then(|v| std::env::var(v).ok()),
+                tls: c.tls,
+                ca_bundle: c.ca_bundle.clone(),
+                // Through a tunnel, the certificate still names the target's endpoint.
+                server_name: Some(own_host.to_owned()),
             })
         });
         Ok(())
