@@ -141,6 +141,32 @@ enum Command {
         #[arg(long, value_name = "URL")]
         endpoint_url: Option<String>,
     },
+    /// Be the validator of an AWS Backup restore testing plan: run a drill's checks against
+    /// what a restore job restored, and report SUCCESSFUL or FAILED to AWS Backup.
+    ///
+    /// Reads the job (DescribeRestoreJob), finds the RDS instance it created, sets the
+    /// drill's master password on it when connect.password_env is given, runs the checks of
+    /// the drill's backup_recovery_point restore through connect (via, tls), and calls
+    /// PutRestoreValidationResult with the outcome and the first failing check. The
+    /// restored resource is left to AWS Backup, which deletes it after validation. Exits 0
+    /// when validation succeeded, 11 when it failed, 20 for an invalid drill, 30 when AWS
+    /// could not be asked.
+    #[command(after_help = concat!(
+        "Example (e.g. from an EventBridge rule on 'Restore Job State Change', COMPLETED):\n",
+        "  restore-drill validate-restore-job --restore-job-id 8A3F...-B2 --drill drills/payments-backup.toml"
+    ))]
+    ValidateRestoreJob {
+        /// The AWS Backup restore job to validate.
+        #[arg(long, value_name = "ID")]
+        restore_job_id: String,
+        /// The drill whose checks to run.
+        #[arg(long, value_name = "FILE")]
+        drill: PathBuf,
+        /// Which restore of the drill (needed only when it has several backup_recovery_point
+        /// restores).
+        #[arg(long, value_name = "ID")]
+        restore: Option<String>,
+    },
     /// Record a reference manifest: row counts, hashes per key range and schema of a database.
     ///
     /// table_checksum and schema checks compare a restore with it (reference = { manifest =
@@ -305,6 +331,17 @@ fn main() -> ExitCode {
         Command::Due { paths, reports } => {
             commands::due(paths, reports, chrono::Utc::now(), &mut out, &mut err)
         }
+        Command::ValidateRestoreJob {
+            restore_job_id,
+            drill,
+            restore,
+        } => commands::validate_restore_job(
+            drill,
+            restore.as_deref(),
+            restore_job_id,
+            &mut out,
+            &mut err,
+        ),
         Command::Sweep {
             regions,
             older_than,

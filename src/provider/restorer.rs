@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::aws::{AwsSettings, rds::RdsRestore, s3::S3Restore};
+use super::aws::{AwsSettings, backup::BackupRestore, rds::RdsRestore, s3::S3Restore};
 use super::local::LocalPitr;
 use super::{ProviderError, RecoveryPoint, Target, Waited};
 use crate::drill::{DrillPlan, ProviderSpec, RestoreKind, RestorePlan};
@@ -23,6 +23,7 @@ pub enum Restorer {
     LocalPitr(Box<LocalPitr>),
     Rds(Box<RdsRestore>),
     S3(Box<S3Restore>),
+    Backup(Box<BackupRestore>),
 }
 
 impl Restorer {
@@ -77,12 +78,16 @@ impl Restorer {
                 *concurrency,
                 aws_settings(plan, r)?,
             )))),
+            RestoreKind::BackupRecoveryPoint { .. } => Ok(Restorer::Backup(Box::new(
+                BackupRestore::new(plan, r, aws_settings(plan, r)?)?,
+            ))),
             RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
-            | RestoreKind::RdsClusterPitr { .. }
-            | RestoreKind::BackupRecoveryPoint { .. } => Ok(Restorer::Rds(Box::new(
-                RdsRestore::new(plan, r, aws_settings(plan, r)?)?,
-            ))),
+            | RestoreKind::RdsClusterPitr { .. } => Ok(Restorer::Rds(Box::new(RdsRestore::new(
+                plan,
+                r,
+                aws_settings(plan, r)?,
+            )?))),
         }
     }
 
@@ -90,7 +95,7 @@ impl Restorer {
     pub fn has_copy(&self) -> bool {
         match self {
             Restorer::Rds(r) => r.has_copy(),
-            Restorer::LocalPitr(_) | Restorer::S3(_) => false,
+            Restorer::LocalPitr(_) | Restorer::S3(_) | Restorer::Backup(_) => false,
         }
     }
 
@@ -102,13 +107,14 @@ impl Restorer {
             Restorer::LocalPitr(r) => r.resolve(incident).await,
             Restorer::Rds(r) => r.resolve(incident).await,
             Restorer::S3(r) => r.resolve(incident).await,
+            Restorer::Backup(r) => r.resolve(incident).await,
         }
     }
 
     pub async fn copy(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
         match self {
             Restorer::Rds(r) => r.copy(cx).await,
-            Restorer::LocalPitr(_) | Restorer::S3(_) => Ok(Waited::default()),
+            Restorer::LocalPitr(_) | Restorer::S3(_) | Restorer::Backup(_) => Ok(Waited::default()),
         }
     }
 
@@ -117,6 +123,7 @@ impl Restorer {
             Restorer::LocalPitr(r) => r.restore(&cx.run_id, cx.tied).await,
             Restorer::Rds(r) => r.restore(cx).await,
             Restorer::S3(r) => r.restore(cx).await,
+            Restorer::Backup(r) => r.restore(cx).await,
         }
     }
 
@@ -125,6 +132,7 @@ impl Restorer {
             Restorer::LocalPitr(r) => r.prepare().await,
             Restorer::Rds(r) => r.prepare().await,
             Restorer::S3(r) => r.prepare().await,
+            Restorer::Backup(r) => r.prepare().await,
         }
     }
 
@@ -134,6 +142,7 @@ impl Restorer {
             Restorer::LocalPitr(r) => r.teardown().await,
             Restorer::Rds(r) => r.teardown().await,
             Restorer::S3(r) => r.teardown().await,
+            Restorer::Backup(r) => r.teardown().await,
         }
     }
 
@@ -143,6 +152,7 @@ impl Restorer {
             Restorer::LocalPitr(r) => r.notes().to_vec(),
             Restorer::Rds(r) => r.notes(),
             Restorer::S3(r) => r.notes(),
+            Restorer::Backup(r) => r.notes(),
         }
     }
 
@@ -156,6 +166,7 @@ impl Restorer {
             }
             Restorer::Rds(r) => r.keep(),
             Restorer::S3(r) => r.keep(),
+            Restorer::Backup(r) => r.keep(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! versions and AWS Backup recovery points. SDK types never leave this module: the engine
 //! sees recovery points, targets and `ProviderError`s.
 
+pub mod backup;
 mod config;
 pub mod rds;
 pub mod s3;

@@ -823,15 +823,13 @@ impl RdsRestore {
                     .map_err(|e| self.api_error("ModifyDBCluster", e))?;
                 waited = self.wait_cluster(&client, &ident).await?;
             } else {
-                client
-                    .modify_db_instance()
-                    .db_instance_identifier(&ident)
-                    .master_user_password(&pw.0)
-                    .apply_immediately(true)
-                    .send()
-                    .await
-                    .map_err(|e| self.api_error("ModifyDBInstance", e))?;
-                waited = self.wait_password(&client, &ident).await?;
+                waited = set_instance_password(
+                    &client,
+                    &ident,
+                    &pw.0,
+                    self.settings.endpoint_url.as_deref(),
+                )
+                .await?;
             }
         } else {
             self.notes.push(
@@ -873,39 +871,17 @@ impl RdsRestore {
                     .map(|h| format!("{h}:{}", c.port().unwrap_or(5432))),
             )
         } else {
-            let db = describe_instance(&client, &ident)
-                .await
-                .map_err(|e| self.api_error("DescribeDBInstances", e))?
-                .ok_or_else(|| ProviderError::restore(format!("instance {ident} disappeared")))?;
-            if let Some(arn) = db.db_instance_arn() {
-                details.insert("arn".into(), arn.into());
-            }
-            if let Some(c) = db.db_instance_class() {
-                details.insert("instance_class".into(), c.into());
-            }
-            details.insert(
-                "multi_az".into(),
-                db.multi_az().unwrap_or(false).to_string(),
-            );
-            if db.publicly_accessible() == Some(true) {
-                return Err(ProviderError::restore(format!(
-                    "instance {ident} came up publicly accessible although the restore asked for a private one"
-                )));
-            }
-            isolation_details(
-                &mut details,
-                Some(db.publicly_accessible().unwrap_or(false)),
-                db.vpc_security_groups()
-                    .iter()
-                    .filter_map(|g| g.vpc_security_group_id())
-                    .collect(),
-                db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
-            );
-            (
-                "rds_instance",
-                db.endpoint()
-                    .and_then(|e| Some(format!("{}:{}", e.address()?, e.port().unwrap_or(5432)))),
-            )
+            return Ok((
+                instance_target(
+                    &client,
+                    &ident,
+                    &region,
+                    &self.connect,
+                    self.settings.endpoint_url.as_deref(),
+                )
+                .await?,
+                waited,
+            ));
         };
         if let Some(via) = &self.connect.via {
             details.insert("connect_via".into(), via.clone());
@@ -920,35 +896,6 @@ impl RdsRestore {
             },
             waited,
         ))
-    }
-
-    /// A master password change shows as `modifying`, then as a pending value, then clears.
-    async fn wait_password(&self, client: &Client, ident: &str) -> Result<Waited, ProviderError> {
-        let what = format!("RDS instance {ident} (new master password)");
-        until_ready(&what, || {
-            let client = client.clone();
-            let ident = ident.to_owned();
-            let endpoint = self.settings.endpoint_url.clone();
-            async move {
-                let db = describe_instance(&client, &ident)
-                    .await
-                    .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint.as_deref()))?;
-                let Some(db) = db else {
-                    return Ok(Seen::Failed("deleted".into()));
-                };
-                let pending = db
-                    .pending_modified_values()
-                    .and_then(|p| p.master_user_password())
-                    .is_some();
-                Ok(match db.db_instance_status() {
-                    Some("available") if !pending => Seen::Ready,
-                    Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
-                    Some(s) => Seen::Pending(s.to_owned()),
-                    None => Seen::Pending("unknown".into()),
-                })
-            }
-        })
-        .await
     }
 
     /// Deletes what the run created, instances before their cluster, then copied snapshots,
@@ -1038,6 +985,101 @@ impl RdsRestore {
         }
         err
     }
+}
+
+/// Sets the master password of an instance (a restored database keeps the source's) and
+/// waits until the change has been applied: `modifying`, then a pending value, then clear.
+pub(super) async fn set_instance_password(
+    client: &Client,
+    ident: &str,
+    password: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    client
+        .modify_db_instance()
+        .db_instance_identifier(ident)
+        .master_user_password(password)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("ModifyDBInstance", e, endpoint))?;
+    let what = format!("RDS instance {ident} (new master password)");
+    until_ready(&what, || {
+        let client = client.clone();
+        let ident = ident.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        async move {
+            let db = describe_instance(&client, &ident)
+                .await
+                .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint.as_deref()))?;
+            let Some(db) = db else {
+                return Ok(Seen::Failed("deleted".into()));
+            };
+            let pending = db
+                .pending_modified_values()
+                .and_then(|p| p.master_user_password())
+                .is_some();
+            Ok(match db.db_instance_status() {
+                Some("available") if !pending => Seen::Ready,
+                Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
+                Some(s) => Seen::Pending(s.to_owned()),
+                None => Seen::Pending("unknown".into()),
+            })
+        }
+    })
+    .await
+}
+
+/// Where a restored instance is and how it is isolated; refuses a public one.
+pub(super) async fn instance_target(
+    client: &Client,
+    ident: &str,
+    region: &str,
+    connect: &Connect,
+    endpoint: Option<&str>,
+) -> Result<Target, ProviderError> {
+    let mut details = BTreeMap::new();
+    details.insert("region".into(), region.to_owned());
+    let db = describe_instance(client, ident)
+        .await
+        .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint))?
+        .ok_or_else(|| ProviderError::restore(format!("instance {ident} disappeared")))?;
+    if let Some(arn) = db.db_instance_arn() {
+        details.insert("arn".into(), arn.into());
+    }
+    if let Some(c) = db.db_instance_class() {
+        details.insert("instance_class".into(), c.into());
+    }
+    details.insert(
+        "multi_az".into(),
+        db.multi_az().unwrap_or(false).to_string(),
+    );
+    if db.publicly_accessible() == Some(true) {
+        return Err(ProviderError::restore(format!(
+            "instance {ident} came up publicly accessible although the restore asked for a private one"
+        )));
+    }
+    isolation_details(
+        &mut details,
+        Some(db.publicly_accessible().unwrap_or(false)),
+        db.vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect(),
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+    );
+    if let Some(via) = &connect.via {
+        details.insert("connect_via".into(), via.clone());
+    }
+    details.insert("tls".into(), connect.tls.name().into());
+    Ok(Target {
+        kind: "rds_instance".into(),
+        name: ident.to_owned(),
+        address: db
+            .endpoint()
+            .and_then(|e| Some(format!("{}:{}", e.address()?, e.port().unwrap_or(5432)))),
+        details,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]

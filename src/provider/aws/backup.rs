@@ -1,0 +1,1112 @@
+//! `backup_recovery_point`: restores an AWS Backup recovery point (an RDS instance's) with
+//! `StartRestoreJob`, the isolation settings laid over the point's own restore metadata, and
+//! waits for the job. And the other direction: `validate-restore-job`, where restore-drill is
+//! the validator of an AWS Backup restore testing plan and reports with
+//! `PutRestoreValidationResult`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_backup::Client as BackupClient;
+use aws_sdk_backup::types::{RecoveryPointStatus, RestoreJobStatus, RestoreValidationStatus};
+use aws_sdk_rds::Client as RdsClient;
+use chrono::{DateTime, Utc};
+
+use super::rds::{
+    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete, instance_target,
+    sdk_error, set_instance_password,
+};
+use super::wait::{Seen, until_ready};
+use super::{AwsSettings, Session};
+use crate::drill::{
+    BackupPointSelector, BackupTarget, Connect, DrillPlan, RestoreKind, RestorePlan,
+    render_template,
+};
+use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
+
+/// A password that never prints.
+#[derive(Clone)]
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The recovery point resolve chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Chosen {
+    pub arn: String,
+    pub created: DateTime<Utc>,
+    pub resource_type: String,
+    pub resource_arn: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct BackupRestore {
+    id: String,
+    drill: String,
+    vault: String,
+    point: BackupPointSelector,
+    iam_role_arn: String,
+    target: BackupTarget,
+    connect: Option<Connect>,
+    password: Option<Secret>,
+    settings: AwsSettings,
+    lifetime: std::time::Duration,
+    session: Option<Session>,
+    chosen: Option<Chosen>,
+    run_id: Option<String>,
+    /// The restored instance and its region.
+    restored: Option<(String, String)>,
+    job_id: Option<String>,
+    kept: bool,
+    notes: Vec<String>,
+}
+
+impl BackupRestore {
+    pub fn new(
+        plan: &DrillPlan,
+        r: &RestorePlan,
+        settings: AwsSettings,
+    ) -> Result<Self, ProviderError> {
+        let RestoreKind::BackupRecoveryPoint {
+            vault,
+            point,
+            iam_role_arn,
+            target,
+            connect,
+        } = &r.kind
+        else {
+            return Err(ProviderError::harness(format!(
+                "restore \"{}\" is not a backup_recovery_point restore",
+                r.id
+            )));
+        };
+        let password = match connect.as_ref().and_then(|c| c.password_env.as_ref()) {
+            Some(var) => Some(Secret(std::env::var(var).map_err(|_| {
+                ProviderError::harness(format!(
+                    "restore \"{}\": the environment variable {var} (connect.password_env) is not set",
+                    r.id
+                ))
+            })?)),
+            None => None,
+        };
+        Ok(BackupRestore {
+            id: r.id.clone(),
+            drill: plan.name.clone(),
+            vault: vault.clone(),
+            point: point.clone(),
+            iam_role_arn: iam_role_arn.clone(),
+            target: target.clone(),
+            connect: connect.clone(),
+            password,
+            settings,
+            lifetime: plan.timeouts.total(),
+            session: None,
+            chosen: None,
+            run_id: None,
+            restored: None,
+            job_id: None,
+            kept: false,
+            notes: Vec::new(),
+        })
+    }
+
+    fn session(&self) -> Result<&Session, ProviderError> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| ProviderError::harness("the AWS session was not loaded"))
+    }
+
+    fn region(&self) -> String {
+        self.target.region.clone().unwrap_or_else(|| {
+            self.session
+                .as_ref()
+                .map(Session::region)
+                .unwrap_or_default()
+        })
+    }
+
+    pub async fn resolve(
+        &mut self,
+        incident: DateTime<Utc>,
+    ) -> Result<RecoveryPoint, ProviderError> {
+        self.session = Some(Session::load(&self.settings).await?);
+        let region = self.region();
+        let backup = self.session()?.backup(Some(&region));
+        let chosen =
+            choose_point(&backup, &self.vault, &self.point, incident, self.endpoint()).await?;
+        if chosen.resource_type != "RDS" {
+            return Err(ProviderError::harness(format!(
+                "recovery point {} is of resource type {}: restore-drill restores RDS instances from AWS Backup \
+                 (use s3_versions for S3, rds_cluster_pitr for Aurora)",
+                chosen.arn, chosen.resource_type
+            )));
+        }
+        self.chosen = Some(chosen.clone());
+        Ok(RecoveryPoint {
+            kind: "backup_recovery_point".into(),
+            id: chosen.arn,
+            time: Some(chosen.created),
+            latest_restorable: None,
+            notes: vec![format!(
+                "{} recovery point in vault {}{}",
+                chosen.resource_type,
+                self.vault,
+                chosen
+                    .resource_arn
+                    .map(|a| format!(" of {a}"))
+                    .unwrap_or_default()
+            )],
+        })
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        self.settings.endpoint_url.as_deref()
+    }
+
+    pub async fn restore(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
+        self.run_id = Some(cx.run_id.clone());
+        let Some(chosen) = self.chosen.clone() else {
+            return Err(ProviderError::harness("restore before resolve"));
+        };
+        let region = self.region();
+        let session = self.session()?;
+        let backup = session.backup(Some(&region));
+        let rds = session.rds(Some(&region));
+        let template = self
+            .target
+            .identifier
+            .clone()
+            .unwrap_or_else(|| "drill-{drill}-{restore}-{run_id}".into());
+        let ident = render_template(&template, &self.drill, &self.id, &cx.run_id).to_lowercase();
+        let meta = restore_metadata(&backup, &self.vault, &chosen.arn, self.endpoint()).await?;
+        let meta = rds_overrides(meta, &ident, &self.target)?;
+        let job = start_job(
+            &backup,
+            &chosen.arn,
+            &self.iam_role_arn,
+            meta,
+            self.endpoint(),
+        )
+        .await?;
+        self.job_id = Some(job.clone());
+        // The job may create the instance before it reports done: teardown looks for it.
+        self.restored = Some((ident.clone(), region.clone()));
+        let (waited, created) = wait_job(&backup, &job, self.endpoint()).await?;
+        if let Some(arn) = &created {
+            self.notes.push(format!("restore job {job} created {arn}"));
+        }
+        // AWS Backup does not tag what it restores: tag it now, so teardown and sweep know it.
+        tag_instance(&rds, &ident, &self.tags(&cx.run_id), self.endpoint()).await?;
+        Ok(waited)
+    }
+
+    fn tags(&self, run_id: &str) -> Vec<(String, String)> {
+        let expires = Utc::now() + chrono::Duration::from_std(self.lifetime).unwrap_or_default();
+        vec![
+            (TAG_RUN_ID.into(), run_id.to_owned()),
+            (TAG_DRILL.into(), self.drill.clone()),
+            (TAG_RESTORE.into(), self.id.clone()),
+            (
+                TAG_EXPIRES_AT.into(),
+                expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        ]
+    }
+
+    pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
+        let Some((ident, region)) = self.restored.clone() else {
+            return Err(ProviderError::harness("prepare before restore"));
+        };
+        let rds = self.session()?.rds(Some(&region));
+        let mut waited = Waited::default();
+        if let Some(pw) = &self.password {
+            waited = set_instance_password(&rds, &ident, &pw.0, self.endpoint()).await?;
+        }
+        let connect = self.connect.clone().unwrap_or(Connect {
+            database: String::new(),
+            user: String::new(),
+            password_env: None,
+            via: None,
+            tls: crate::drill::Tls::Require,
+            ca_bundle: None,
+        });
+        let mut target = instance_target(&rds, &ident, &region, &connect, self.endpoint()).await?;
+        if let Some(job) = &self.job_id {
+            target.details.insert("restore_job_id".into(), job.clone());
+        }
+        Ok((target, waited))
+    }
+
+    pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
+        if self.kept {
+            return Ok(());
+        }
+        let (Some(session), Some(run_id), Some((ident, region))) = (
+            self.session.as_ref(),
+            self.run_id.clone(),
+            self.restored.take(),
+        ) else {
+            return Ok(());
+        };
+        let c = Created::Instance { region, id: ident };
+        delete(session, &c, &run_id)
+            .await
+            .map_err(|e| vec![format!("{c}: {e}")])
+    }
+
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
+    pub fn keep(&mut self) -> Option<String> {
+        let (ident, region) = self.restored.clone()?;
+        self.kept = true;
+        Some(format!(
+            "instance {ident} in {region}; remove it with `restore-drill sweep --run-id {} --region {region}`",
+            self.run_id.clone().unwrap_or_default()
+        ))
+    }
+}
+
+/// The newest completed recovery point of the resource at or before the point, or exactly
+/// the one named.
+pub(super) async fn choose_point(
+    backup: &BackupClient,
+    vault: &str,
+    selector: &BackupPointSelector,
+    incident: DateTime<Utc>,
+    endpoint: Option<&str>,
+) -> Result<Chosen, ProviderError> {
+    match selector {
+        BackupPointSelector::RecoveryPoint { arn } => {
+            let out = backup
+                .describe_recovery_point()
+                .backup_vault_name(vault)
+                .recovery_point_arn(arn)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeRecoveryPoint", e, endpoint))?;
+            if out.status() != Some(&RecoveryPointStatus::Completed) {
+                return Err(ProviderError::restore(format!(
+                    "recovery point {arn} is {}, not COMPLETED",
+                    out.status()
+                        .map(|s| s.as_str())
+                        .unwrap_or("of unknown status")
+                )));
+            }
+            Ok(Chosen {
+                arn: arn.clone(),
+                created: out
+                    .creation_date()
+                    .and_then(to_chrono_backup)
+                    .ok_or_else(|| {
+                        ProviderError::restore(format!("recovery point {arn} has no creation date"))
+                    })?,
+                resource_type: out.resource_type().unwrap_or_default().to_owned(),
+                resource_arn: out.resource_arn().map(str::to_owned),
+            })
+        }
+        BackupPointSelector::Resource { arn, to } => {
+            let at = to.time(incident);
+            let mut all = Vec::new();
+            let mut pages = backup
+                .list_recovery_points_by_backup_vault()
+                .backup_vault_name(vault)
+                .by_resource_arn(arn)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| sdk_error("ListRecoveryPointsByBackupVault", e, endpoint))?;
+                all.extend(page.recovery_points().iter().cloned());
+            }
+            let best = all
+                .iter()
+                .filter(|p| p.status() == Some(&RecoveryPointStatus::Completed))
+                .filter_map(|p| Some((p.creation_date().and_then(to_chrono_backup)?, p)))
+                .filter(|(t, _)| at.is_none_or(|at| *t <= at))
+                .max_by_key(|(t, _)| *t);
+            let Some((created, p)) = best else {
+                return Err(ProviderError::restore(format!(
+                    "no completed recovery point of {arn} in vault {vault}{} ({} recovery points in all)",
+                    at.map(|t| format!(" created at or before {}", t.to_rfc3339()))
+                        .unwrap_or_default(),
+                    all.len()
+                )));
+            };
+            Ok(Chosen {
+                arn: p.recovery_point_arn().unwrap_or_default().to_owned(),
+                created,
+                resource_type: p.resource_type().unwrap_or_default().to_owned(),
+                resource_arn: p.resource_arn().map(str::to_owned),
+            })
+        }
+    }
+}
+
+fn to_chrono_backup(t: &aws_sdk_backup::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+pub(super) async fn restore_metadata(
+    backup: &BackupClient,
+    vault: &str,
+    arn: &str,
+    endpoint: Option<&str>,
+) -> Result<HashMap<String, String>, ProviderError> {
+    let out = backup
+        .get_recovery_point_restore_metadata()
+        .backup_vault_name(vault)
+        .recovery_point_arn(arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetRecoveryPointRestoreMetadata", e, endpoint))?;
+    Ok(out.restore_metadata().cloned().unwrap_or_default())
+}
+
+/// The point's restore metadata with the drill's isolation laid over it: its own identifier,
+/// never public, never Multi-AZ, the isolated subnet group and security groups.
+pub(super) fn rds_overrides(
+    mut meta: HashMap<String, String>,
+    ident: &str,
+    t: &BackupTarget,
+) -> Result<HashMap<String, String>, ProviderError> {
+    if meta
+        .get("DBInstanceIdentifier")
+        .is_some_and(|s| s.eq_ignore_ascii_case(ident))
+    {
+        return Err(ProviderError::harness(format!(
+            "refusing to restore into {ident}: it is the source's own identifier"
+        )));
+    }
+    meta.insert("DBInstanceIdentifier".into(), ident.to_owned());
+    meta.insert("PubliclyAccessible".into(), "false".into());
+    meta.insert("MultiAZ".into(), "false".into());
+    meta.insert("DeletionProtection".into(), "false".into());
+    if let Some(c) = &t.instance_class {
+        meta.insert("DBInstanceClass".into(), c.clone());
+    }
+    if let Some(g) = &t.subnet_group {
+        meta.insert("DBSubnetGroupName".into(), g.clone());
+    }
+    if !t.security_groups.is_empty() {
+        let list = serde_json::to_string(&t.security_groups)
+            .map_err(|e| ProviderError::harness(e.to_string()))?;
+        meta.insert("VpcSecurityGroupIds".into(), list);
+    }
+    // Source-only settings that must not follow the copy.
+    for k in ["Endpoint", "DBInstanceArn", "DbiResourceId"] {
+        meta.remove(k);
+    }
+    Ok(meta)
+}
+
+pub(super) async fn start_job(
+    backup: &BackupClient,
+    arn: &str,
+    role: &str,
+    meta: HashMap<String, String>,
+    endpoint: Option<&str>,
+) -> Result<String, ProviderError> {
+    let out = backup
+        .start_restore_job()
+        .recovery_point_arn(arn)
+        .iam_role_arn(role)
+        .set_metadata(Some(meta))
+        .resource_type("RDS")
+        .send()
+        .await
+        .map_err(|e| sdk_error("StartRestoreJob", e, endpoint))?;
+    out.restore_job_id()
+        .map(str::to_owned)
+        .ok_or_else(|| ProviderError::harness("StartRestoreJob returned no job id"))
+}
+
+/// Polls `DescribeRestoreJob` until the job is done; returns the created resource's ARN.
+pub(super) async fn wait_job(
+    backup: &BackupClient,
+    job: &str,
+    endpoint: Option<&str>,
+) -> Result<(Waited, Option<String>), ProviderError> {
+    // (created resource, status message), as last seen.
+    let seen: std::sync::Arc<std::sync::Mutex<(Option<String>, Option<String>)>> =
+        Default::default();
+    let what = format!("AWS Backup restore job {job}");
+    let waited = until_ready(&what, || {
+        let backup = backup.clone();
+        let endpoint = endpoint.map(str::to_owned);
+        let seen = seen.clone();
+        async move {
+            let out = backup
+                .describe_restore_job()
+                .restore_job_id(job)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeRestoreJob", e, endpoint.as_deref()))?;
+            if let Ok(mut s) = seen.lock() {
+                *s = (
+                    out.created_resource_arn().map(str::to_owned),
+                    out.status_message().map(str::to_owned),
+                );
+            }
+            Ok(match out.status() {
+                Some(RestoreJobStatus::Completed) => Seen::Ready,
+                Some(s @ (RestoreJobStatus::Aborted | RestoreJobStatus::Failed)) => {
+                    Seen::Failed(s.as_str().to_owned())
+                }
+                Some(s) => Seen::Pending(s.as_str().to_owned()),
+                None => Seen::Pending("unknown".into()),
+            })
+        }
+    })
+    .await;
+    let (created, message) = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let waited = waited.map_err(|mut e| {
+        if let Some(m) = &message {
+            e.message.push_str(&format!(": {m}"));
+        }
+        e
+    })?;
+    Ok((waited, created))
+}
+
+async fn tag_instance(
+    rds: &RdsClient,
+    ident: &str,
+    tags: &[(String, String)],
+    endpoint: Option<&str>,
+) -> Result<(), ProviderError> {
+    let db = super::rds::describe_instance(rds, ident)
+        .await
+        .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint))?
+        .ok_or_else(|| {
+            ProviderError::restore(format!(
+                "the restore job finished but instance {ident} does not exist"
+            ))
+        })?;
+    let arn = db.db_instance_arn().unwrap_or_default().to_owned();
+    rds.add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| sdk_error("AddTagsToResource", e, endpoint))?;
+    Ok(())
+}
+
+/// The outcome `validate-restore-job` reports back to AWS Backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    pub successful: bool,
+    pub message: String,
+}
+
+/// What a restore testing job restored: the instance and where to reach it.
+pub(super) async fn restored_by_job(
+    backup: &BackupClient,
+    rds: &RdsClient,
+    job: &str,
+    connect: &Connect,
+    region: &str,
+    endpoint: Option<&str>,
+) -> Result<Target, ProviderError> {
+    let out = backup
+        .describe_restore_job()
+        .restore_job_id(job)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeRestoreJob", e, endpoint))?;
+    if out.status() != Some(&RestoreJobStatus::Completed) {
+        return Err(ProviderError::restore(format!(
+            "restore job {job} is {}, not COMPLETED{}",
+            out.status()
+                .map(|s| s.as_str())
+                .unwrap_or("of unknown status"),
+            out.status_message()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )));
+    }
+    let arn = out.created_resource_arn().ok_or_else(|| {
+        ProviderError::restore(format!("restore job {job} names no created resource"))
+    })?;
+    // arn:aws:rds:REGION:ACCOUNT:db:IDENTIFIER
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() != 7 || parts[2] != "rds" || parts[5] != "db" {
+        return Err(ProviderError::harness(format!(
+            "restore job {job} created {arn}: restore-drill validates RDS instances only"
+        )));
+    }
+    instance_target(rds, parts[6], region, connect, endpoint).await
+}
+
+/// Reports the validation result to AWS Backup.
+pub(super) async fn put_validation(
+    backup: &BackupClient,
+    job: &str,
+    v: &Validation,
+    endpoint: Option<&str>,
+) -> Result<(), ProviderError> {
+    // The API caps the message; keep the head, which names the first failure.
+    let mut message = v.message.clone();
+    if message.len() > 1000 {
+        let mut cut = 997;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("...");
+    }
+    backup
+        .put_restore_validation_result()
+        .restore_job_id(job)
+        .validation_status(if v.successful {
+            RestoreValidationStatus::Successful
+        } else {
+            RestoreValidationStatus::Failed
+        })
+        .validation_status_message(message)
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutRestoreValidationResult", e, endpoint))?;
+    Ok(())
+}
+
+/// `restore-drill validate-restore-job`: the drill's checks of one restore, run against what
+/// an AWS Backup restore testing job restored, reported back with PutRestoreValidationResult.
+pub async fn validate_restore_job(
+    plan: &DrillPlan,
+    restore_id: &str,
+    job: &str,
+) -> Result<(Validation, Vec<crate::report::CheckReport>), ProviderError> {
+    let settings = AwsSettings::of(&plan.provider)
+        .ok_or_else(|| ProviderError::harness("the drill's [provider] is not aws"))?;
+    let session = Session::load(&settings).await?;
+    let r = plan
+        .restores
+        .iter()
+        .find(|r| r.id == restore_id)
+        .ok_or_else(|| {
+            ProviderError::harness(format!("the drill has no restore \"{restore_id}\""))
+        })?;
+    let (connect, region) = match &r.kind {
+        RestoreKind::BackupRecoveryPoint {
+            connect: Some(c),
+            target,
+            ..
+        } => (
+            c.clone(),
+            target.region.clone().unwrap_or_else(|| session.region()),
+        ),
+        RestoreKind::BackupRecoveryPoint { connect: None, .. } => {
+            return Err(ProviderError::harness(format!(
+                "restore \"{restore_id}\" has no [restore.connect]: its checks cannot reach a database"
+            )));
+        }
+        other => {
+            return Err(ProviderError::harness(format!(
+                "restore \"{restore_id}\" is {}, not backup_recovery_point",
+                other.name()
+            )));
+        }
+    };
+    let backup = session.backup(Some(&region));
+    let rds = session.rds(Some(&region));
+    let endpoint = settings.endpoint_url.as_deref();
+    let result = check_job(plan, r, &backup, &rds, job, &connect, &region, endpoint).await;
+    let (validation, reports) = match result {
+        Ok(x) => x,
+        // A restore that cannot be checked failed validation: say why, to AWS Backup too.
+        Err(e) if e.blame == crate::provider::Blame::Restore => (
+            Validation {
+                successful: false,
+                message: e.message.clone(),
+            },
+            Vec::new(),
+        ),
+        Err(e) => return Err(e),
+    };
+    put_validation(&backup, job, &validation, endpoint).await?;
+    Ok((validation, reports))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check_job(
+    plan: &DrillPlan,
+    r: &RestorePlan,
+    backup: &BackupClient,
+    rds: &RdsClient,
+    job: &str,
+    connect: &Connect,
+    region: &str,
+    endpoint: Option<&str>,
+) -> Result<(Validation, Vec<crate::report::CheckReport>), ProviderError> {
+    let target = restored_by_job(backup, rds, job, connect, region, endpoint).await?;
+    let password = match &connect.password_env {
+        Some(var) => {
+            let pw = std::env::var(var).map_err(|_| {
+                ProviderError::harness(format!(
+                    "the environment variable {var} (connect.password_env) is not set"
+                ))
+            })?;
+            set_instance_password(rds, &target.name, &pw, endpoint).await?;
+            Some(pw)
+        }
+        None => None,
+    };
+    let (own_host, own_port) = target
+        .address
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':'))
+        .ok_or_else(|| ProviderError::restore(format!("{} has no endpoint", target.name)))?;
+    let (host, port) = connect
+        .via
+        .as_deref()
+        .and_then(|v| v.rsplit_once(':'))
+        .unwrap_or((own_host, own_port));
+    let cx = crate::checks::CheckContext {
+        target: crate::checks::CheckTarget {
+            host: host.to_owned(),
+            port: port
+                .parse()
+                .map_err(|_| ProviderError::harness(format!("bad port in {host}:{port}")))?,
+            database: connect.database.clone(),
+            user: connect.user.clone(),
+            password,
+            tls: connect.tls,
+            ca_bundle: connect.ca_bundle.clone(),
+            server_name: Some(own_host.to_owned()),
+        },
+        restored_to: None,
+        pg_bin_dir: None,
+        others: HashMap::new(),
+    };
+    let mut reports = Vec::new();
+    for check in plan.checks.iter().filter(|c| c.restore == r.id) {
+        let (report, _) = crate::checks::run_check(check, &cx).await;
+        reports.push(report);
+    }
+    let bad: Vec<&crate::report::CheckReport> = reports
+        .iter()
+        .filter(|c| c.outcome != crate::report::CheckOutcome::Passed)
+        .collect();
+    let message = match bad.first() {
+        None => format!(
+            "restore-drill {}: {} of {} checks of drill {} passed on {}",
+            env!("CARGO_PKG_VERSION"),
+            reports.len(),
+            reports.len(),
+            plan.name,
+            target.name
+        ),
+        Some(first) => format!(
+            "restore-drill {}: {} of {} checks of drill {} did not pass on {}; first: {} ({}): {}",
+            env!("CARGO_PKG_VERSION"),
+            bad.len(),
+            reports.len(),
+            plan.name,
+            target.name,
+            first.name,
+            match first.outcome {
+                crate::report::CheckOutcome::Passed => "passed",
+                crate::report::CheckOutcome::Failed => "failed",
+                crate::report::CheckOutcome::Error => "error",
+            },
+            first
+                .findings
+                .first()
+                .map(|f| f.message.as_str())
+                .unwrap_or("")
+        ),
+    };
+    Ok((
+        Validation {
+            successful: bad.is_empty() && !reports.is_empty(),
+            message,
+        },
+        reports,
+    ))
+}
+
+/// The Backup flows against the SDK's own mocks (moto implements no restore jobs): each
+/// answer is built from the API reference's shapes, and each request is matched on what
+/// restore-drill must send.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput;
+    use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
+    use aws_sdk_backup::operation::put_restore_validation_result::PutRestoreValidationResultOutput;
+    use aws_sdk_backup::operation::start_restore_job::StartRestoreJobOutput;
+    use aws_sdk_backup::primitives::DateTime as BackupTime;
+    use aws_sdk_backup::types::RecoveryPointByBackupVault;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::types::{DbInstance, Endpoint};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::drill::PointSpec;
+
+    const RESOURCE: &str = "arn:aws:rds:us-east-1:123456789012:db:payments-prod";
+
+    fn point(n: u32, secs: i64, status: RecoveryPointStatus) -> RecoveryPointByBackupVault {
+        RecoveryPointByBackupVault::builder()
+            .recovery_point_arn(format!(
+                "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-{n}"
+            ))
+            .resource_arn(RESOURCE)
+            .resource_type("RDS")
+            .status(status)
+            .creation_date(BackupTime::from_secs(secs))
+            .build()
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_newest_completed_point_at_or_before_the_incident_is_chosen() {
+        let list = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
+            .match_requests(|r| {
+                r.backup_vault_name() == Some("prod-vault") && r.by_resource_arn() == Some(RESOURCE)
+            })
+            .then_output(|| {
+                ListRecoveryPointsByBackupVaultOutput::builder()
+                    .recovery_points(point(1, 1_000, RecoveryPointStatus::Completed))
+                    .recovery_points(point(2, 2_000, RecoveryPointStatus::Completed))
+                    // Newer than the incident, and one that did not complete.
+                    .recovery_points(point(3, 3_500, RecoveryPointStatus::Completed))
+                    .recovery_points(point(4, 2_500, RecoveryPointStatus::Partial))
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&list]);
+        let sel = BackupPointSelector::Resource {
+            arn: RESOURCE.into(),
+            to: PointSpec::Incident,
+        };
+        let chosen = choose_point(&backup, "prod-vault", &sel, at(3_000), None)
+            .await
+            .unwrap();
+        assert!(chosen.arn.ends_with(":job-2"), "{chosen:?}");
+        assert_eq!(chosen.created, at(2_000));
+        assert_eq!(chosen.resource_type, "RDS");
+
+        // Before every point: a restore failure that says how many points there were.
+        let e = choose_point(&backup, "prod-vault", &sel, at(500), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.blame, crate::provider::Blame::Restore);
+        assert_eq!(
+            e.message,
+            format!(
+                "no completed recovery point of {RESOURCE} in vault prod-vault created at or before 1970-01-01T00:08:20+00:00 (4 recovery points in all)"
+            )
+        );
+    }
+
+    fn target() -> BackupTarget {
+        BackupTarget {
+            identifier: Some("drill-payments-{run_id}".into()),
+            region: None,
+            instance_class: Some("db.t4g.medium".into()),
+            subnet_group: Some("drill-isolated".into()),
+            security_groups: vec!["sg-0drill".into(), "sg-1drill".into()],
+            allow_shared_network: false,
+            bucket: None,
+            prefix: None,
+        }
+    }
+
+    #[test]
+    fn isolation_is_laid_over_the_points_restore_metadata() {
+        let meta: HashMap<String, String> = [
+            ("DBInstanceIdentifier", "payments-prod"),
+            ("PubliclyAccessible", "true"),
+            ("MultiAZ", "true"),
+            ("DBSubnetGroupName", "prod-subnets"),
+            ("Engine", "postgres"),
+            ("Endpoint", "payments-prod.x.us-east-1.rds.amazonaws.com"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let out = rds_overrides(meta.clone(), "drill-payments-r1", &target()).unwrap();
+        assert_eq!(out["DBInstanceIdentifier"], "drill-payments-r1");
+        assert_eq!(out["PubliclyAccessible"], "false");
+        assert_eq!(out["MultiAZ"], "false");
+        assert_eq!(out["DeletionProtection"], "false");
+        assert_eq!(out["DBSubnetGroupName"], "drill-isolated");
+        assert_eq!(out["VpcSecurityGroupIds"], r#"["sg-0drill","sg-1drill"]"#);
+        assert_eq!(out["DBInstanceClass"], "db.t4g.medium");
+        assert_eq!(out["Engine"], "postgres");
+        assert!(!out.contains_key("Endpoint"));
+
+        let e = rds_overrides(meta, "payments-prod", &target()).unwrap_err();
+        assert_eq!(
+            e.message,
+            "refusing to restore into payments-prod: it is the source's own identifier"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_job_is_started_with_the_role_and_the_isolated_metadata() {
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|r| {
+                let m = r.metadata().unwrap();
+                r.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-restore")
+                    && r.resource_type() == Some("RDS")
+                    && m["PubliclyAccessible"] == "false"
+                    && m["DBInstanceIdentifier"] == "drill-payments-r1"
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-42")
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&start]);
+        let meta = rds_overrides(HashMap::new(), "drill-payments-r1", &target()).unwrap();
+        let job = start_job(
+            &backup,
+            "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-2",
+            "arn:aws:iam::123456789012:role/drill-restore",
+            meta,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(job, "job-42");
+        assert_eq!(start.num_calls(), 1);
+    }
+
+    fn job(status: RestoreJobStatus, message: Option<&str>) -> DescribeRestoreJobOutput {
+        let mut b = DescribeRestoreJobOutput::builder()
+            .restore_job_id("job-42")
+            .status(status)
+            .resource_type("RDS")
+            .created_resource_arn("arn:aws:rds:us-east-1:123456789012:db:drill-payments-r1");
+        if let Some(m) = message {
+            b = b.status_message(m);
+        }
+        b.build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_job_is_polled_until_it_completes() {
+        let describe = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .match_requests(|r| r.restore_job_id() == Some("job-42"))
+            .sequence()
+            .output(|| job(RestoreJobStatus::Pending, None))
+            .output(|| job(RestoreJobStatus::Running, None))
+            .times(2)
+            .output(|| job(RestoreJobStatus::Completed, None))
+            .build();
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe]);
+        let (waited, created) = wait_job(&backup, "job-42", None).await.unwrap();
+        assert_eq!(waited.polls, 4);
+        assert_eq!(waited.resolution, Duration::from_secs(2));
+        assert_eq!(
+            created.as_deref(),
+            Some("arn:aws:rds:us-east-1:123456789012:db:drill-payments-r1")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_job_is_a_restore_failure_with_its_message() {
+        let describe = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .sequence()
+            .output(|| job(RestoreJobStatus::Running, None))
+            .output(|| {
+                job(
+                    RestoreJobStatus::Failed,
+                    Some("DBSubnetGroup drill-isolated not found"),
+                )
+            })
+            .build();
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe]);
+        let e = wait_job(&backup, "job-42", None).await.unwrap_err();
+        assert_eq!(e.blame, crate::provider::Blame::Restore);
+        assert_eq!(
+            e.message,
+            "AWS Backup restore job job-42 failed: its status is \"FAILED\": DBSubnetGroup drill-isolated not found"
+        );
+    }
+
+    #[tokio::test]
+    async fn validation_results_are_reported_with_their_status_and_message() {
+        let ok = mock!(aws_sdk_backup::Client::put_restore_validation_result)
+            .match_requests(|r| {
+                r.restore_job_id() == Some("job-42")
+                    && r.validation_status() == Some(&RestoreValidationStatus::Successful)
+                    && r.validation_status_message() == Some("3 of 3 checks passed")
+            })
+            .then_output(|| PutRestoreValidationResultOutput::builder().build());
+        let failed = mock!(aws_sdk_backup::Client::put_restore_validation_result)
+            .match_requests(|r| {
+                r.validation_status() == Some(&RestoreValidationStatus::Failed)
+                    && r.validation_status_message()
+                        .is_some_and(|m| (997..=1000).contains(&m.len()) && m.ends_with("..."))
+            })
+            .then_output(|| PutRestoreValidationResultOutput::builder().build());
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&ok, &failed]);
+        let v = Validation {
+            successful: true,
+            message: "3 of 3 checks passed".into(),
+        };
+        put_validation(&backup, "job-42", &v, None).await.unwrap();
+        let v = Validation {
+            successful: false,
+            message: "é".repeat(800),
+        };
+        put_validation(&backup, "job-42", &v, None).await.unwrap();
+        assert_eq!((ok.num_calls(), failed.num_calls()), (1, 1));
+    }
+
+    /// The validator end to end: the job names an RDS instance (mocked describe), whose
+    /// endpoint is a real local PostgreSQL; the drill's checks run against it and the result
+    /// goes back to AWS Backup, FAILED with the first failing check when one fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn validate_restore_job_runs_the_drills_checks_on_the_restored_instance() {
+        let pg = crate::provider::local::PgEnv::find(None).expect(
+            "these tests need a real PostgreSQL server: run ci/test (it installs it with apt)",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        pg.give(dir.path()).unwrap();
+        let mut source = crate::provider::local::SourceCluster::start(&pg, &dir.path().join("src"))
+            .await
+            .unwrap();
+        let c = source.client("postgres").await.unwrap();
+        c.batch_execute(
+            "create table payments (id int); insert into payments select generate_series(1, 7);",
+        )
+        .await
+        .unwrap();
+        let port = source.port();
+        let drill = dir.path().join("drill.toml");
+        let write = |expect: &str| {
+            std::fs::write(
+                &drill,
+                format!(
+                    r#"name = "payments-backup"
+tier = "silver"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+
+[[restore]]
+id = "payments"
+kind = "backup_recovery_point"
+vault = "prod-vault"
+resource_arn = "{RESOURCE}"
+to = "latest"
+iam_role_arn = "arn:aws:iam::123456789012:role/drill-restore"
+[restore.target]
+identifier = "drill-payments-{{run_id}}"
+allow_shared_network = true
+[restore.connect]
+database = "postgres"
+user = "postgres"
+tls = "disable"
+
+[[check]]
+restore = "payments"
+kind = "sql"
+name = "payments are back"
+query = "select count(*) from payments"
+expect = "{expect}"
+"#
+                ),
+            )
+            .unwrap();
+            crate::drill::load_drill(&drill)
+                .plan
+                .expect("a valid drill")
+        };
+        let describe_job = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .then_output(|| job(RestoreJobStatus::Completed, None));
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe_job]);
+        let describe_db = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|r| r.db_instance_identifier() == Some("drill-payments-r1"))
+            .then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("drill-payments-r1")
+                            .db_instance_status("available")
+                            .publicly_accessible(false)
+                            .endpoint(
+                                Endpoint::builder()
+                                    .address("127.0.0.1")
+                                    .port(port as i32)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db]);
+
+        let plan = write("= 7");
+        let r = &plan.restores[0];
+        let RestoreKind::BackupRecoveryPoint {
+            connect: Some(connect),
+            ..
+        } = &r.kind
+        else {
+            panic!("a backup restore with connect");
+        };
+        let (v, reports) = check_job(
+            &plan,
+            r,
+            &backup,
+            &rds,
+            "job-42",
+            connect,
+            "us-east-1",
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(v.successful, "{v:?}");
+        assert_eq!(
+            v.message,
+            "restore-drill 0.1.0: 1 of 1 checks of drill payments-backup passed on drill-payments-r1"
+        );
+        assert_eq!(reports.len(), 1);
+
+        let plan = write("= 8");
+        let r = &plan.restores[0];
+        let (v, _) = check_job(
+            &plan,
+            r,
+            &backup,
+            &rds,
+            "job-42",
+            connect,
+            "us-east-1",
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(!v.successful);
+        assert!(
+            v.message.starts_with(
+                "restore-drill 0.1.0: 1 of 1 checks of drill payments-backup did not pass on drill-payments-r1; first: payments are back (failed): "
+            ),
+            "{}",
+            v.message
+        );
+        source.stop().await.unwrap();
+    }
+}
