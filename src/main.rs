@@ -53,11 +53,23 @@ enum Command {
     ///
     /// Shows the tier targets, each restore's recovery point and source, the target it would
     /// create (names, region, isolation, tags), how checks connect, and every check. Nothing
-    /// is contacted. An invalid drill prints its problems and exits 20.
-    #[command(after_help = "Example:\n  restore-drill plan drills/orders.toml")]
+    /// is contacted, unless --resolve: then each restore's recovery point is also looked up
+    /// now, read-only (describe and list calls only; nothing is created or changed), e.g. the
+    /// snapshot or AWS Backup recovery point a run would use, or an RDS restorable window.
+    /// An invalid drill prints its problems and exits 20; with --resolve, a point that
+    /// cannot be found exits 11, and AWS that cannot be asked exits 30.
+    #[command(
+        after_help = "Examples:\n  restore-drill plan drills/orders.toml\n  restore-drill plan drills/orders.toml --resolve --incident-at 2026-11-21T13:00:00Z"
+    )]
     Plan {
         /// The drill file.
         file: PathBuf,
+        /// Also resolve each restore's recovery point now, read-only.
+        #[arg(long)]
+        resolve: bool,
+        /// With --resolve: the incident time, instead of the drill's (RFC 3339; no zone = UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "resolve")]
+        incident_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Run drills: restore, check, measure RTO and RPO, report, tear down.
     ///
@@ -286,7 +298,16 @@ fn main() -> ExitCode {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let code = match &cli.command {
         Command::Validate { paths } => commands::validate(paths, &mut out, &mut err),
-        Command::Plan { file } => commands::plan(file, &mut out, &mut err),
+        Command::Plan {
+            file,
+            resolve: false,
+            ..
+        } => commands::plan(file, &mut out, &mut err),
+        Command::Plan {
+            file,
+            resolve: true,
+            incident_at,
+        } => commands::plan_resolved(file, *incident_at, &mut out, &mut err),
         Command::Run {
             paths,
             keep,

@@ -782,3 +782,84 @@ allow_shared_network = true"#,
     let msg = phase(&report, "resolve").error.clone().unwrap();
     assert!(msg.starts_with("no AWS credentials found: "), "{msg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_resolve_shows_the_recovery_point_and_changes_nothing() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    s.moto
+        .rds("us-east-1")
+        .await
+        .create_db_snapshot()
+        .db_instance_identifier("orders-prod")
+        .db_snapshot_identifier("orders-manual-1")
+        .send()
+        .await
+        .unwrap();
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let out = Command::new(BIN)
+        .arg("plan")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--resolve")
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "  orders: snapshot arn:aws:rds:us-east-1:123456789012:snapshot:orders-manual-1\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    manual snapshot orders-manual-1 of orders-prod\n"),
+        "{stdout}"
+    );
+    let calls = s.proxy.calls();
+    assert!(
+        !calls.is_empty() && calls.iter().all(|c| c.starts_with("Describe")),
+        "read-only: {calls:?}"
+    );
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+
+    // No such snapshot: exit 11 and the reason.
+    s.moto
+        .rds("us-east-1")
+        .await
+        .delete_db_snapshot()
+        .db_snapshot_identifier("orders-manual-1")
+        .send()
+        .await
+        .unwrap();
+    let out = Command::new(BIN)
+        .arg("plan")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--resolve")
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(11), "{stdout}");
+    assert!(
+        stdout.contains(
+            "  orders: cannot be resolved: no available manual snapshot of orders-prod (0 manual snapshots in all)\n"
+        ),
+        "{stdout}"
+    );
+}
