@@ -180,7 +180,7 @@ impl BackupRestore {
             .target
             .identifier
             .clone()
-            .unwrap_or_else(|| "drill-{drill}-{restore}-{run_id}".into());
+            .unwrap_or_else(|| "rd-{restore}-{run_id}".into());
         let ident = render_template(&template, &self.drill, &self.id, &cx.run_id).to_lowercase();
         let meta = restore_metadata(&backup, &self.vault, &chosen.arn, self.endpoint()).await?;
         let meta = rds_overrides(meta, &ident, &self.target)?;

@@ -547,7 +547,7 @@ impl RdsRestore {
             return Err(ProviderError::harness("copy before resolve"));
         };
         let run_id = cx.run_id.clone();
-        let copy_id = format!("restore-drill-{run_id}-{}", self.id).to_lowercase();
+        let copy_id = format!("drill-copy-{run_id}-{}", self.id).to_lowercase();
         let client = self.session()?.rds(Some(&copy.region));
         self.created.push(Created::Snapshot {
             region: copy.region.clone(),
