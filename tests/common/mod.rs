@@ -6,6 +6,7 @@
 pub mod moto;
 pub mod pg;
 pub mod proxy;
+pub mod rds;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -13,10 +13,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What the proxy does to a call instead of (or before) forwarding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 400 with the Query protocol's `Throttling` error, as RDS throttles.
+    Throttle,
+    /// HTTP 500 `InternalFailure`.
+    ServerError,
+    /// Waits this long, then forwards.
+    Slow(Duration),
+    /// Closes the connection without an answer.
+    Drop,
+}
+
 #[derive(Default)]
 struct State {
     /// (resource kind, identifier) → (held status, until).
     holds: HashMap<(&'static str, String), (&'static str, Instant)>,
+    /// Per creating/modifying action, a hold other than the default.
+    hold_for: HashMap<String, Duration>,
+    /// Action → (fault, how many more times).
+    faults: HashMap<String, (Fault, usize)>,
     calls: Vec<String>,
 }
 
@@ -75,6 +92,24 @@ impl Proxy {
 
     pub fn set_hold(&self, d: Duration) {
         *self.hold.lock().unwrap() = d;
+    }
+
+    /// Holds what `action` creates or modifies for `d` instead of the default.
+    pub fn hold_for(&self, action: &str, d: Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .hold_for
+            .insert(action.to_owned(), d);
+    }
+
+    /// The next `times` calls of `action` get `fault`.
+    pub fn fault(&self, action: &str, fault: Fault, times: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .insert(action.to_owned(), (fault, times));
     }
 }
 
@@ -181,10 +216,21 @@ fn serve(
         let text = String::from_utf8_lossy(&body).into_owned();
         let action = form_field(&text, "Action").unwrap_or_default();
         let now = Instant::now();
-        let d = *hold.lock().unwrap();
+        let mut d = *hold.lock().unwrap();
+        let fault;
         {
             let mut st = state.lock().unwrap();
             st.calls.push(action.clone());
+            if let Some(h) = st.hold_for.get(&action) {
+                d = *h;
+            }
+            fault = match st.faults.get_mut(&action) {
+                Some((f, n)) if *n > 0 => {
+                    *n -= 1;
+                    Some(*f)
+                }
+                _ => None,
+            };
             let made: Option<(&'static str, &str, &'static str)> = match action.as_str() {
                 "RestoreDBInstanceToPointInTime" => {
                     Some(("DBInstance", "TargetDBInstanceIdentifier", "creating"))
@@ -206,6 +252,31 @@ fn serve(
                 st.holds
                     .insert((kind, id.to_lowercase()), (status, now + d));
             }
+        }
+        match fault {
+            Some(Fault::Drop) => return Ok(()),
+            Some(Fault::Throttle) => {
+                error_answer(
+                    &mut client,
+                    400,
+                    "Bad Request",
+                    "Throttling",
+                    "Rate exceeded",
+                )?;
+                continue;
+            }
+            Some(Fault::ServerError) => {
+                error_answer(
+                    &mut client,
+                    500,
+                    "Internal Server Error",
+                    "InternalFailure",
+                    "injected by the test proxy",
+                )?;
+                continue;
+            }
+            Some(Fault::Slow(t)) => std::thread::sleep(t),
+            None => {}
         }
         // Forward, one request per upstream connection.
         let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
@@ -236,6 +307,25 @@ fn serve(
         client.write_all(&rbody)?;
         client.flush()?;
     }
+}
+
+/// A Query-protocol error answer.
+fn error_answer(
+    client: &mut TcpStream,
+    status: u16,
+    reason: &str,
+    code: &str,
+    message: &str,
+) -> std::io::Result<()> {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+    );
+    write!(
+        client,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    client.flush()
 }
 
 /// Replaces `available` with the held status in each member of a describe answer whose
