@@ -260,11 +260,27 @@ pub struct ManifestArgs {
     pub schemas: Vec<String>,
     pub ranges: u32,
     pub out: PathBuf,
+    /// Record an S3 prefix instead of a database.
+    pub s3: Option<S3ManifestArgs>,
+}
+
+/// `restore-drill manifest --s3`.
+#[derive(Debug, Clone)]
+pub struct S3ManifestArgs {
+    /// `s3://bucket/prefix`
+    pub url: String,
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 /// `restore-drill manifest`: records row counts, hashes per key range and the schema of a
 /// database, as the reference for `table_checksum` and `schema` checks.
 pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    if let Some(s3) = &args.s3 {
+        return s3_manifest(s3, &args.out, out, err);
+    }
     let mut tables = Vec::new();
     for spec in &args.tables {
         match spec.split_once(':') {
@@ -358,6 +374,63 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
             let _ = writeln!(out, "schema: {} tables", s.tables.len());
         }
         let _ = writeln!(out, "manifest written to {}", args.out.display());
+        exit::OK
+    })
+}
+
+/// `restore-drill manifest --s3`: key, size and SHA-256 of every object under a prefix (the
+/// versions current at `--at`), for `s3_manifest` checks.
+fn s3_manifest(args: &S3ManifestArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let Some((bucket, prefix)) = args
+        .url
+        .strip_prefix("s3://")
+        .map(|r| r.split_once('/').unwrap_or((r, "")))
+        .filter(|(b, _)| !b.is_empty())
+    else {
+        let _ = writeln!(err, "error: --s3 {}: expected s3://BUCKET/PREFIX", args.url);
+        return exit::INVALID;
+    };
+    let Some(settings) = crate::provider::aws::AwsSettings::of(&crate::drill::ProviderSpec::Aws {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    }) else {
+        return exit::ERROR;
+    };
+    with_signals(|_| async move {
+        let manifest =
+            match crate::checks::record_s3_manifest(&settings, bucket, prefix, args.at, 32).await {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = writeln!(err, "error: cannot record the manifest: {e}");
+                    return exit::ERROR;
+                }
+            };
+        let json = match serde_json::to_vec_pretty(&manifest) {
+            Ok(j) => j,
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot encode the manifest: {e}");
+                return exit::ERROR;
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = crate::report::write_atomic(path, &json) {
+            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+            return exit::ERROR;
+        }
+        let bytes: u64 = manifest.objects.iter().map(|o| o.size).sum();
+        let _ = writeln!(
+            out,
+            "s3://{bucket}/{prefix}: {} objects, {bytes} bytes, as of {}",
+            manifest.objects.len(),
+            manifest
+                .as_of
+                .unwrap_or(manifest.taken_at)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let _ = writeln!(out, "manifest written to {}", path.display());
         exit::OK
     })
 }
@@ -750,4 +823,50 @@ pub fn plan_resolved(
         }
     }
     code
+}
+
+/// `restore-drill sweep --local-work-dir DIR`: removes killed local restores' run dirs.
+pub fn sweep_local(
+    dir: &Path,
+    run_id: Option<&str>,
+    dry_run: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let found = match crate::provider::local::sweep_local(dir, run_id, dry_run) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let (mut stale, mut left) = (0, 0);
+    for f in &found {
+        let action = match (&f.kept_because, &f.error, dry_run) {
+            (Some(why), _, _) => format!("kept: {why}"),
+            (None, _, true) => "would remove".to_owned(),
+            (None, None, false) => "removed".to_owned(),
+            (None, Some(e), false) => format!("NOT removed: {e}"),
+        };
+        stale += usize::from(f.kept_because.is_none());
+        left += usize::from(f.kept_because.is_none() && f.error.is_some());
+        let _ = writeln!(
+            out,
+            "{}  run {}  restore {}  {action}",
+            f.dir.display(),
+            f.marker.run_id,
+            f.marker.restore
+        );
+    }
+    let _ = writeln!(
+        err,
+        "restore-drill: {} local restore dirs, {stale} stale, {}",
+        found.len(),
+        if dry_run {
+            format!("{stale} would be removed (dry run)")
+        } else {
+            format!("{} removed, {left} left", stale - left)
+        }
+    );
+    if left > 0 { exit::LEAKED } else { exit::OK }
 }

@@ -130,7 +130,8 @@ enum Command {
         "  restore-drill sweep --dry-run                      # what is past its expiry\n",
         "  restore-drill sweep --region us-east-1 --region us-west-2\n",
         "  restore-drill sweep --older-than 6h                # by age instead of the expiry tag\n",
-        "  restore-drill sweep --run-id 20261121T130501Z-7f3a # one run's leftovers, now"
+        "  restore-drill sweep --run-id 20261121T130501Z-7f3a # one run's leftovers, now\n",
+        "  restore-drill sweep --local-work-dir /var/tmp      # killed local PostgreSQL restores"
     ))]
     Sweep {
         /// A region to look in (repeat for several); default: the configured region.
@@ -152,6 +153,11 @@ enum Command {
         /// Another endpoint (an emulator or a VPC endpoint); default: AWS_ENDPOINT_URL or AWS.
         #[arg(long, value_name = "URL")]
         endpoint_url: Option<String>,
+        /// Sweep local PostgreSQL restores instead: remove the run dirs under DIR (a pg_pitr
+        /// target.work_dir, or the temp dir) whose restore-drill process is gone and whose
+        /// server no longer runs. Nothing on AWS is contacted.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["regions", "older_than", "profile", "endpoint_url"])]
+        local_work_dir: Option<PathBuf>,
     },
     /// Be the validator of an AWS Backup restore testing plan: run a drill's checks against
     /// what a restore job restored, and report SUCCESSFUL or FAILED to AWS Backup.
@@ -179,16 +185,23 @@ enum Command {
         #[arg(long, value_name = "ID")]
         restore: Option<String>,
     },
-    /// Record a reference manifest: row counts, hashes per key range and schema of a database.
+    /// Record a reference manifest: row counts, hashes per key range and schema of a database,
+    /// or keys, sizes and SHA-256 of the objects under an S3 prefix.
     ///
     /// table_checksum and schema checks compare a restore with it (reference = { manifest =
-    /// "PATH" }). Take it from a database at a known time, e.g. a replica with replay paused,
-    /// or the source while writes are paused. Only counts and hashes are recorded, never rows.
+    /// "PATH" }), s3_manifest checks (manifest = "PATH") a restored prefix. Take it from a
+    /// database at a known time, e.g. a replica with replay paused, or the source while writes
+    /// are paused; for S3, --at records the versions current at a past moment. Only counts and
+    /// hashes are recorded, never rows or object contents.
     #[command(after_help = concat!(
         "Examples:\n",
         "  restore-drill manifest --host 10.0.0.5 --database orders --user ro --password-env RO_PW \\\n",
         "      --table orders:id --table order_lines:order_id,line_no --schema public \\\n",
-        "      --out drills/manifests/orders.json"
+        "      --out drills/manifests/orders.json\n",
+        "  restore-drill manifest --s3 s3://invoices-prod/2026/ --at 2026-11-21T13:00:00Z \\\n",
+        "      --region us-east-1 --out drills/manifests/invoices-2026.json\n\n",
+        "Times without a zone are UTC. AWS credentials come from the usual chain (environment,\n",
+        "profile, SSO, instance role)."
     ))]
     Manifest {
         /// Database host.
@@ -198,11 +211,28 @@ enum Command {
         #[arg(long, default_value_t = 5432)]
         port: u16,
         /// Database name.
-        #[arg(long)]
-        database: String,
+        #[arg(long, required_unless_present = "s3")]
+        database: Option<String>,
         /// User to connect as (read access is enough).
-        #[arg(long)]
-        user: String,
+        #[arg(long, required_unless_present = "s3")]
+        user: Option<String>,
+        /// Record the objects under this S3 bucket/prefix instead of a database
+        /// (s3://BUCKET/PREFIX).
+        #[arg(long, value_name = "URL", conflicts_with_all = ["tables", "schemas"])]
+        s3: Option<String>,
+        /// S3: record the versions current at this moment instead of now (RFC 3339; no zone =
+        /// UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "s3")]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// S3: the AWS region (else AWS_REGION).
+        #[arg(long, requires = "s3")]
+        region: Option<String>,
+        /// S3: the AWS profile.
+        #[arg(long, requires = "s3")]
+        profile: Option<String>,
+        /// S3: an S3-compatible endpoint (path-style addressing), else AWS_ENDPOINT_URL.
+        #[arg(long, value_name = "URL", requires = "s3")]
+        endpoint_url: Option<String>,
         /// Environment variable holding the password (never the password itself).
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
@@ -364,12 +394,19 @@ fn main() -> ExitCode {
             &mut err,
         ),
         Command::Sweep {
+            local_work_dir: Some(dir),
+            run_id,
+            dry_run,
+            ..
+        } => commands::sweep_local(dir, run_id.as_deref(), *dry_run, &mut out, &mut err),
+        Command::Sweep {
             regions,
             older_than,
             run_id,
             dry_run,
             profile,
             endpoint_url,
+            local_work_dir: None,
         } => {
             let spec = restore_drill::drill::ProviderSpec::Aws {
                 region: regions.first().cloned(),
@@ -397,12 +434,24 @@ fn main() -> ExitCode {
             schemas,
             ranges,
             out: path,
+            s3,
+            at,
+            region,
+            profile,
+            endpoint_url,
         } => {
             let args = commands::ManifestArgs {
                 host: host.clone(),
                 port: *port,
-                database: database.clone(),
-                user: user.clone(),
+                database: database.clone().unwrap_or_default(),
+                user: user.clone().unwrap_or_default(),
+                s3: s3.as_ref().map(|url| commands::S3ManifestArgs {
+                    url: url.clone(),
+                    at: *at,
+                    region: region.clone(),
+                    profile: profile.clone(),
+                    endpoint_url: endpoint_url.clone(),
+                }),
                 password_env: password_env.clone(),
                 tables: tables.clone(),
                 schemas: schemas.clone(),

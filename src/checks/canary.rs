@@ -26,7 +26,7 @@ pub(crate) async fn run(at: &CanaryAt, cx: &CheckContext) -> Result<Vec<Finding>
         } => (table, time_column, every),
         CanaryAt::Prefix(_) => {
             return Err(
-                "canary objects need the S3 provider, which this build does not have yet".into(),
+                "canary objects under a prefix need a restore of objects (s3_versions), but this restore is a database".into(),
             );
         }
     };

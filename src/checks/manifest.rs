@@ -1,6 +1,7 @@
-//! Reference manifests: what a database held at a known time, recorded by
-//! `restore-drill manifest` and compared by `table_checksum` and `schema` checks. A manifest
-//! holds counts and hashes per key range and the schema, never the rows themselves.
+//! Reference manifests: what a database or an S3 prefix held at a known time, recorded by
+//! `restore-drill manifest` and compared by `table_checksum`, `schema` and `s3_manifest`
+//! checks. A manifest holds counts and hashes (per key range, per object) and the schema,
+//! never the data itself.
 
 use std::path::Path;
 
@@ -14,15 +15,40 @@ pub const MANIFEST_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
-    /// `postgresql` (S3 manifests come with the S3 provider).
+    /// `postgresql` or `s3`.
     pub kind: String,
     pub taken_at: DateTime<Utc>,
-    /// `host:port/database` it was taken from.
+    /// `host:port/database` or `s3://bucket/prefix` it was taken from.
     pub source: String,
     #[serde(default)]
     pub tables: Vec<TableManifest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<SchemaSnapshot>,
+    /// S3: the bucket and prefix the objects were listed under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// S3: the moment whose current versions were recorded (`--at`, else when it was taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// S3: every object, in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectManifest>,
+}
+
+/// One object of an S3 manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectManifest {
+    /// The full key in the bucket.
+    pub key: String,
+    pub size: u64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// Row count and hashes of one table (or query), over its whole key space and per key range.
@@ -132,5 +158,46 @@ pub async fn record_manifest(
         source: format!("{}:{}/{}", target.host, target.port, target.database),
         tables: out,
         schema,
+        bucket: None,
+        prefix: None,
+        as_of: None,
+        objects: Vec::new(),
+    })
+}
+
+/// Records a manifest of the objects under `s3://bucket/prefix` that were current at `at`
+/// (default: now): key, size and SHA-256 of each, read with the drill-independent AWS
+/// settings given.
+pub async fn record_s3_manifest(
+    settings: &crate::provider::aws::AwsSettings,
+    bucket: &str,
+    prefix: &str,
+    at: Option<DateTime<Utc>>,
+    concurrency: usize,
+) -> Result<Manifest, String> {
+    let taken_at = Utc::now();
+    let objects =
+        crate::provider::aws::s3::manifest_objects(settings, bucket, prefix, at, concurrency)
+            .await?;
+    Ok(Manifest {
+        format_version: MANIFEST_VERSION,
+        kind: "s3".into(),
+        taken_at,
+        source: format!("s3://{bucket}/{prefix}"),
+        tables: Vec::new(),
+        schema: None,
+        bucket: Some(bucket.to_owned()),
+        prefix: Some(prefix.to_owned()),
+        as_of: Some(at.unwrap_or(taken_at)),
+        objects: objects
+            .into_iter()
+            .map(|o| ObjectManifest {
+                key: o.key,
+                size: o.size,
+                sha256: o.sha256,
+                version_id: Some(o.version_id),
+                last_modified: Some(o.last_modified),
+            })
+            .collect(),
     })
 }

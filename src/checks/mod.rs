@@ -8,10 +8,13 @@ mod checksum;
 mod context;
 mod manifest;
 mod runner;
+mod s3;
 mod schema;
 mod sql;
 pub mod tls;
 
 pub use context::{CheckContext, CheckTarget};
-pub use manifest::{Manifest, SchemaSnapshot, TableManifest, record_manifest};
-pub use runner::run_check;
+pub use manifest::{
+    Manifest, ObjectManifest, SchemaSnapshot, TableManifest, record_manifest, record_s3_manifest,
+};
+pub use runner::{restored_set_check, run_check, run_object_check};

@@ -1,13 +1,18 @@
-//! Runs one check of any kind and turns its result into a `CheckReport`.
+//! Runs one check of any kind and turns its result into a `CheckReport`. Checks of a
+//! database get a `CheckContext`; checks of restored objects get the restore's
+//! `RestoredObjects`.
 
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
 use super::context::CheckContext;
-use super::{amcheck, canary, checksum, schema, sql};
-use crate::drill::{CheckKind, CheckPlan};
+use super::{amcheck, canary, checksum, s3, schema, sql};
+use crate::drill::{CanaryAt, CheckKind, CheckPlan};
+use crate::provider::aws::s3::RestoredObjects;
 use crate::report::{CheckOutcome, CheckReport, Finding};
+
+type Checked = Result<(Vec<Finding>, Option<DateTime<Utc>>), String>;
 
 /// The outcome of one check, and for a freshness check the newest data it found.
 pub async fn run_check(
@@ -15,24 +20,103 @@ pub async fn run_check(
     cx: &CheckContext,
 ) -> (CheckReport, Option<DateTime<Utc>>) {
     let started = Instant::now();
-    let result: Result<(Vec<Finding>, Option<DateTime<Utc>>), String> = match &check.kind {
-        CheckKind::Sql { query, expect } => sql::sql(&check.name, query, expect, cx).await.map(|f| (f, None)),
-        CheckKind::Freshness { query: Some(q) } => sql::freshness(q, cx).await.map(|t| (Vec::new(), Some(t))),
-        CheckKind::Freshness { query: None } => {
-            Err("a freshness check without a query dates restored objects, which needs the S3 provider (not built yet)".into())
+    let result: Checked = match &check.kind {
+        CheckKind::Sql { query, expect } => sql::sql(&check.name, query, expect, cx)
+            .await
+            .map(|f| (f, None)),
+        CheckKind::Freshness { query: Some(q) } => {
+            sql::freshness(q, cx).await.map(|t| (Vec::new(), Some(t)))
         }
-        CheckKind::TableChecksum { source, key, reference } => {
-            checksum::run(source, key, reference, cx).await.map(|f| (f, None))
+        CheckKind::Freshness { query: None } => Err(
+            "a freshness check without a query dates restored objects, but this restore has none"
+                .into(),
+        ),
+        CheckKind::TableChecksum {
+            source,
+            key,
+            reference,
+        } => checksum::run(source, key, reference, cx)
+            .await
+            .map(|f| (f, None)),
+        CheckKind::Schema { schemas, reference } => {
+            schema::run(schemas, reference, cx).await.map(|f| (f, None))
         }
-        CheckKind::Schema { schemas, reference } => schema::run(schemas, reference, cx).await.map(|f| (f, None)),
-        CheckKind::PgAmcheck { heapallindexed, tables } => {
-            amcheck::run(*heapallindexed, tables, cx).await.map(|f| (f, None))
-        }
+        CheckKind::PgAmcheck {
+            heapallindexed,
+            tables,
+        } => amcheck::run(*heapallindexed, tables, cx)
+            .await
+            .map(|f| (f, None)),
         CheckKind::Canary { at } => canary::run(at, cx).await.map(|f| (f, None)),
-        CheckKind::S3Manifest { .. } => {
-            Err("s3_manifest checks need the S3 provider, which this build does not have yet".into())
-        }
+        CheckKind::S3Manifest { .. } | CheckKind::S3ReplicationLag { .. } => Err(format!(
+            "{} checks restored objects, but this restore has none",
+            check.kind.name()
+        )),
     };
+    report(check, started, result)
+}
+
+/// The outcome of one check of restored objects (an `s3_versions` restore); `source_prefix`
+/// is the restore's source prefix.
+pub async fn run_object_check(
+    check: &CheckPlan,
+    objects: &RestoredObjects,
+    source_prefix: &str,
+) -> (CheckReport, Option<DateTime<Utc>>) {
+    let started = Instant::now();
+    let result: Checked = match &check.kind {
+        CheckKind::Freshness { query: None } => {
+            s3::freshness(objects).await.map(|t| (Vec::new(), Some(t)))
+        }
+        CheckKind::S3Manifest { manifest } => s3::manifest(objects, manifest, source_prefix)
+            .await
+            .map(|f| (f, None)),
+        CheckKind::Canary {
+            at: CanaryAt::Prefix(p),
+        } => s3::canary(objects, p).await.map(|f| (f, None)),
+        CheckKind::S3ReplicationLag {
+            primary,
+            region,
+            max_lag,
+        } => s3::replication_lag(objects, primary, region.as_deref(), *max_lag, source_prefix)
+            .await
+            .map(|(f, complete)| (f, Some(complete))),
+        other => Err(format!(
+            "a {} check needs a database, but this restore holds objects",
+            other.name()
+        )),
+    };
+    report(check, started, result)
+}
+
+/// The check every `s3_versions` restore gets: the target holds exactly the versions that
+/// were current at the restore point.
+pub async fn restored_set_check(restore: &str, objects: &RestoredObjects) -> CheckReport {
+    let started = Instant::now();
+    let check = CheckPlan {
+        restore: restore.to_owned(),
+        name: format!(
+            "restored objects equal the versions current at {}",
+            objects
+                .restored_to()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        kind: CheckKind::S3Manifest {
+            manifest: std::path::PathBuf::new(),
+        },
+    };
+    let result = s3::restored_set(objects).await.map(|f| (f, None));
+    let mut r = report(&check, started, result).0;
+    r.kind = "s3_restored_set".into();
+    r
+}
+
+/// The report of one check, and the newest data a freshness check found.
+fn report(
+    check: &CheckPlan,
+    started: Instant,
+    result: Checked,
+) -> (CheckReport, Option<DateTime<Utc>>) {
     let (outcome, findings, newest) = match result {
         Ok((findings, newest)) if findings.is_empty() => (CheckOutcome::Passed, findings, newest),
         Ok((findings, newest)) => (CheckOutcome::Failed, findings, newest),

@@ -199,6 +199,9 @@ pub struct S3Target {
     /// prefix + its full source key.
     pub prefix: String,
     pub region: Option<String>,
+    /// Tag every restored object with the run (`restore-drill:run-id`, …) instead of keeping
+    /// each source version's own tags.
+    pub tag: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,6 +309,15 @@ pub enum CheckKind {
     Canary {
         at: CanaryAt,
     },
+    /// How far a replicated (CRR) source bucket is behind its primary at the restore point:
+    /// the oldest version current in the primary that the replica lacks. Its time is the
+    /// newest data the restore can rely on, so it counts toward the measured RPO; past
+    /// `max_lag` it is a finding.
+    S3ReplicationLag {
+        primary: String,
+        region: Option<String>,
+        max_lag: Option<Duration>,
+    },
 }
 
 impl CheckKind {
@@ -318,6 +330,7 @@ impl CheckKind {
             CheckKind::S3Manifest { .. } => "s3_manifest",
             CheckKind::PgAmcheck { .. } => "pg_amcheck",
             CheckKind::Canary { .. } => "canary",
+            CheckKind::S3ReplicationLag { .. } => "s3_replication_lag",
         }
     }
 }

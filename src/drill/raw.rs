@@ -169,6 +169,7 @@ pub(crate) struct RawS3Target {
     pub(crate) bucket: Text,
     pub(crate) prefix: Option<Text>,
     pub(crate) region: Option<Text>,
+    pub(crate) tag: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +217,7 @@ pub(crate) const CHECK_KINDS: &[&str] = &[
     "s3_manifest",
     "pg_amcheck",
     "canary",
+    "s3_replication_lag",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -281,6 +283,17 @@ pub(crate) struct RawS3ManifestCheck {
     pub(crate) restore: Text,
     pub(crate) name: Option<Text>,
     pub(crate) manifest: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawS3ReplicationLagCheck {
+    pub(crate) restore: Text,
+    pub(crate) name: Option<Text>,
+    /// The primary bucket the restore's source replicates from.
+    pub(crate) primary: Text,
+    pub(crate) region: Option<Text>,
+    pub(crate) max_lag: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -250,6 +250,19 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
                 target.bucket,
                 super::validate::render_template(&target.prefix, &plan.name, &r.id, "{run_id}")
             );
+            let _ = writeln!(
+                w,
+                "  resolve   lists every version and delete marker under the prefix (read-only); the report counts the keys, versions, delete markers and bytes restored"
+            );
+            let _ = writeln!(
+                w,
+                "  verify    the target must hold exactly the chosen versions (keys, sizes, ETags), then the checks below{}",
+                if target.tag {
+                    "; restored objects are tagged with the run"
+                } else {
+                    "; restored objects keep their own tags"
+                }
+            );
         }
         RestoreKind::BackupRecoveryPoint {
             vault,
@@ -413,6 +426,20 @@ fn check(kind: &CheckKind) -> String {
             reference: r,
         } => format!("schema of {} against {}", schemas.join(", "), reference(r)),
         CheckKind::S3Manifest { manifest } => format!("s3_manifest against {}", manifest.display()),
+        CheckKind::S3ReplicationLag {
+            primary,
+            region,
+            max_lag,
+        } => format!(
+            "s3_replication_lag behind the primary s3://{primary}{}{}",
+            region
+                .as_deref()
+                .map(|r| format!(" in {r}"))
+                .unwrap_or_default(),
+            max_lag
+                .map(|m| format!(", at most {}", super::human(m)))
+                .unwrap_or_default()
+        ),
         CheckKind::PgAmcheck {
             heapallindexed,
             tables,

@@ -70,6 +70,7 @@ enum RawCheck {
     S3Manifest(RawS3ManifestCheck),
     PgAmcheck(RawPgAmcheckCheck),
     Canary(RawCanaryCheck),
+    S3ReplicationLag(RawS3ReplicationLagCheck),
 }
 
 /// The checked top-level keys: name, description, owner, tier, schedule.
@@ -567,6 +568,7 @@ impl Validator<'_> {
             "schema" => RawCheck::Schema(de(d, rest, ctx, &[])?),
             "s3_manifest" => RawCheck::S3Manifest(de(d, rest, ctx, &[])?),
             "pg_amcheck" => RawCheck::PgAmcheck(de(d, rest, ctx, &[])?),
+            "s3_replication_lag" => RawCheck::S3ReplicationLag(de(d, rest, ctx, &[])?),
             _ => RawCheck::Canary(de(d, rest, ctx, &[])?),
         })
     }
@@ -820,6 +822,7 @@ impl Validator<'_> {
                 bucket: r.target.bucket.into_inner(),
                 prefix: target_prefix,
                 region: r.target.region.map(Spanned::into_inner),
+                tag: r.target.tag.unwrap_or(false),
             },
             concurrency: concurrency?,
         })
@@ -1221,6 +1224,9 @@ impl Validator<'_> {
             RawCheck::S3Manifest(c) => (c.restore.clone(), c.name.clone(), "s3_manifest"),
             RawCheck::PgAmcheck(c) => (c.restore.clone(), c.name.clone(), "pg_amcheck"),
             RawCheck::Canary(c) => (c.restore.clone(), c.name.clone(), "canary"),
+            RawCheck::S3ReplicationLag(c) => {
+                (c.restore.clone(), c.name.clone(), "s3_replication_lag")
+            }
         };
         let errors_before = self.diags.items.len();
         let target = match known.get(restore.get_ref()) {
@@ -1278,12 +1284,12 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if kind_name == "s3_manifest" && k.is_database {
+            if matches!(kind_name, "s3_manifest" | "s3_replication_lag") && k.is_database {
                 self.diags.error(
                     restore.span(),
                     ctx,
                     format!(
-                        "an s3_manifest check needs restored objects, but restore \"{}\" is {}",
+                        "an {kind_name} check needs restored objects, but restore \"{}\" is {}",
                         restore.get_ref(),
                         k.kind
                     ),
@@ -1389,6 +1395,21 @@ impl Validator<'_> {
                 self.nonempty(&c.manifest, ctx, "manifest");
                 Some(CheckKind::S3Manifest {
                     manifest: self.path(c.manifest.get_ref()),
+                })
+            }
+            RawCheck::S3ReplicationLag(c) => {
+                self.bucket(&c.primary, ctx, "primary");
+                if let Some(r) = &c.region {
+                    self.region(r, ctx, "region");
+                }
+                let max_lag = match &c.max_lag {
+                    Some(m) => Some(self.duration(m, ctx, "max_lag", false)?),
+                    None => None,
+                };
+                Some(CheckKind::S3ReplicationLag {
+                    primary: c.primary.into_inner(),
+                    region: c.region.map(Spanned::into_inner),
+                    max_lag,
                 })
             }
             RawCheck::PgAmcheck(c) => Some(CheckKind::PgAmcheck {

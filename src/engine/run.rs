@@ -13,7 +13,7 @@ use super::cancel::Cancel;
 use super::event::{Event, EventSink};
 use super::measure::judge_targets;
 use super::stopwatch::Stopwatch;
-use crate::checks::{CheckContext, CheckTarget, run_check};
+use crate::checks::{CheckContext, CheckTarget, restored_set_check, run_check, run_object_check};
 use crate::drill::{CheckPlan, Connect, DrillPlan, RestoreKind, RestorePlan};
 use crate::provider::{Blame, ProviderError, RecoveryPoint, Restorer, RunContext, Target, Waited};
 use crate::report::*;
@@ -243,10 +243,14 @@ async fn pipeline(
 
 /// The verify phase of one restore: every check that names it, collecting all findings. Runs
 /// once every restore of the drill is prepared, so a check may compare with another restore.
+/// A restore of objects (`objects`) is first checked against the versions it was meant to
+/// restore, then by its checks of objects.
+#[allow(clippy::too_many_arguments)]
 async fn verify(
     plan: &DrillPlan,
     r: &RestorePlan,
     p: &mut Pipeline,
+    objects: Option<crate::provider::aws::s3::RestoredObjects>,
     others: &HashMap<String, CheckTarget>,
     pg_bin_dir: Option<&std::path::Path>,
     cancel: &Cancel,
@@ -270,16 +274,33 @@ async fn verify(
         pg_bin_dir: pg_bin_dir.map(std::path::Path::to_path_buf),
         others: others.clone(),
     });
+    let source_prefix = match &r.kind {
+        RestoreKind::S3Versions { prefix, .. } => prefix.as_str(),
+        _ => "",
+    };
     let (reports, newest) = (&mut p.checks, &mut p.newest);
     let work = async {
         let mut bad = 0;
+        let mut ran = checks.len();
+        if let Some(objects) = &objects {
+            let report = restored_set_check(&r.id, objects).await;
+            sink.event(&Event::CheckFinished { check: &report });
+            if report.outcome != CheckOutcome::Passed {
+                bad += 1;
+            }
+            reports.push(report);
+            ran += 1;
+        }
         for check in &checks {
-            let Some(cx) = &cx else {
-                return Err(ProviderError::harness(
-                    "this target cannot be checked with SQL",
-                ));
+            let (report, fresh) = match (&objects, &cx) {
+                (Some(objects), _) => run_object_check(check, objects, source_prefix).await,
+                (None, Some(cx)) => run_check(check, cx).await,
+                (None, None) => {
+                    return Err(ProviderError::harness(
+                        "this target cannot be checked with SQL",
+                    ));
+                }
             };
-            let (report, fresh) = run_check(check, cx).await;
             sink.event(&Event::CheckFinished { check: &report });
             if report.outcome != CheckOutcome::Passed {
                 bad += 1;
@@ -291,14 +312,13 @@ async fn verify(
         }
         if bad > 0 {
             return Err(ProviderError::restore(format!(
-                "{bad} of {} checks did not pass",
-                checks.len()
+                "{bad} of {ran} checks did not pass"
             )));
         }
         Ok((
             (),
             Waited {
-                polls: checks.len() as u32,
+                polls: ran as u32,
                 resolution: Duration::ZERO,
             },
         ))
@@ -373,7 +393,20 @@ pub async fn run_drill(
         plan.restores
             .iter()
             .zip(pipelines.iter_mut())
-            .map(|(r, p)| verify(plan, r, p, &others, pg_bin_dir.as_deref(), cancel, sink)),
+            .zip(&restorers)
+            .map(|((r, p), (rest, _))| {
+                let objects = rest.as_ref().and_then(Restorer::objects);
+                verify(
+                    plan,
+                    r,
+                    p,
+                    objects,
+                    &others,
+                    pg_bin_dir.as_deref(),
+                    cancel,
+                    sink,
+                )
+            }),
     )
     .await;
 

@@ -181,3 +181,13 @@ fn aws_settings(plan: &DrillPlan, r: &RestorePlan) -> Result<AwsSettings, Provid
         ))
     })
 }
+
+impl Restorer {
+    /// What checks see of an object restore (`s3_versions`), once its objects are copied.
+    pub fn objects(&self) -> Option<super::aws::s3::RestoredObjects> {
+        match self {
+            Restorer::S3(r) => r.objects(),
+            Restorer::LocalPitr(_) | Restorer::Rds(_) | Restorer::Backup(_) => None,
+        }
+    }
+}

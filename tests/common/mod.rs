@@ -7,6 +7,7 @@ pub mod moto;
 pub mod pg;
 pub mod proxy;
 pub mod rds;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,11 +1,40 @@
 //! `s3_versions`: an S3 prefix as of a moment, rebuilt from object versions into an isolated
 //! bucket/prefix with server-side copies.
+//!
+//! Resolve lists every version and delete marker under the source prefix (read-only) and
+//! decides, key by key, which version was current at T (`versions.rs`). Restore copies each
+//! chosen version server-side (`CopyObject` with `versionId`, `UploadPartCopy` above 5 GiB)
+//! to target prefix + its full source key, a bounded number at a time (`copy.rs`); nothing is
+//! downloaded. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
+//! only. Teardown deletes every object version under the run's target prefix, and the bucket
+//! if the run created it.
 
+mod copy;
+mod keys;
+mod objects;
+mod versions;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::BucketLocationConstraint;
 use chrono::{DateTime, Utc};
 
-use super::AwsSettings;
-use crate::drill::{PointSpec, S3Target};
+pub use objects::{HashedObject, RestoredObjects, SourceObject, StoredObject, manifest_objects};
+
+use super::{AwsSettings, Session, error_chain};
+use crate::drill::{PointSpec, S3Target, render_template};
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
+use versions::{Decision, Entry, KeyEntries, ObjectMeta, Tie};
+
+const TAG_RUN_ID: &str = "restore-drill:run-id";
+const TAG_DRILL: &str = "restore-drill:drill";
+const TAG_RESTORE: &str = "restore-drill:restore";
+const TAG_EXPIRES_AT: &str = "restore-drill:expires-at";
+/// How long restored objects are meant to live, for `restore-drill:expires-at`.
+const LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug)]
 pub struct S3Restore {
@@ -18,6 +47,45 @@ pub struct S3Restore {
     concurrency: u32,
     settings: AwsSettings,
     notes: Vec<String>,
+    live: Option<Live>,
+}
+
+/// What a run has learnt and made so far.
+#[derive(Debug)]
+struct Live {
+    session: Session,
+    /// The moment restored to.
+    t: DateTime<Utc>,
+    chosen: Arc<Vec<SourceObject>>,
+    listed: ListStats,
+    /// Set before the first write: from then on teardown has something to delete.
+    target: Option<Written>,
+    copied: Option<copy::CopyStats>,
+    kept: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Written {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    created_bucket: bool,
+}
+
+/// What the listing held.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ListStats {
+    pub pages: u64,
+    pub versions: u64,
+    pub markers: u64,
+    pub keys: u64,
+    pub deleted: u64,
+    pub not_yet: u64,
+    pub bytes: u64,
+    pub ties_by_latest: u64,
+    pub ties_asked: u64,
+    /// Every entry is the `null` version and there is no delete marker.
+    pub unversioned: bool,
 }
 
 impl S3Restore {
@@ -42,42 +110,259 @@ impl S3Restore {
             concurrency,
             settings,
             notes: Vec::new(),
+            live: None,
         }
     }
 
     pub async fn resolve(
         &mut self,
-        _incident: DateTime<Utc>,
+        incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
-        let _ = (
-            &self.id,
-            &self.drill,
-            &self.bucket,
-            &self.prefix,
-            &self.to,
-            &self.target,
-            self.concurrency,
-            &self.settings,
-        );
-        Err(ProviderError::harness(
-            "s3_versions restores are not built yet",
-        ))
+        let session = Session::load(&self.settings).await?;
+        let source = session.s3(None);
+        let t = self.to.time(incident).unwrap_or_else(Utc::now);
+        let (chosen, listed) = list_as_of(&source, &self.bucket, &self.prefix, t).await?;
+        // Whether the bucket keeps versions shows in the listing itself (GetBucketVersioning
+        // needs another permission, and some S3-compatible stores answer it wrongly): without
+        // versioning every entry is the `null` version and there are no delete markers.
+        if listed.unversioned && listed.versions > 0 {
+            if listed.not_yet > 0 {
+                return Err(ProviderError::restore(format!(
+                    "s3://{}/{} holds no object versions (versioning was never enabled), and {} objects were written after the restore point: their state at it is lost",
+                    self.bucket, self.prefix, listed.not_yet
+                )));
+            }
+            self.notes.push(format!(
+                "s3://{}/{} holds no object versions (versioning was never enabled): only its current objects could be restored",
+                self.bucket, self.prefix
+            ));
+        }
+        let cold: Vec<&SourceObject> = chosen
+            .iter()
+            .filter(|o| matches!(o.storage_class.as_deref(), Some("GLACIER" | "DEEP_ARCHIVE")))
+            .collect();
+        if !cold.is_empty() {
+            return Err(ProviderError::restore(format!(
+                "{} of the versions to restore are in GLACIER or DEEP_ARCHIVE and cannot be copied before a RestoreObject request (the first: \"{}\")",
+                cold.len(),
+                cold[0].key
+            )));
+        }
+        self.notes.push(format!(
+            "{} keys current at the restore point, {} in all; listed {} versions and {} delete markers under s3://{}/{} in {} pages; {} keys deleted and {} created after the restore point are left out",
+            listed.keys,
+            human_bytes(listed.bytes),
+            listed.versions,
+            listed.markers,
+            self.bucket,
+            self.prefix,
+            listed.pages,
+            listed.deleted,
+            listed.not_yet
+        ));
+        if listed.ties_by_latest + listed.ties_asked > 0 {
+            self.notes.push(format!(
+                "{} keys had a version and a delete marker in the same second: {} ordered by IsLatest, {} by asking the listing",
+                listed.ties_by_latest + listed.ties_asked,
+                listed.ties_by_latest,
+                listed.ties_asked
+            ));
+        }
+        let newest = chosen.iter().map(|o| o.last_modified).max();
+        self.live = Some(Live {
+            session,
+            t,
+            chosen: Arc::new(chosen),
+            listed,
+            target: None,
+            copied: None,
+            kept: false,
+        });
+        Ok(RecoveryPoint {
+            kind: "object_versions".into(),
+            id: format!("s3://{}/{}", self.bucket, self.prefix),
+            time: Some(t),
+            latest_restorable: newest.filter(|_| self.to == PointSpec::Latest),
+            notes: Vec::new(),
+        })
     }
 
-    pub async fn restore(&mut self, _cx: &RunContext) -> Result<Waited, ProviderError> {
-        Err(ProviderError::harness(
-            "s3_versions restores are not built yet",
-        ))
+    pub async fn restore(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| ProviderError::harness("restore before resolve"))?;
+        let prefix = render_template(&self.target.prefix, &self.drill, &self.id, &cx.run_id);
+        if self.target.bucket == self.bucket
+            && (prefix.starts_with(&self.prefix) || self.prefix.starts_with(&prefix))
+        {
+            return Err(ProviderError::harness(format!(
+                "target s3://{}/{prefix} overlaps the source s3://{}/{}: refusing to write",
+                self.target.bucket, self.bucket, self.prefix
+            )));
+        }
+        if prefix.is_empty() {
+            return Err(ProviderError::harness(
+                "the target prefix renders empty: a run writes only under a prefix of its own",
+            ));
+        }
+        let client = live.session.s3(self.target.region.as_deref());
+        let tags = vec![
+            (TAG_RUN_ID.to_owned(), cx.run_id.clone()),
+            (TAG_DRILL.to_owned(), self.drill.clone()),
+            (TAG_RESTORE.to_owned(), self.id.clone()),
+            (
+                TAG_EXPIRES_AT.to_owned(),
+                (Utc::now() + LIFETIME).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        ];
+        let created_bucket = ensure_bucket(
+            &client,
+            &self.target.bucket,
+            self.target
+                .region
+                .as_deref()
+                .unwrap_or(&live.session.region()),
+            &tags,
+        )
+        .await?;
+        live.target = Some(Written {
+            client: client.clone(),
+            bucket: self.target.bucket.clone(),
+            prefix: prefix.clone(),
+            created_bucket,
+        });
+        let occupied = client
+            .list_objects_v2()
+            .bucket(&self.target.bucket)
+            .prefix(&prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_error(
+                    &format!("cannot list s3://{}/{prefix}", self.target.bucket),
+                    &e,
+                )
+            })?;
+        if !occupied.contents().is_empty() {
+            // Not ours: never delete it at teardown.
+            live.target = None;
+            return Err(ProviderError::harness(format!(
+                "s3://{}/{prefix} already holds objects: a run restores only into an empty prefix",
+                self.target.bucket
+            )));
+        }
+        let job = copy::Job {
+            source_bucket: self.bucket.clone(),
+            target_bucket: self.target.bucket.clone(),
+            target_prefix: prefix,
+            concurrency: self.concurrency.max(1) as usize,
+            tags: self.target.tag.then(|| tag_header(&tags)),
+            multipart_threshold: copy::multipart_threshold(),
+        };
+        let stats = copy::copy_all(&client, &job, live.chosen.clone()).await?;
+        live.copied = Some(stats);
+        Ok(Waited {
+            polls: 1,
+            resolution: std::time::Duration::ZERO,
+        })
     }
 
     pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
-        Err(ProviderError::harness(
-            "s3_versions restores are not built yet",
+        let live = self
+            .live
+            .as_ref()
+            .ok_or_else(|| ProviderError::harness("prepare before restore"))?;
+        let w = live
+            .target
+            .as_ref()
+            .ok_or_else(|| ProviderError::harness("prepare before restore"))?;
+        let mut details = BTreeMap::new();
+        details.insert("objects".to_owned(), live.chosen.len().to_string());
+        details.insert("bytes".to_owned(), live.listed.bytes.to_string());
+        details.insert(
+            "versions_listed".to_owned(),
+            live.listed.versions.to_string(),
+        );
+        details.insert(
+            "delete_markers_listed".to_owned(),
+            live.listed.markers.to_string(),
+        );
+        details.insert(
+            "keys_deleted_at_restore_point".to_owned(),
+            live.listed.deleted.to_string(),
+        );
+        details.insert(
+            "keys_created_after_restore_point".to_owned(),
+            live.listed.not_yet.to_string(),
+        );
+        details.insert(
+            "restored_to".to_owned(),
+            live.t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        details.insert("created_bucket".to_owned(), w.created_bucket.to_string());
+        if let Some(c) = &live.copied {
+            details.insert("copy_concurrency".to_owned(), c.concurrency.to_string());
+            details.insert("copy_seconds".to_owned(), format!("{:.3}", c.seconds));
+            details.insert(
+                "objects_per_second".to_owned(),
+                format!("{:.1}", c.objects_per_second()),
+            );
+            details.insert(
+                "copy_p50_ms".to_owned(),
+                format!("{:.3}", c.quantile_ms(0.5)),
+            );
+            details.insert(
+                "copy_p99_ms".to_owned(),
+                format!("{:.3}", c.quantile_ms(0.99)),
+            );
+            details.insert("copy_max_ms".to_owned(), format!("{:.3}", c.max_ms()));
+            details.insert("copy_retries".to_owned(), c.retries.to_string());
+            details.insert("multipart_copies".to_owned(), c.multipart.to_string());
+        }
+        Ok((
+            Target {
+                kind: "s3_prefix".into(),
+                name: format!("s3://{}/{}", w.bucket, w.prefix),
+                address: None,
+                details,
+            },
+            Waited::default(),
         ))
     }
 
     pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
-        Ok(())
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        if live.kept {
+            return Ok(());
+        }
+        let Some(w) = live.target.clone() else {
+            return Ok(());
+        };
+        let mut left = Vec::new();
+        match delete_prefix(&w.client, &w.bucket, &w.prefix).await {
+            Ok(0) => {}
+            Ok(n) => left.push(format!(
+                "s3://{}/{} ({n} object versions)",
+                w.bucket, w.prefix
+            )),
+            Err(e) => left.push(format!("s3://{}/{} ({e})", w.bucket, w.prefix)),
+        }
+        if left.is_empty()
+            && w.created_bucket
+            && let Err(e) = w.client.delete_bucket().bucket(&w.bucket).send().await
+        {
+            left.push(format!("bucket s3://{} ({})", w.bucket, error_chain(&e)));
+        }
+        if left.is_empty() {
+            live.target = None;
+            Ok(())
+        } else {
+            Err(left)
+        }
     }
 
     pub fn notes(&self) -> Vec<String> {
@@ -86,6 +371,509 @@ impl S3Restore {
 
     /// `--keep`: leave the restored objects; returns how to find and remove them.
     pub fn keep(&mut self) -> Option<String> {
-        None
+        let live = self.live.as_mut()?;
+        let w = live.target.as_ref()?;
+        live.kept = true;
+        Some(format!(
+            "restored objects under s3://{}/{} — remove them (every version) when done{}",
+            w.bucket,
+            w.prefix,
+            if w.created_bucket {
+                format!(", then the bucket {}, which this run created", w.bucket)
+            } else {
+                String::new()
+            }
+        ))
+    }
+
+    /// What checks see of the restore, once objects have been copied.
+    pub fn objects(&self) -> Option<RestoredObjects> {
+        let live = self.live.as_ref()?;
+        let w = live.target.as_ref()?;
+        live.copied.as_ref()?;
+        Some(RestoredObjects::new(objects::Parts {
+            session: live.session.clone(),
+            target: w.client.clone(),
+            bucket: w.bucket.clone(),
+            prefix: w.prefix.clone(),
+            source_bucket: self.bucket.clone(),
+            source_prefix: self.prefix.clone(),
+            restored_to: live.t,
+            expected: live.chosen.clone(),
+            concurrency: self.concurrency.max(1) as usize,
+        }))
+    }
+}
+
+/// A failed SDK call as a provider error: a missing bucket, key or version is the restore's
+/// fault (the backup is not there); anything else (credentials, network, permissions) the
+/// harness's.
+fn sdk_error<E, R>(what: &str, e: &SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let message = format!("{what}: {}", error_chain(e));
+    match e.code() {
+        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidObjectState") => {
+            ProviderError::restore(message)
+        }
+        _ => ProviderError::harness(message),
+    }
+}
+
+fn to_chrono(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Result<DateTime<Utc>, ProviderError> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+        .ok_or_else(|| ProviderError::harness("the listing returned an entry without LastModified"))
+}
+
+/// Lists every version and delete marker under `prefix` and decides each key at `t`. Keys
+/// come out in listing order; one key's entries may span pages.
+pub(crate) async fn list_as_of(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    t: DateTime<Utc>,
+) -> Result<(Vec<SourceObject>, ListStats), ProviderError> {
+    let mut stats = ListStats {
+        unversioned: true,
+        ..ListStats::default()
+    };
+    let mut chosen = Vec::new();
+    let mut pending: Option<KeyEntries> = None;
+    let mut last_key: Option<String> = None;
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(1000)
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_error(
+                    &format!("cannot list the versions under s3://{bucket}/{prefix}"),
+                    &e,
+                )
+            })?;
+        stats.pages += 1;
+        let encoded = matches!(
+            page.encoding_type(),
+            Some(aws_sdk_s3::types::EncodingType::Url)
+        );
+        let key_of = |k: Option<&str>| -> Result<String, ProviderError> {
+            let k = k.unwrap_or_default();
+            if encoded {
+                keys::url_decode(k).map_err(ProviderError::harness)
+            } else {
+                Ok(k.to_owned())
+            }
+        };
+        let mut vs = Vec::with_capacity(page.versions().len());
+        for o in page.versions() {
+            vs.push(Entry {
+                key: key_of(o.key())?,
+                version_id: o.version_id().unwrap_or("null").to_owned(),
+                last_modified: to_chrono(o.last_modified())?,
+                is_latest: o.is_latest().unwrap_or(false),
+                object: Some(ObjectMeta {
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                    storage_class: o.storage_class().map(|s| s.as_str().to_owned()),
+                    sha256: o
+                        .checksum_algorithm()
+                        .contains(&aws_sdk_s3::types::ChecksumAlgorithm::Sha256),
+                }),
+            });
+        }
+        let mut ds = Vec::with_capacity(page.delete_markers().len());
+        for m in page.delete_markers() {
+            ds.push(Entry {
+                key: key_of(m.key())?,
+                version_id: m.version_id().unwrap_or("null").to_owned(),
+                last_modified: to_chrono(m.last_modified())?,
+                is_latest: m.is_latest().unwrap_or(false),
+                object: None,
+            });
+        }
+        stats.versions += vs.len() as u64;
+        stats.markers += ds.len() as u64;
+        if !ds.is_empty() || vs.iter().any(|v| v.version_id != "null") {
+            stats.unversioned = false;
+        }
+        for group in versions::group_page(vs, ds) {
+            match pending.as_mut() {
+                Some(p) if p.key == group.key => {
+                    p.versions.extend(group.versions);
+                    p.markers.extend(group.markers);
+                }
+                _ => {
+                    if let Some(done) = pending.replace(group) {
+                        finish_key(
+                            client,
+                            bucket,
+                            done,
+                            t,
+                            &mut last_key,
+                            &mut chosen,
+                            &mut stats,
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = Some(key_of(page.next_key_marker())?);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        if key_marker.as_deref() == Some("") {
+            return Err(ProviderError::harness(format!(
+                "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
+            )));
+        }
+    }
+    if let Some(done) = pending.take() {
+        finish_key(
+            client,
+            bucket,
+            done,
+            t,
+            &mut last_key,
+            &mut chosen,
+            &mut stats,
+        )
+        .await?;
+    }
+    Ok((chosen, stats))
+}
+
+/// Decides one key whose entries are all listed.
+async fn finish_key(
+    client: &Client,
+    bucket: &str,
+    k: KeyEntries,
+    t: DateTime<Utc>,
+    last_key: &mut Option<String>,
+    chosen: &mut Vec<SourceObject>,
+    stats: &mut ListStats,
+) -> Result<(), ProviderError> {
+    if let Some(prev) = last_key.as_deref()
+        && prev.as_bytes() >= k.key.as_bytes()
+    {
+        return Err(ProviderError::harness(format!(
+            "the version listing of s3://{bucket} is out of order (\"{}\" after \"{prev}\")",
+            k.key
+        )));
+    }
+    let (decision, tie) = versions::decide(&k.versions, &k.markers, t);
+    if tie == Tie::ByLatest {
+        stats.ties_by_latest += 1;
+    }
+    let restore = match decision {
+        Decision::Restore(i) => Some(i),
+        Decision::Deleted => None,
+        Decision::NotYet => {
+            stats.not_yet += 1;
+            *last_key = Some(k.key);
+            return Ok(());
+        }
+        Decision::Ask { version, marker } => {
+            stats.ties_asked += 1;
+            let after = marker_listed_after(
+                client,
+                bucket,
+                &k.key,
+                &k.versions[version].version_id,
+                &k.markers[marker].version_id,
+            )
+            .await?;
+            after.then_some(version)
+        }
+    };
+    match restore {
+        Some(i) => {
+            let v = &k.versions[i];
+            let meta = v.object.clone().unwrap_or(ObjectMeta {
+                size: 0,
+                etag: String::new(),
+                storage_class: None,
+                sha256: false,
+            });
+            stats.keys += 1;
+            stats.bytes += meta.size;
+            chosen.push(SourceObject {
+                key: v.key.clone(),
+                version_id: v.version_id.clone(),
+                size: meta.size,
+                etag: meta.etag,
+                last_modified: v.last_modified,
+                storage_class: meta.storage_class,
+                sha256: meta.sha256,
+            });
+        }
+        None => stats.deleted += 1,
+    }
+    *last_key = Some(k.key);
+    Ok(())
+}
+
+/// Whether the listing puts delete marker `marker_id` of `key` after version `version_id`
+/// (so the version is the newer): lists from just after the version.
+async fn marker_listed_after(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: &str,
+    marker_id: &str,
+) -> Result<bool, ProviderError> {
+    let (mut key_marker, mut version_marker) = (key.to_owned(), version_id.to_owned());
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .key_marker(&key_marker)
+            .version_id_marker(&version_marker)
+            .max_keys(1000)
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_error(
+                    &format!("cannot list the versions of s3://{bucket}/{key}"),
+                    &e,
+                )
+            })?;
+        if page
+            .delete_markers()
+            .iter()
+            .any(|m| m.key() == Some(key) && m.version_id() == Some(marker_id))
+        {
+            return Ok(true);
+        }
+        let past_key = page.versions().iter().any(|v| v.key() != Some(key))
+            || page.delete_markers().iter().any(|m| m.key() != Some(key));
+        if past_key || page.is_truncated() != Some(true) {
+            return Ok(false);
+        }
+        match (page.next_key_marker(), page.next_version_id_marker()) {
+            (Some(k), Some(v)) => {
+                key_marker = k.to_owned();
+                version_marker = v.to_owned();
+            }
+            _ => return Ok(false),
+        }
+    }
+}
+
+/// Makes sure the target bucket exists; creates (and tags) it if not. Returns whether it did.
+async fn ensure_bucket(
+    client: &Client,
+    bucket: &str,
+    region: &str,
+    tags: &[(String, String)],
+) -> Result<bool, ProviderError> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(_) => return Ok(false),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+        Err(e) => {
+            return Err(sdk_error(
+                &format!("cannot reach the target bucket {bucket}"),
+                &e,
+            ));
+        }
+    }
+    let mut create = client.create_bucket().bucket(bucket);
+    if region != "us-east-1" && !region.is_empty() {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("cannot create the target bucket {bucket}"), &e))?;
+    let tag_set: Result<Vec<_>, _> = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build())
+        .collect();
+    let tagging = tag_set
+        .and_then(|t| {
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(t))
+                .build()
+        })
+        .map_err(|e| ProviderError::harness(format!("cannot build the bucket tags: {e}")))?;
+    if let Err(e) = client
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+    {
+        // The bucket exists now and is ours: teardown removes it even untagged.
+        tracing::warn!("cannot tag bucket {bucket}: {}", error_chain(&e));
+    }
+    Ok(true)
+}
+
+/// `x-amz-tagging`: `k=v&k=v`, URL-encoded.
+fn tag_header(tags: &[(String, String)]) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{}={}", keys::query_encode(k), keys::query_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Deletes every object version, delete marker and unfinished multipart upload under
+/// `prefix`; returns how many versions are still there afterwards.
+async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<usize, String> {
+    if prefix.is_empty() {
+        return Err("refusing to delete an empty prefix".into());
+    }
+    let mut uploads = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    loop {
+        for u in uploads.uploads() {
+            if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
+                let _ = client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(k)
+                    .upload_id(id)
+                    .send()
+                    .await;
+            }
+        }
+        if uploads.is_truncated() != Some(true) {
+            break;
+        }
+        uploads = client
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(uploads.next_key_marker().map(str::to_owned))
+            .set_upload_id_marker(uploads.next_upload_id_marker().map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+    }
+    for round in 0..3 {
+        let ids = all_versions(client, bucket, prefix).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        if round == 2 {
+            return Ok(ids.len());
+        }
+        for chunk in ids.chunks(1000) {
+            let objects: Result<Vec<_>, _> = chunk
+                .iter()
+                .map(|(k, v)| {
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key(k)
+                        .version_id(v)
+                        .build()
+                })
+                .collect();
+            let delete = objects
+                .and_then(|o| {
+                    aws_sdk_s3::types::Delete::builder()
+                        .set_objects(Some(o))
+                        .quiet(true)
+                        .build()
+                })
+                .map_err(|e| e.to_string())?;
+            client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| error_chain(&e))?;
+        }
+    }
+    Ok(0)
+}
+
+/// Every (key, version id) under `prefix`, versions and delete markers alike.
+async fn all_versions(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let encoded = matches!(
+            page.encoding_type(),
+            Some(aws_sdk_s3::types::EncodingType::Url)
+        );
+        let key_of = |k: Option<&str>| -> Result<String, String> {
+            let k = k.unwrap_or_default();
+            if encoded {
+                keys::url_decode(k)
+            } else {
+                Ok(k.to_owned())
+            }
+        };
+        for v in page.versions() {
+            out.push((
+                key_of(v.key())?,
+                v.version_id().unwrap_or("null").to_owned(),
+            ));
+        }
+        for m in page.delete_markers() {
+            out.push((
+                key_of(m.key())?,
+                m.version_id().unwrap_or("null").to_owned(),
+            ));
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(out);
+        }
+        key_marker = page
+            .next_key_marker()
+            .map(|k| key_of(Some(k)))
+            .transpose()?;
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// `1.5 GiB`-style sizes for notes.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }

@@ -182,6 +182,20 @@ impl LocalPitr {
             ProviderError::harness(format!("cannot create {}: {e}", run_dir.display()))
         })?;
         self.run_dir = Some(run_dir.clone());
+        // So `sweep --local-work-dir` can tell a killed run's leftovers from a live run.
+        let marker = super::Marker {
+            run_id: run_id.to_owned(),
+            restore: self.restore_id.clone(),
+            pid: std::process::id(),
+            created_at: chrono::Utc::now(),
+        };
+        std::fs::write(
+            run_dir.join(super::MARKER),
+            serde_json::to_string_pretty(&marker).unwrap_or_default(),
+        )
+        .map_err(|e| {
+            ProviderError::harness(format!("cannot write into {}: {e}", run_dir.display()))
+        })?;
         let data = run_dir.join("data");
         let abort = Arc::new(AtomicBool::new(false));
         let task = {

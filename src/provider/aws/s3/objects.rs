@@ -1,0 +1,265 @@
+//! What checks see of an `s3_versions` restore, as plain data: the versions that were meant
+//! to come back, what the target prefix holds, and SHA-256 hashes of restored objects. Also
+//! what `restore-drill manifest --s3` records. The SDK stays in here.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::EncodingType;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::{Session, keys, list_as_of};
+use crate::provider::aws::{AwsSettings, error_chain};
+
+/// The version of one key that was current at the restore point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceObject {
+    /// The full source key.
+    pub key: String,
+    pub version_id: String,
+    pub size: u64,
+    /// As listed, quoted (`"9b2c…"`; multipart uploads end in `-N`).
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+    pub storage_class: Option<String>,
+    /// The version carries a SHA-256 checksum.
+    pub sha256: bool,
+}
+
+/// An object in the target prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The source key it stands for: its target key less the target prefix.
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// An object's content hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedObject {
+    pub key: String,
+    pub size: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub version_id: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Parts {
+    pub session: Session,
+    pub target: Client,
+    pub bucket: String,
+    pub prefix: String,
+    pub source_bucket: String,
+    pub source_prefix: String,
+    pub restored_to: DateTime<Utc>,
+    pub expected: Arc<Vec<SourceObject>>,
+    pub concurrency: usize,
+}
+
+/// A restore's objects, for checks. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RestoredObjects {
+    inner: Arc<Parts>,
+}
+
+impl RestoredObjects {
+    pub(crate) fn new(parts: Parts) -> Self {
+        RestoredObjects {
+            inner: Arc::new(parts),
+        }
+    }
+
+    /// A view of objects restored earlier (e.g. kept with `--keep`) under
+    /// `s3://bucket/prefix`, from `s3://source_bucket/source_prefix` as of `at`: resolves the
+    /// source again to know what should be there.
+    pub async fn attach(
+        settings: &AwsSettings,
+        bucket: &str,
+        prefix: &str,
+        source_bucket: &str,
+        source_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<RestoredObjects, String> {
+        let session = Session::load(settings).await.map_err(|e| e.message)?;
+        let client = session.s3(None);
+        let (expected, _) = list_as_of(&client, source_bucket, source_prefix, at)
+            .await
+            .map_err(|e| e.message)?;
+        Ok(RestoredObjects::new(Parts {
+            session,
+            target: client,
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            source_bucket: source_bucket.to_owned(),
+            source_prefix: source_prefix.to_owned(),
+            restored_to: at,
+            expected: Arc::new(expected),
+            concurrency: 32,
+        }))
+    }
+
+    /// `s3://bucket/prefix` of the target.
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.inner.bucket, self.inner.prefix)
+    }
+
+    /// `s3://bucket/prefix` of the source.
+    pub fn source_location(&self) -> String {
+        format!(
+            "s3://{}/{}",
+            self.inner.source_bucket, self.inner.source_prefix
+        )
+    }
+
+    pub fn restored_to(&self) -> DateTime<Utc> {
+        self.inner.restored_to
+    }
+
+    /// The versions that were current at the restore point, in key order.
+    pub fn expected(&self) -> &[SourceObject] {
+        &self.inner.expected
+    }
+
+    /// Every object in the target prefix whose source key starts with `under`, in key order.
+    pub async fn list(&self, under: &str) -> Result<Vec<StoredObject>, String> {
+        let p = &self.inner;
+        let full = format!("{}{under}", p.prefix);
+        let mut pages = p
+            .target
+            .list_objects_v2()
+            .bucket(&p.bucket)
+            .prefix(&full)
+            .encoding_type(EncodingType::Url)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| format!("cannot list {}: {}", self.location(), error_chain(&e)))?;
+            let encoded = matches!(page.encoding_type(), Some(EncodingType::Url));
+            for o in page.contents() {
+                let raw = o.key().unwrap_or_default();
+                let key = if encoded {
+                    keys::url_decode(raw)?
+                } else {
+                    raw.to_owned()
+                };
+                let Some(source_key) = key.strip_prefix(&p.prefix) else {
+                    return Err(format!(
+                        "the listing of {} returned \"{key}\", outside it",
+                        self.location()
+                    ));
+                };
+                out.push(StoredObject {
+                    key: source_key.to_owned(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How far the source (a replica) is behind `primary` under `prefix` at the restore
+    /// point: the versions current in the primary then whose key the replica lacks or holds
+    /// with another size or ETag (replication keeps both), oldest first.
+    pub async fn unreplicated(
+        &self,
+        primary: &str,
+        region: Option<&str>,
+        prefix: &str,
+    ) -> Result<Vec<SourceObject>, String> {
+        let p = &self.inner;
+        let client = p.session.s3(region);
+        let (in_primary, _) = list_as_of(&client, primary, prefix, p.restored_to)
+            .await
+            .map_err(|e| e.message)?;
+        let replica: std::collections::HashMap<&str, &SourceObject> =
+            p.expected.iter().map(|o| (o.key.as_str(), o)).collect();
+        let mut behind: Vec<SourceObject> = in_primary
+            .into_iter()
+            .filter(|o| {
+                replica
+                    .get(o.key.as_str())
+                    .is_none_or(|r| r.size != o.size || r.etag != o.etag)
+            })
+            .collect();
+        behind.sort_by_key(|o| o.last_modified);
+        Ok(behind)
+    }
+
+    /// SHA-256 of each restored object (by source key), read in full, a bounded number at a
+    /// time. Results come back in the order asked.
+    pub async fn sha256(&self, source_keys: &[String]) -> Vec<Result<String, String>> {
+        let p = &self.inner;
+        futures_util::stream::iter(source_keys)
+            .map(|k| hash(&p.target, &p.bucket, format!("{}{k}", p.prefix), None))
+            .buffered(p.concurrency.clamp(1, 64))
+            .collect()
+            .await
+    }
+}
+
+/// Reads one object (version) in full and hashes it.
+async fn hash(
+    client: &Client,
+    bucket: &str,
+    key: String,
+    version: Option<&str>,
+) -> Result<String, String> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .map_err(|e| format!("cannot read s3://{bucket}/{key}: {}", error_chain(&e)))?;
+    let mut body = out.body;
+    let mut h = Sha256::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| format!("cannot read s3://{bucket}/{key}: {}", error_chain(&e)))?;
+        h.update(&chunk);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The objects under `s3://bucket/prefix` with their SHA-256: the versions current at `at`
+/// (default: now), for `restore-drill manifest --s3`.
+pub async fn manifest_objects(
+    settings: &AwsSettings,
+    bucket: &str,
+    prefix: &str,
+    at: Option<DateTime<Utc>>,
+    concurrency: usize,
+) -> Result<Vec<HashedObject>, String> {
+    let session = Session::load(settings).await.map_err(|e| e.message)?;
+    let client = session.s3(None);
+    let (objects, _) = list_as_of(&client, bucket, prefix, at.unwrap_or_else(Utc::now))
+        .await
+        .map_err(|e| e.message)?;
+    let hashes: Vec<Result<String, String>> = futures_util::stream::iter(&objects)
+        .map(|o| hash(&client, bucket, o.key.clone(), Some(&o.version_id)))
+        .buffered(concurrency.clamp(1, 64))
+        .collect()
+        .await;
+    objects
+        .into_iter()
+        .zip(hashes)
+        .map(|(o, h)| {
+            Ok(HashedObject {
+                sha256: h?,
+                key: o.key,
+                size: o.size,
+                version_id: o.version_id,
+                last_modified: o.last_modified,
+            })
+        })
+        .collect()
+}
