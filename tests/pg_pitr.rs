@@ -849,3 +849,68 @@ fn manifest_refuses_a_table_without_a_key() {
         "error: --table events: expected TABLE:KEY or TABLE:KEY1,KEY2 (e.g. orders:id)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_restore_leaves_a_dir_that_sweep_removes() {
+    let (s, incident) = big_wal_source().await;
+    let work = s.work();
+    write_drill(s.path(), "gold", "0s", &count_is(">= 1"));
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.path().join("drill.toml"))
+        .args(["--incident-at", &rfc3339(incident), "--reports"])
+        .arg(s.path().join("reports"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !replaying(&work) {
+        assert!(
+            Instant::now() < deadline,
+            "the restore never started replaying"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // kill -9: no teardown runs. The server follows its parent down on its own.
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while !processes_under(&work).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the server outlived restore-drill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "the killed run's dir is there");
+
+    let sweep = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("sweep")
+            .arg("--local-work-dir")
+            .arg(&work)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = sweep(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("restore events  would remove"), "{out}");
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1);
+    let (code, out, err) = sweep(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("restore events  removed"), "{out}");
+    assert!(
+        err.contains("1 local restore dirs, 1 stale, 1 removed, 0 left"),
+        "{err}"
+    );
+    assert_torn_down(&s);
+}
