@@ -77,6 +77,7 @@ impl Restorer {
                 target.clone(),
                 *concurrency,
                 aws_settings(plan, r)?,
+                plan.timeouts.total(),
             )))),
             RestoreKind::BackupRecoveryPoint { .. } => Ok(Restorer::Backup(Box::new(
                 BackupRestore::new(plan, r, aws_settings(plan, r)?)?,

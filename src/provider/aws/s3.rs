@@ -33,8 +33,6 @@ const TAG_RUN_ID: &str = "restore-drill:run-id";
 const TAG_DRILL: &str = "restore-drill:drill";
 const TAG_RESTORE: &str = "restore-drill:restore";
 const TAG_EXPIRES_AT: &str = "restore-drill:expires-at";
-/// How long restored objects are meant to live, for `restore-drill:expires-at`.
-const LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug)]
 pub struct S3Restore {
@@ -46,6 +44,9 @@ pub struct S3Restore {
     target: S3Target,
     concurrency: u32,
     settings: AwsSettings,
+    /// How long what the run writes may live before `sweep` may take it: the sum of the
+    /// drill's phase timeouts (`restore-drill:expires-at` = run start + this).
+    lifetime: std::time::Duration,
     notes: Vec<String>,
     live: Option<Live>,
 }
@@ -99,6 +100,7 @@ impl S3Restore {
         target: S3Target,
         concurrency: u32,
         settings: AwsSettings,
+        lifetime: std::time::Duration,
     ) -> Self {
         S3Restore {
             id: id.to_owned(),
@@ -109,6 +111,7 @@ impl S3Restore {
             target,
             concurrency,
             settings,
+            lifetime,
             notes: Vec::new(),
             live: None,
         }
@@ -213,7 +216,8 @@ impl S3Restore {
             (TAG_RESTORE.to_owned(), self.id.clone()),
             (
                 TAG_EXPIRES_AT.to_owned(),
-                (Utc::now() + LIFETIME).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                (Utc::now() + chrono::Duration::from_std(self.lifetime).unwrap_or_default())
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
         ];
         let created_bucket = ensure_bucket(
