@@ -5,7 +5,6 @@
 //! `PutRestoreValidationResult`.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use aws_sdk_backup::Client as BackupClient;
 use aws_sdk_backup::types::{RecoveryPointStatus, RestoreJobStatus, RestoreValidationStatus};
@@ -17,22 +16,12 @@ use super::rds::{
     sdk_error, set_instance_password,
 };
 use super::wait::{Seen, until_ready};
-use super::{AwsSettings, Session};
+use super::{AwsSettings, Secret, Session};
 use crate::drill::{
     BackupPointSelector, BackupTarget, Connect, DrillPlan, RestoreKind, RestorePlan,
     render_template,
 };
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
-
-/// A password that never prints.
-#[derive(Clone)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// The recovery point resolve chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,15 +73,10 @@ impl BackupRestore {
                 r.id
             )));
         };
-        let password = match connect.as_ref().and_then(|c| c.password_env.as_ref()) {
-            Some(var) => Some(Secret(std::env::var(var).map_err(|_| {
-                ProviderError::harness(format!(
-                    "restore \"{}\": the environment variable {var} (connect.password_env) is not set",
-                    r.id
-                ))
-            })?)),
-            None => None,
-        };
+        let password = Secret::from_env(
+            &r.id,
+            connect.as_ref().and_then(|c| c.password_env.as_deref()),
+        )?;
         Ok(BackupRestore {
             id: r.id.clone(),
             drill: plan.name.clone(),
@@ -224,7 +208,7 @@ impl BackupRestore {
         let rds = self.session()?.rds(Some(&region));
         let mut waited = Waited::default();
         if let Some(pw) = &self.password {
-            waited = set_instance_password(&rds, &ident, &pw.0, self.endpoint()).await?;
+            waited = set_instance_password(&rds, &ident, pw.expose(), self.endpoint()).await?;
         }
         let connect = self.connect.clone().unwrap_or(Connect {
             database: String::new(),

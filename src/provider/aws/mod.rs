@@ -25,3 +25,33 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+/// A password read from the environment variable a drill names. It never prints: its
+/// `Debug` is `<redacted>`, and only `expose` hands the text to the call that sets it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Secret {
+    /// The value of `var` (`connect.password_env` of restore `restore`), if one is named.
+    pub fn from_env(
+        restore: &str,
+        var: Option<&str>,
+    ) -> Result<Option<Secret>, crate::provider::ProviderError> {
+        let Some(var) = var else { return Ok(None) };
+        std::env::var(var).map(|v| Some(Secret(v))).map_err(|_| {
+            crate::provider::ProviderError::harness(format!(
+                "restore \"{restore}\": the environment variable {var} (connect.password_env) is not set"
+            ))
+        })
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}

@@ -15,7 +15,7 @@ use aws_sdk_rds::types::{DbCluster, DbInstance, DbSnapshot, Tag};
 use chrono::{DateTime, Utc};
 
 use super::wait::{Seen, until_ready};
-use super::{AwsSettings, Session, error_chain};
+use super::{AwsSettings, Secret, Session, error_chain};
 use crate::drill::{
     ClusterTarget, Connect, DrillPlan, InstanceTarget, PointSpec, RestoreKind, RestorePlan,
     SnapshotCopy, SnapshotSelector, human, render_template,
@@ -26,16 +26,6 @@ pub const TAG_RUN_ID: &str = "restore-drill:run-id";
 pub const TAG_DRILL: &str = "restore-drill:drill";
 pub const TAG_RESTORE: &str = "restore-drill:restore";
 pub const TAG_EXPIRES_AT: &str = "restore-drill:expires-at";
-
-/// A password that never prints.
-#[derive(Clone)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Kind {
@@ -165,15 +155,7 @@ impl RdsRestore {
                 )));
             }
         };
-        let password = match &connect.password_env {
-            Some(var) => Some(Secret(std::env::var(var).map_err(|_| {
-                ProviderError::harness(format!(
-                    "restore \"{}\": the environment variable {var} (connect.password_env) is not set",
-                    r.id
-                ))
-            })?)),
-            None => None,
-        };
+        let password = Secret::from_env(&r.id, connect.password_env.as_deref())?;
         Ok(RdsRestore {
             id: r.id.clone(),
             drill: plan.name.clone(),
@@ -816,7 +798,7 @@ impl RdsRestore {
                 client
                     .modify_db_cluster()
                     .db_cluster_identifier(&ident)
-                    .master_user_password(&pw.0)
+                    .master_user_password(pw.expose())
                     .apply_immediately(true)
                     .send()
                     .await
@@ -826,7 +808,7 @@ impl RdsRestore {
                 waited = set_instance_password(
                     &client,
                     &ident,
-                    &pw.0,
+                    pw.expose(),
                     self.settings.endpoint_url.as_deref(),
                 )
                 .await?;
