@@ -349,3 +349,113 @@ async fn the_password_is_in_no_output_even_with_trace_logs() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_and_sigterm_during_an_s3_restore_remove_what_it_wrote() {
+    use common::s3::{all_versions, create_versioned_bucket, put};
+    let moto = common::moto::Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, "files-prod").await;
+    for i in 0..400 {
+        put(
+            &s3,
+            "files-prod",
+            &format!("data/{i:04}"),
+            format!("v{i}").as_bytes(),
+        )
+        .await;
+    }
+    let source_before = all_versions(&s3, "files-prod", "").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("drill.toml"),
+        format!(
+            r#"name = "s3-interrupt"
+tier = "bronze"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+endpoint_url = "{}"
+
+[[restore]]
+id = "files"
+kind = "s3_versions"
+bucket = "files-prod"
+to = "latest"
+concurrency = 1
+[restore.target]
+bucket = "files-drill"
+prefix = "drill/{{run_id}}/"
+"#,
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let mut child = Command::new(BIN)
+            .arg("run")
+            .arg(dir.path().join("drill.toml"))
+            .args(["--format", "json", "--reports"])
+            .arg(dir.path().join("reports"))
+            .envs(moto.env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line == "restore-drill: files: restore started" {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the restore started");
+        // Some objects are copied by now, most are not.
+        std::thread::sleep(Duration::from_millis(700));
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = reader.join().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{stderr}");
+        let report: RunReport = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report.interrupted_by.as_deref(), Some(name));
+        let restore = report.restores[0]
+            .phases
+            .iter()
+            .find(|p| p.name == "restore")
+            .unwrap();
+        assert_eq!(restore.outcome, Outcome::Interrupted, "{stderr}");
+        let teardown = report.restores[0]
+            .phases
+            .iter()
+            .find(|p| p.name == "teardown")
+            .unwrap();
+        assert_eq!(teardown.outcome, Outcome::Ok, "{stderr}");
+        // The run made the target bucket; teardown removed every version it wrote, and the
+        // bucket.
+        let buckets = s3.list_buckets().send().await.unwrap();
+        let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+        assert_eq!(names, ["files-prod"], "{stderr}");
+    }
+    assert_eq!(
+        all_versions(&s3, "files-prod", "").await.len(),
+        source_before.len()
+    );
+    let after = all_versions(&s3, "files-prod", "").await;
+    for (a, b) in after.iter().zip(&source_before) {
+        assert_eq!(
+            (&a.key, &a.version_id, a.is_latest, &a.etag),
+            (&b.key, &b.version_id, b.is_latest, &b.etag)
+        );
+    }
+}
