@@ -13,5 +13,9 @@ pub const INVALID: u8 = 20;
 pub const ERROR: u8 = 30;
 /// Teardown left resources behind.
 pub const LEAKED: u8 = 40;
+/// Evidence does not hold: `evidence verify` found a changed, added or removed file, a bad or
+/// foreign signature, a broken history chain or a report that differs from its history row;
+/// `evidence export` found the history or a report already altered or missing.
+pub const UNVERIFIED: u8 = 50;
 /// Interrupted (after teardown).
 pub const INTERRUPTED: u8 = 130;

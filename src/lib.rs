@@ -9,6 +9,7 @@ pub mod commands;
 pub mod demo;
 pub mod drill;
 pub mod engine;
+pub mod evidence;
 pub mod exit;
 pub mod provider;
 pub mod report;

@@ -15,6 +15,7 @@ Exit codes:
   20   a drill file is invalid
   30   harness or infrastructure error (credentials, endpoint unreachable)
   40   teardown left resources behind
+  50   evidence does not verify (evidence verify / export)
   130  interrupted (after teardown)";
 
 /// Proves that backups restore, and measures recovery time (RTO) and data loss (RPO).
@@ -301,6 +302,16 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
     },
+    /// Compliance evidence: export signed bundles of runs for auditors, verify them, make keys.
+    ///
+    /// A bundle maps the runs of a period to SOC 2 A1.3, ISO 27001 A.8.13, PCI DSS 12.10.2,
+    /// HIPAA 164.308(a)(7)(ii)(D) and DORA Art. 12, says what is missing, and is signed
+    /// (Ed25519 over a SHA-256 manifest of every file) so any later edit is named by verify.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  restore-drill evidence keygen --out evidence.key\n  restore-drill evidence export --since 2026-01-01 --until 2026-03-31 \\\n      --signing-key evidence.key --out evidence-2026q1\n  restore-drill evidence verify evidence-2026q1.tar.gz --public-key evidence.key.pub"
+    )]
+    Evidence(restore_drill::evidence::EvidenceCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -366,6 +377,7 @@ fn main() -> ExitCode {
             commands::run(paths, &args, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
+        Command::Evidence(cmd) => restore_drill::evidence::run_command(cmd, &mut out, &mut err),
         Command::Report {
             reports,
             drill,

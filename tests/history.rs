@@ -83,6 +83,7 @@ fn report(drill: &str, run_id: &str, started_at: DateTime<Utc>, rto: Option<f64>
             leaked: Vec::new(),
         },
         interrupted_by: None,
+        operator: None,
     }
 }
 

@@ -19,9 +19,9 @@ use regex::Regex;
 use restore_drill::drill::human_seconds;
 use restore_drill::provider::{RecoveryPoint, Target};
 use restore_drill::report::{
-    CheckOutcome, CheckReport, DrillRef, Finding, Measured, Outcome, PhaseReport, RestoreReport,
-    RpoSource, RunReport, TeardownReport, TierRef, Verdict, render_html, render_junit,
-    render_markdown, render_phases_csv,
+    CheckOutcome, CheckReport, DrillRef, Finding, Measured, Operator, Outcome, PhaseReport,
+    RestoreReport, RpoSource, RunReport, TeardownReport, TierRef, Verdict, render_html,
+    render_junit, render_markdown, render_phases_csv,
 };
 
 // --- the sample runs --------------------------------------------------------------------------
@@ -164,6 +164,7 @@ fn base_report(verdict: Verdict, reason: String) -> RunReport {
             leaked: Vec::new(),
         },
         interrupted_by: None,
+        operator: None,
     }
 }
 
@@ -206,6 +207,13 @@ fn met_report() -> RunReport {
         check("orders", "sql", HOSTILE_CHECK, 1.02),
         check("invoices", "s3_manifest", "invoices manifest", 4.107),
     ];
+    r.operator = Some(Operator {
+        user: Some("runner".into()),
+        host: Some("ci-runner-7".into()),
+        ci: Some("github-actions".into()),
+        ci_run_url: Some("https://github.com/acme/dr/actions/runs/7712345678/attempts/1".into()),
+        ci_actor: Some("octocat".into()),
+    });
     r
 }
 

@@ -605,6 +605,7 @@ pub async fn run_drill(
             leaked,
         },
         interrupted_by,
+        operator: None,
     };
     sink.event(&Event::RunFinished { report: &report });
     RunOutput { report, kept }

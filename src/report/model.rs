@@ -32,6 +32,31 @@ pub struct RunReport {
     /// Set when the run was stopped by SIGINT or SIGTERM (exit 130 after teardown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted_by: Option<String>,
+    /// Who ran the drill: user, host and CI job. Absent in reports written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+}
+
+/// Who or what ran a drill, as evidence for auditors: the operating-system user and host,
+/// and the CI system, job link and triggering account when the run happened in CI. Taken
+/// from the environment when the report is written; never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `github-actions`, `gitlab-ci`, `jenkins`, `circleci`, `buildkite`, `azure-pipelines`,
+    /// or `ci` for another system that sets `CI=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<String>,
+    /// The pipeline or job run, as a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_run_url: Option<String>,
+    /// The account that triggered the pipeline, as the CI system names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_actor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

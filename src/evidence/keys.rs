@@ -1,0 +1,312 @@
+//! Ed25519 signing keys for evidence bundles, and the text files that hold them.
+//!
+//! A secret key file (written with mode 0600) and its public key file (`FILE.pub`):
+//!
+//! ```text
+//! # restore-drill evidence signing key (Ed25519). …
+//! # public key: ed25519:3b6a27bc…
+//! ed25519-secret-key 9d61b19d…      (the 32-byte seed, 64 hex digits)
+//!
+//! # restore-drill evidence public key (Ed25519). …
+//! ed25519-public-key 3b6a27bc…      (64 hex digits)
+//! ```
+//!
+//! Lines starting with `#` and blank lines are ignored, so either file can carry notes. The
+//! environment variable `RESTORE_DRILL_SIGNING_KEY` may hold a secret key file's text or just
+//! the 64 hex digits of the seed (for CI secret stores). Error messages never repeat a key
+//! file's content.
+//!
+//! The signature file beside the manifest (`MANIFEST.sha256.sig`) names the key that made it,
+//! so `verify` can say *which* key signed a bundle it refuses:
+//!
+//! ```text
+//! ed25519-public-key 3b6a27bc…
+//! ed25519-signature 92a009a9…       (64 bytes, 128 hex digits)
+//! ```
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+
+use super::hex;
+
+/// Where `export` looks for the secret key when `--signing-key` is not given.
+pub const SIGNING_KEY_ENV: &str = "RESTORE_DRILL_SIGNING_KEY";
+/// Where `verify` looks for the trusted public key when `--public-key` is not given.
+pub const PUBLIC_KEY_ENV: &str = "RESTORE_DRILL_PUBLIC_KEY";
+
+const SECRET_TAG: &str = "ed25519-secret-key";
+const PUBLIC_TAG: &str = "ed25519-public-key";
+const SIGNATURE_TAG: &str = "ed25519-signature";
+
+/// A signing key. Its `Debug` shows the public half only; the seed is wiped on drop.
+pub struct SecretKey(SigningKey);
+
+/// A public key, shown as `ed25519:<64 hex digits>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey(public {})", self.public())
+    }
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({self})")
+    }
+}
+
+impl std::fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ed25519:{}", hex::encode(self.0.as_bytes()))
+    }
+}
+
+impl SecretKey {
+    /// A new key from the operating system's random source.
+    pub fn generate() -> Result<SecretKey, String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| format!("cannot read the system's random source: {e}"))?;
+        let key = SigningKey::from_bytes(&seed);
+        wipe(&mut seed);
+        Ok(SecretKey(key))
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// The signature file's text for `message` (the manifest).
+    pub fn sign_file(&self, message: &[u8]) -> String {
+        let sig = self.0.sign(message);
+        format!(
+            "# Ed25519 signature of MANIFEST.sha256, made by restore-drill evidence export.\n\
+             {PUBLIC_TAG} {}\n{SIGNATURE_TAG} {}\n",
+            hex::encode(self.0.verifying_key().as_bytes()),
+            hex::encode(&sig.to_bytes())
+        )
+    }
+
+    /// The secret key file's text. Only `keygen` writes it, and only to a 0600 file.
+    fn file_text(&self) -> String {
+        let seed = hex::encode(self.0.as_bytes());
+        let text = format!(
+            "# restore-drill evidence signing key (Ed25519). Keep it secret: whoever holds it can\n\
+             # sign evidence bundles. Give auditors the .pub file beside it, never this one.\n\
+             # public key: {}\n{SECRET_TAG} {seed}\n",
+            self.public(),
+        );
+        wipe_string(seed);
+        text
+    }
+}
+
+impl PublicKey {
+    /// The public key file's text.
+    pub fn file_text(&self) -> String {
+        format!(
+            "# restore-drill evidence public key (Ed25519). Check bundles with\n\
+             #   restore-drill evidence verify BUNDLE --public-key THIS_FILE\n\
+             {PUBLIC_TAG} {}\n",
+            hex::encode(self.0.as_bytes())
+        )
+    }
+}
+
+/// Reads a secret key from a key file's text (or the bare 64 hex digits of its seed).
+/// `source` names where it came from, for messages; the text is never echoed.
+pub fn parse_secret_key(text: &str, source: &str) -> Result<SecretKey, String> {
+    let mut found = None;
+    let mut public_only = false;
+    for line in meaningful_lines(text) {
+        let (tag, value) = line.split_once(char::is_whitespace).unwrap_or(("", line));
+        match tag {
+            SECRET_TAG if found.is_none() => found = Some(value.trim()),
+            SECRET_TAG => return Err(format!("{source}: more than one {SECRET_TAG} line")),
+            PUBLIC_TAG => public_only = true,
+            "" if hex::decode::<32>(line).is_some() && found.is_none() => found = Some(line),
+            _ => {}
+        }
+    }
+    let Some(value) = found else {
+        return Err(if public_only {
+            format!(
+                "{source} holds a public key, not a secret one (the secret key is the file \
+                 without .pub)"
+            )
+        } else {
+            format!(
+                "{source}: no {SECRET_TAG} line (expected a file written by \
+                 restore-drill evidence keygen)"
+            )
+        });
+    };
+    let Some(mut seed) = hex::decode::<32>(value) else {
+        return Err(format!("{source}: the {SECRET_TAG} is not 64 hex digits"));
+    };
+    let key = SigningKey::from_bytes(&seed);
+    wipe(&mut seed);
+    Ok(SecretKey(key))
+}
+
+/// Reads a public key from a public key file's text (or a bare `ed25519:HEX` / 64 hex digits).
+pub fn parse_public_key(text: &str, source: &str) -> Result<PublicKey, String> {
+    let mut found = None;
+    for line in meaningful_lines(text) {
+        let (tag, value) = line.split_once(char::is_whitespace).unwrap_or(("", line));
+        match tag {
+            PUBLIC_TAG => found = Some(value.trim()),
+            SECRET_TAG => {
+                return Err(format!(
+                    "{source} is a secret key file: give verify the public key (the .pub file), \
+                     and keep the secret one away from auditors"
+                ));
+            }
+            "" => {
+                let bare = line.strip_prefix("ed25519:").unwrap_or(line);
+                if hex::decode::<32>(bare).is_some() {
+                    found = Some(bare);
+                }
+            }
+            _ => {}
+        }
+    }
+    let value = found.ok_or_else(|| format!("{source}: no {PUBLIC_TAG} line"))?;
+    public_from_hex(value).ok_or_else(|| format!("{source}: the {PUBLIC_TAG} is not a valid key"))
+}
+
+fn public_from_hex(value: &str) -> Option<PublicKey> {
+    let bytes = hex::decode::<32>(value)?;
+    VerifyingKey::from_bytes(&bytes).ok().map(PublicKey)
+}
+
+/// A parsed signature file: who signed, and the signature.
+pub struct SignatureFile {
+    pub signer: PublicKey,
+    signature: Signature,
+}
+
+impl SignatureFile {
+    pub fn parse(text: &str) -> Result<SignatureFile, String> {
+        let (mut signer, mut signature) = (None, None);
+        for line in meaningful_lines(text) {
+            match line.split_once(char::is_whitespace) {
+                Some((PUBLIC_TAG, v)) => signer = public_from_hex(v.trim()),
+                Some((SIGNATURE_TAG, v)) => {
+                    signature = hex::decode::<64>(v.trim()).map(|b| Signature::from_bytes(&b))
+                }
+                _ => {}
+            }
+        }
+        match (signer, signature) {
+            (Some(signer), Some(signature)) => Ok(SignatureFile { signer, signature }),
+            (None, _) => Err(format!("no valid {PUBLIC_TAG} line")),
+            (_, None) => Err(format!("no valid {SIGNATURE_TAG} line")),
+        }
+    }
+
+    /// Whether `key` made this signature over `message`. Strict verification: no malleable
+    /// or small-order signatures.
+    pub fn verifies(&self, key: &PublicKey, message: &[u8]) -> bool {
+        key.0.verify_strict(message, &self.signature).is_ok()
+    }
+}
+
+/// Writes a new key pair: `out` (mode 0600, never overwritten) and `out.pub`.
+pub fn write_key_pair(out: &Path) -> Result<(PathBuf, PublicKey), String> {
+    let key = SecretKey::generate()?;
+    let public_path = public_path_of(out);
+    for p in [out, public_path.as_path()] {
+        if p.exists() {
+            return Err(format!(
+                "{} exists; a key is never overwritten (move it away first)",
+                p.display()
+            ));
+        }
+    }
+    let mut text = key.file_text();
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+    // The text held the seed: wipe it before anything else can fail.
+    wipe_string(std::mem::take(&mut text));
+    written.map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let public = key.public();
+    std::fs::write(&public_path, public.file_text())
+        .map_err(|e| format!("cannot write {}: {e}", public_path.display()))?;
+    Ok((public_path, public))
+}
+
+/// `FILE.pub` for a secret key file `FILE`.
+pub fn public_path_of(secret: &Path) -> PathBuf {
+    let mut name = secret.as_os_str().to_owned();
+    name.push(".pub");
+    PathBuf::from(name)
+}
+
+fn meaningful_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Overwrites a string that held a secret before freeing it.
+pub(crate) fn wipe_string(s: String) {
+    let mut bytes = s.into_bytes();
+    wipe(&mut bytes);
+}
+
+/// Overwrites secret bytes; `black_box` keeps the compiler from dropping the dead store.
+fn wipe(bytes: &mut [u8]) {
+    bytes.fill(0);
+    std::hint::black_box(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_through_the_file_formats() {
+        let key = SecretKey::generate().unwrap();
+        let again = parse_secret_key(&key.file_text(), "k").unwrap();
+        assert_eq!(again.public(), key.public());
+        let public = parse_public_key(&key.public().file_text(), "k.pub").unwrap();
+        let sig = SignatureFile::parse(&key.sign_file(b"manifest")).unwrap();
+        assert_eq!(sig.signer, public);
+        assert!(sig.verifies(&public, b"manifest"));
+        assert!(!sig.verifies(&public, b"manifest!"));
+        let other = SecretKey::generate().unwrap().public();
+        assert!(!sig.verifies(&other, b"manifest"));
+    }
+
+    #[test]
+    fn bare_hex_and_mixups_are_told_apart() {
+        let key = SecretKey::generate().unwrap();
+        let seed = hex::encode(key.0.as_bytes());
+        assert_eq!(
+            parse_secret_key(&format!("{seed}\n"), "env")
+                .unwrap()
+                .public(),
+            key.public()
+        );
+        let e = parse_secret_key(&key.public().file_text(), "k.pub").unwrap_err();
+        assert!(e.starts_with("k.pub holds a public key"), "{e}");
+        let e = parse_public_key(&key.file_text(), "k").unwrap_err();
+        assert!(e.starts_with("k is a secret key file"), "{e}");
+        let e = parse_secret_key("ed25519-secret-key 12zz\n", "k").unwrap_err();
+        assert_eq!(e, "k: the ed25519-secret-key is not 64 hex digits");
+        assert!(!format!("{key:?}").contains(&seed));
+    }
+}

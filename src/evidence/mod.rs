@@ -1,0 +1,31 @@
+//! Compliance evidence: a bundle of runs for a period (index pages, every run's reports, the
+//! history rows with their hash chain, a section per control framework), a SHA-256 manifest
+//! over every file, an Ed25519 signature of the manifest, verification, and upload to S3
+//! with Object Lock.
+
+mod bundle;
+mod chain;
+mod cli;
+mod controls;
+mod export;
+mod hex;
+mod index;
+mod keys;
+mod manifest;
+mod operator;
+mod verify;
+
+pub use bundle::{
+    BundleInfo, DrillFileEntry, HistoryInfo, HistoryLine, Period, RunEntry, Segregation,
+    TargetIsolation,
+};
+pub use cli::{EvidenceCommand, LockModeArg, run as run_command};
+pub use controls::{ControlResult, DrillCoverage, Gap};
+pub use export::{ExportRequest, Exported, export_bundle, out_paths};
+pub use keys::{
+    PUBLIC_KEY_ENV, PublicKey, SIGNING_KEY_ENV, SecretKey, parse_public_key, parse_secret_key,
+    write_key_pair,
+};
+pub use manifest::{MANIFEST, SIGNATURE};
+pub use operator::{current_operator, describe as describe_operator, operator_from};
+pub use verify::{Verification, verify_bundle};
