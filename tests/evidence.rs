@@ -369,6 +369,7 @@ fn report(s: &Spec, i: usize, drill_file: &str, drill_sha: &str) -> RunReport {
             )),
             ci_actor: Some("octocat".into()),
         }),
+        aws: None,
     }
 }
 

@@ -84,6 +84,7 @@ fn report(drill: &str, run_id: &str, started_at: DateTime<Utc>, rto: Option<f64>
         },
         interrupted_by: None,
         operator: None,
+        aws: None,
     }
 }
 

@@ -36,6 +36,18 @@ security_groups = ["{}"]"#,
         .unwrap_or_else(|| panic!("no report; stderr:\n{}", ran.stderr));
     assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
     assert_eq!(report.verdict.as_str(), "met");
+    // The report records how AWS was asked.
+    let aws = report.aws.as_ref().expect("the AWS settings are recorded");
+    assert_eq!(
+        aws.endpoint_url.as_deref(),
+        Some(s.proxy.endpoint().as_str())
+    );
+    assert_eq!(aws.region.as_deref(), Some("us-east-1"));
+    assert_eq!((aws.retry_mode.as_str(), aws.max_attempts), ("standard", 5));
+    assert_eq!(
+        (aws.attempt_timeout_seconds, aws.operation_timeout_seconds),
+        (30.0, 120.0)
+    );
     let r = &report.restores[0];
     let rp = r.recovery_point.as_ref().unwrap();
     assert_eq!(rp.kind, "pitr");

@@ -165,6 +165,7 @@ fn base_report(verdict: Verdict, reason: String) -> RunReport {
         },
         interrupted_by: None,
         operator: None,
+        aws: None,
     }
 }
 

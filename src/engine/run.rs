@@ -606,6 +606,7 @@ pub async fn run_drill(
         },
         interrupted_by,
         operator: None,
+        aws: crate::provider::aws::AwsSettings::of(&plan.provider),
     };
     sink.event(&Event::RunFinished { report: &report });
     RunOutput { report, kept }

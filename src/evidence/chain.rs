@@ -224,6 +224,7 @@ mod tests {
             },
             interrupted_by: None,
             operator: None,
+            aws: None,
         }
     }
 

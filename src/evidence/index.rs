@@ -846,6 +846,7 @@ mod tests {
                 user: Some("alice".into()),
                 ..Operator::default()
             }),
+            aws: None,
         };
         BundleInfo {
             format: crate::evidence::bundle::FORMAT.into(),

@@ -36,6 +36,10 @@ pub struct RunReport {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Operator>,
+    /// For drills on AWS: the region, profile, endpoint and the retry and timeout settings
+    /// every call of the run used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::provider::aws::AwsSettings>,
 }
 
 /// Who or what ran a drill, as evidence for auditors: the operating-system user and host,
