@@ -15,7 +15,7 @@ fn a_report_write_killed_at_any_moment_is_old_or_new_never_torn() {
     let new: Vec<u8> = (0..64u32 << 20).map(|i| (i % 251) as u8).collect();
     let (mut saw_old, mut saw_new) = (0, 0);
     for delay_us in [
-        0u64, 200, 1_000, 3_000, 10_000, 30_000, 80_000, 200_000, 1_000_000,
+        0u64, 200, 1_000, 3_000, 10_000, 30_000, 80_000, 200_000, 1_000_000, 10_000_000,
     ] {
         write_atomic(&path, &old).unwrap();
         // SAFETY: the child only writes a file and exits; it touches no lock the parent's
@@ -31,6 +31,9 @@ fn a_report_write_killed_at_any_moment_is_old_or_new_never_torn() {
             unsafe { libc::_exit(code) };
         }
         let t0 = Instant::now();
+        if delay_us > 5_000 {
+            std::thread::sleep(Duration::from_micros(delay_us));
+        }
         while t0.elapsed() < Duration::from_micros(delay_us) {
             std::hint::spin_loop();
         }
