@@ -48,6 +48,18 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
 
 /// `restore-drill plan FILE`: prints what a run of the drill would do, offline.
 pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match print_plan(file, out, err) {
+        Some(_) => exit::OK,
+        None => exit::INVALID,
+    }
+}
+
+/// Loads a drill and prints its plan (or its problems); the plan when it is valid.
+fn print_plan(
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Option<crate::drill::DrillPlan> {
     let checked = load_drill(file);
     for d in &checked.diagnostics {
         let _ = writeln!(err, "{d}");
@@ -55,11 +67,11 @@ pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match checked.plan {
         Some(plan) => {
             let _ = write!(out, "{}", render_plan(&plan));
-            exit::OK
+            Some(plan)
         }
         None => {
             let _ = writeln!(err, "error: {} is invalid; nothing to plan", file.display());
-            exit::INVALID
+            None
         }
     }
 }
@@ -768,11 +780,7 @@ pub fn plan_resolved(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let code = plan(file, out, err);
-    if code != exit::OK {
-        return code;
-    }
-    let Some(plan) = load_drill(file).plan else {
+    let Some(plan) = print_plan(file, out, err) else {
         return exit::INVALID;
     };
     let incident = incident_at.unwrap_or_else(|| plan.incident.at.resolve(chrono::Utc::now()));

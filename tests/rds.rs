@@ -154,13 +154,7 @@ security_groups = ["{}"]"#,
 async fn rds_snapshot_copied_to_the_dr_region_is_timed_and_removed() {
     let s = stand(&["us-east-1", "us-west-2"]).await;
     source_instance(&s.moto).await;
-    let east = s.moto.rds("us-east-1").await;
-    east.create_db_snapshot()
-        .db_instance_identifier("orders-prod")
-        .db_snapshot_identifier("orders-manual-1")
-        .send()
-        .await
-        .unwrap();
+    manual_snapshot(&s.moto).await;
     s.write(&format!(
         r#"[[restore]]
 id = "orders"
@@ -451,15 +445,7 @@ allow_shared_network = true"#,
 async fn plan_resolve_shows_the_recovery_point_and_changes_nothing() {
     let s = stand(&["us-east-1"]).await;
     source_instance(&s.moto).await;
-    s.moto
-        .rds("us-east-1")
-        .await
-        .create_db_snapshot()
-        .db_instance_identifier("orders-prod")
-        .db_snapshot_identifier("orders-manual-1")
-        .send()
-        .await
-        .unwrap();
+    manual_snapshot(&s.moto).await;
     s.write(&format!(
         r#"[[restore]]
 id = "orders"

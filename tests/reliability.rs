@@ -41,15 +41,7 @@ security_groups = ["{}"]"#,
 async fn snapshot_stand() -> Stand {
     let s = stand(&["us-east-1", "us-west-2"]).await;
     source_instance(&s.moto).await;
-    s.moto
-        .rds("us-east-1")
-        .await
-        .create_db_snapshot()
-        .db_instance_identifier("orders-prod")
-        .db_snapshot_identifier("orders-manual-1")
-        .send()
-        .await
-        .unwrap();
+    manual_snapshot(&s.moto).await;
     s
 }
 

@@ -36,6 +36,9 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// The rustls client configuration for a mode; `None` for `disable`.
 pub fn client_config(tls: Tls, ca_bundle: Option<&Path>) -> Result<Option<ClientConfig>, String> {
+    if tls == Tls::Disable {
+        return Ok(None);
+    }
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?;

@@ -124,6 +124,18 @@ pub async fn source_instance(moto: &Moto) {
         .unwrap();
 }
 
+/// A manual snapshot `orders-manual-1` of the source instance.
+pub async fn manual_snapshot(moto: &Moto) {
+    moto.rds("us-east-1")
+        .await
+        .create_db_snapshot()
+        .db_instance_identifier("orders-prod")
+        .db_snapshot_identifier("orders-manual-1")
+        .send()
+        .await
+        .unwrap();
+}
+
 /// What a describe of every instance, cluster and snapshot in a region says, minus the
 /// fields that move with the clock (moto's latest restorable time is "now").
 pub async fn describe_all(moto: &Moto, region: &str) -> Vec<String> {
@@ -164,47 +176,33 @@ pub async fn describe_all(moto: &Moto, region: &str) -> Vec<String> {
     out
 }
 
-/// Identifiers of instances, clusters and snapshots in `region` carrying the run-id tag.
+/// What drills left in `region`: instances, clusters and snapshots that carry the run-id
+/// tag or are named like a test target (`drill-*`). By name too, so a run whose tags were
+/// lost could not pass for one that cleaned up.
 pub async fn tagged(moto: &Moto, region: &str) -> Vec<String> {
     let rds = moto.rds(region).await;
-    let has = |tags: &[aws_sdk_rds::types::Tag]| {
-        tags.iter().any(|t| t.key() == Some("restore-drill:run-id"))
-    };
-    let mut out = Vec::new();
-    for d in rds
-        .describe_db_instances()
-        .send()
-        .await
-        .unwrap()
-        .db_instances()
-    {
-        if has(d.tag_list()) {
-            out.push(format!("instance {}", d.db_instance_identifier().unwrap()));
-        }
+    let mut all: Vec<(&str, String, Vec<aws_sdk_rds::types::Tag>)> = Vec::new();
+    let out = rds.describe_db_instances().send().await.unwrap();
+    for d in out.db_instances() {
+        let id = d.db_instance_identifier().unwrap().to_owned();
+        all.push(("instance", id, d.tag_list().to_vec()));
     }
-    for c in rds
-        .describe_db_clusters()
-        .send()
-        .await
-        .unwrap()
-        .db_clusters()
-    {
-        if has(c.tag_list()) {
-            out.push(format!("cluster {}", c.db_cluster_identifier().unwrap()));
-        }
+    let out = rds.describe_db_clusters().send().await.unwrap();
+    for c in out.db_clusters() {
+        let id = c.db_cluster_identifier().unwrap().to_owned();
+        all.push(("cluster", id, c.tag_list().to_vec()));
     }
-    for s in rds
-        .describe_db_snapshots()
-        .send()
-        .await
-        .unwrap()
-        .db_snapshots()
-    {
-        if has(s.tag_list()) {
-            out.push(format!("snapshot {}", s.db_snapshot_identifier().unwrap()));
-        }
+    let out = rds.describe_db_snapshots().send().await.unwrap();
+    for s in out.db_snapshots() {
+        let id = s.db_snapshot_identifier().unwrap().to_owned();
+        all.push(("snapshot", id, s.tag_list().to_vec()));
     }
-    out
+    all.into_iter()
+        .filter(|(_, id, tags)| {
+            id.starts_with("drill-") || tags.iter().any(|t| t.key() == Some("restore-drill:run-id"))
+        })
+        .map(|(kind, id, _)| format!("{kind} {id}"))
+        .collect()
 }
 
 pub struct Ran {

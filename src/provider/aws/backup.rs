@@ -16,7 +16,7 @@ use super::rds::{
     sdk_error, set_instance_password,
 };
 use super::wait::{Seen, until_ready};
-use super::{AwsSettings, Secret, Session};
+use super::{AwsSettings, Secret, Session, to_chrono};
 use crate::drill::{
     BackupPointSelector, BackupTarget, Connect, DrillPlan, RestoreKind, RestorePlan,
     render_template,
@@ -284,12 +284,9 @@ pub(super) async fn choose_point(
             }
             Ok(Chosen {
                 arn: arn.clone(),
-                created: out
-                    .creation_date()
-                    .and_then(to_chrono_backup)
-                    .ok_or_else(|| {
-                        ProviderError::restore(format!("recovery point {arn} has no creation date"))
-                    })?,
+                created: out.creation_date().and_then(to_chrono).ok_or_else(|| {
+                    ProviderError::restore(format!("recovery point {arn} has no creation date"))
+                })?,
                 resource_type: out.resource_type().unwrap_or_default().to_owned(),
                 resource_arn: out.resource_arn().map(str::to_owned),
             })
@@ -311,7 +308,7 @@ pub(super) async fn choose_point(
             let best = all
                 .iter()
                 .filter(|p| p.status() == Some(&RecoveryPointStatus::Completed))
-                .filter_map(|p| Some((p.creation_date().and_then(to_chrono_backup)?, p)))
+                .filter_map(|p| Some((p.creation_date().and_then(to_chrono)?, p)))
                 .filter(|(t, _)| at.is_none_or(|at| *t <= at))
                 .max_by_key(|(t, _)| *t);
             let Some((created, p)) = best else {
@@ -330,10 +327,6 @@ pub(super) async fn choose_point(
             })
         }
     }
-}
-
-fn to_chrono_backup(t: &aws_sdk_backup::primitives::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
 pub(super) async fn restore_metadata(

@@ -12,6 +12,21 @@ mod wait;
 
 pub use config::{AwsSettings, Session};
 
+/// An SDK time (the same `aws_smithy_types::DateTime` in every service crate) as chrono.
+pub(crate) fn to_chrono(
+    t: &aws_sdk_rds::primitives::DateTime,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// A chrono time as an SDK time.
+pub(crate) fn to_aws(t: chrono::DateTime<chrono::Utc>) -> aws_sdk_rds::primitives::DateTime {
+    aws_sdk_rds::primitives::DateTime::from_secs_and_nanos(
+        t.timestamp(),
+        t.timestamp_subsec_nanos(),
+    )
+}
+
 /// An SDK error with its causes, one line: the SDK's own `Display` says only "service error".
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();

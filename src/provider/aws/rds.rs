@@ -10,12 +10,11 @@ use std::fmt;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_rds::primitives::DateTime as AwsTime;
 use aws_sdk_rds::types::{DbCluster, DbInstance, DbSnapshot, Tag};
 use chrono::{DateTime, Utc};
 
 use super::wait::{Seen, until_ready};
-use super::{AwsSettings, Secret, Session, error_chain};
+use super::{AwsSettings, Secret, Session, error_chain, to_aws, to_chrono};
 use crate::drill::{
     ClusterTarget, Connect, DrillPlan, InstanceTarget, PointSpec, RestoreKind, RestorePlan,
     SnapshotCopy, SnapshotSelector, human, render_template,
@@ -752,12 +751,7 @@ impl RdsRestore {
                 let db = describe_instance(&client, &ident)
                     .await
                     .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint.as_deref()))?;
-                Ok(match db.as_ref().and_then(|d| d.db_instance_status()) {
-                    Some("available") => Seen::Ready,
-                    Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
-                    Some(s) => Seen::Pending(s.to_owned()),
-                    None => Seen::Pending("not visible yet".into()),
-                })
+                Ok(seen(db.as_ref().and_then(|d| d.db_instance_status())))
             }
         })
         .await
@@ -773,12 +767,7 @@ impl RdsRestore {
                 let c = describe_cluster(&client, &ident)
                     .await
                     .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint.as_deref()))?;
-                Ok(match c.as_ref().and_then(|c| c.status()) {
-                    Some("available") => Seen::Ready,
-                    Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
-                    Some(s) => Seen::Pending(s.to_owned()),
-                    None => Seen::Pending("not visible yet".into()),
-                })
+                Ok(seen(c.as_ref().and_then(|c| c.status())))
             }
         })
         .await
@@ -819,59 +808,51 @@ impl RdsRestore {
                     .into(),
             );
         }
+        if !cluster {
+            let target = instance_target(
+                &client,
+                &ident,
+                &region,
+                &self.connect,
+                self.settings.endpoint_url.as_deref(),
+            )
+            .await?;
+            return Ok((target, waited));
+        }
+        let c = describe_cluster(&client, &ident)
+            .await
+            .map_err(|e| self.api_error("DescribeDBClusters", e))?
+            .ok_or_else(|| ProviderError::restore(format!("cluster {ident} disappeared")))?;
         let mut details = BTreeMap::new();
         details.insert("region".into(), region.clone());
-        let (kind, address) = if cluster {
-            let c = describe_cluster(&client, &ident)
-                .await
-                .map_err(|e| self.api_error("DescribeDBClusters", e))?
-                .ok_or_else(|| ProviderError::restore(format!("cluster {ident} disappeared")))?;
-            if let Some(arn) = c.db_cluster_arn() {
-                details.insert("arn".into(), arn.into());
-            }
-            if let Kind::Cluster { target, .. } = &self.kind {
-                details.insert(
-                    "instance".into(),
-                    self.render(
-                        &target.instance_identifier,
-                        &self.run_id.clone().unwrap_or_default(),
-                    ),
-                );
-            }
-            isolation_details(
-                &mut details,
-                None,
-                c.vpc_security_groups()
-                    .iter()
-                    .filter_map(|g| g.vpc_security_group_id())
-                    .collect(),
-                c.db_subnet_group(),
-            );
-            (
-                "rds_cluster",
-                c.endpoint()
-                    .map(|h| format!("{h}:{}", c.port().unwrap_or(5432))),
-            )
-        } else {
-            return Ok((
-                instance_target(
-                    &client,
-                    &ident,
-                    &region,
-                    &self.connect,
-                    self.settings.endpoint_url.as_deref(),
-                )
-                .await?,
-                waited,
-            ));
-        };
-        if let Some(via) = &self.connect.via {
-            details.insert("connect_via".into(), via.clone());
+        if let Some(arn) = c.db_cluster_arn() {
+            details.insert("arn".into(), arn.into());
         }
-        details.insert("tls".into(), self.connect.tls.name().into());
+        if let Kind::Cluster { target, .. } = &self.kind {
+            details.insert(
+                "instance".into(),
+                self.render(
+                    &target.instance_identifier,
+                    &self.run_id.clone().unwrap_or_default(),
+                ),
+            );
+        }
+        isolation_details(
+            &mut details,
+            None,
+            c.vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id())
+                .collect(),
+            c.db_subnet_group(),
+        );
+        connect_details(&mut details, &self.connect);
+        let address = c
+            .endpoint()
+            .map(|h| format!("{h}:{}", c.port().unwrap_or(5432)));
         Ok((
             Target {
-                kind: kind.into(),
+                kind: "rds_cluster".into(),
                 name: ident,
                 address,
                 details,
@@ -1050,10 +1031,7 @@ pub(super) async fn instance_target(
             .collect(),
         db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
     );
-    if let Some(via) = &connect.via {
-        details.insert("connect_via".into(), via.clone());
-    }
-    details.insert("tls".into(), connect.tls.name().into());
+    connect_details(&mut details, connect);
     Ok(Target {
         kind: "rds_instance".into(),
         name: ident.to_owned(),
@@ -1128,6 +1106,24 @@ fn isolation_details(
     }
 }
 
+/// How checks reach the target, for the report.
+fn connect_details(details: &mut BTreeMap<String, String>, connect: &Connect) {
+    if let Some(via) = &connect.via {
+        details.insert("connect_via".into(), via.clone());
+    }
+    details.insert("tls".into(), connect.tls.name().into());
+}
+
+/// What an instance's or cluster's status says about a wait for it.
+fn seen(status: Option<&str>) -> Seen {
+    match status {
+        Some("available") => Seen::Ready,
+        Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
+        Some(s) => Seen::Pending(s.to_owned()),
+        None => Seen::Pending("not visible yet".into()),
+    }
+}
+
 fn is_failed_status(s: &str) -> bool {
     matches!(
         s,
@@ -1146,14 +1142,6 @@ fn is_failed_status(s: &str) -> bool {
 
 fn non_empty(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
-}
-
-pub(super) fn to_chrono(t: &AwsTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
-}
-
-pub(super) fn to_aws(t: DateTime<Utc>) -> AwsTime {
-    AwsTime::from_secs_and_nanos(t.timestamp(), t.timestamp_subsec_nanos())
 }
 
 /// One line for a failed SDK call: the call, the service's code and message, or for a
@@ -1271,7 +1259,7 @@ pub(super) async fn delete(session: &Session, c: &Created, run_id: &str) -> Resu
                     .await
                     .map_err(|err| sdk_error("DeleteDBInstance", err, hint.as_deref()).message)?;
             }
-            until_gone(|| async {
+            gone(c, || async {
                 describe_instance(&client, id)
                     .await
                     .map(|d| d.is_some())
@@ -1296,7 +1284,7 @@ pub(super) async fn delete(session: &Session, c: &Created, run_id: &str) -> Resu
                     .await
                     .map_err(|err| sdk_error("DeleteDBCluster", err, hint.as_deref()).message)?;
             }
-            until_gone(|| async {
+            gone(c, || async {
                 describe_cluster(&client, id)
                     .await
                     .map(|d| d.is_some())
@@ -1348,18 +1336,24 @@ fn ours(tag: Option<&str>, run_id: &str) -> Result<(), String> {
     }
 }
 
-/// Polls until a deleted resource is gone (bounded by the teardown phase's timeout).
-async fn until_gone<F, Fut>(mut exists: F) -> Result<(), String>
+/// Waits, with the same polling as every other wait, until a deleted resource is gone
+/// (bounded by the teardown phase's timeout).
+async fn gone<F, Fut>(what: &Created, mut exists: F) -> Result<(), String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<bool, ProviderError>>,
 {
-    let mut interval = super::wait::FIRST_INTERVAL;
-    loop {
-        if !exists().await.map_err(|e| e.message)? {
-            return Ok(());
+    until_ready(&format!("deleting {what}"), || {
+        let probe = exists();
+        async move {
+            Ok(if probe.await? {
+                Seen::Pending("deleting".into())
+            } else {
+                Seen::Ready
+            })
         }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(super::wait::MAX_INTERVAL);
-    }
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| e.message)
 }

@@ -426,8 +426,10 @@ where
     }
 }
 
-fn to_chrono(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Result<DateTime<Utc>, ProviderError> {
-    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+fn last_modified(
+    t: Option<&aws_sdk_s3::primitives::DateTime>,
+) -> Result<DateTime<Utc>, ProviderError> {
+    t.and_then(super::to_chrono)
         .ok_or_else(|| ProviderError::harness("the listing returned an entry without LastModified"))
 }
 
@@ -482,7 +484,7 @@ pub(crate) async fn list_as_of(
             vs.push(Entry {
                 key: key_of(o.key())?,
                 version_id: o.version_id().unwrap_or("null").to_owned(),
-                last_modified: to_chrono(o.last_modified())?,
+                last_modified: last_modified(o.last_modified())?,
                 is_latest: o.is_latest().unwrap_or(false),
                 object: Some(ObjectMeta {
                     size: o.size().unwrap_or(0).max(0) as u64,
@@ -499,7 +501,7 @@ pub(crate) async fn list_as_of(
             ds.push(Entry {
                 key: key_of(m.key())?,
                 version_id: m.version_id().unwrap_or("null").to_owned(),
-                last_modified: to_chrono(m.last_modified())?,
+                last_modified: last_modified(m.last_modified())?,
                 is_latest: m.is_latest().unwrap_or(false),
                 object: None,
             });

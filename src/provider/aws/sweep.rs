@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::rds::{Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RUN_ID, delete, sdk_error, to_chrono};
+use super::rds::{Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RUN_ID, delete, sdk_error};
+use super::to_chrono;
 use super::{AwsSettings, Session};
 use crate::provider::ProviderError;
 
