@@ -165,15 +165,6 @@ pub fn history_path(reports: &Path) -> PathBuf {
 /// Writes a run's reports and appends it to the history; returns the exit code that any
 /// failure to do so adds.
 pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut dyn Write) -> u8 {
-    // Who ran it goes into report.json, which the history's hash covers: evidence for audits.
-    let mut with_operator;
-    let report = if report.operator.is_none() {
-        with_operator = report.clone();
-        with_operator.operator = Some(crate::evidence::current_operator());
-        &with_operator
-    } else {
-        report
-    };
     match crate::report::write_reports(reports, report) {
         Ok((dir, sha256)) => {
             let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
@@ -214,12 +205,7 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
             if cancel.reason().is_some() {
                 break;
             }
-            let mut output = crate::engine::run_drill(plan, opts, &cancel, &progress).await;
-            // Who ran it: the same in what is printed and in report.json.
-            output
-                .report
-                .operator
-                .get_or_insert_with(crate::evidence::current_operator);
+            let output = crate::engine::run_drill(plan, opts, &cancel, &progress).await;
             let report = &output.report;
             code = worse(code, record_run(reports, report, err));
             match format {

@@ -783,6 +783,43 @@ fn each_tampering_is_named_and_fails() {
         ]
     );
 
+    // Without its signature, or without its manifest: named, never "verified".
+    let t = f.root.join("unsigned");
+    copy_dir(&good, &t);
+    std::fs::remove_file(t.join("MANIFEST.sha256.sig")).unwrap();
+    let v = f.verify("unsigned");
+    assert_eq!(v.code, 50);
+    assert_eq!(
+        problems(&v),
+        ["removed: MANIFEST.sha256.sig (the bundle is not signed)"]
+    );
+    let t = f.root.join("no-manifest");
+    copy_dir(&good, &t);
+    std::fs::remove_file(t.join("MANIFEST.sha256")).unwrap();
+    let v = f.verify("no-manifest");
+    assert_eq!(v.code, 50);
+    assert_eq!(
+        problems(&v),
+        ["removed: MANIFEST.sha256 (without it no file can be checked)"]
+    );
+
+    // An empty manifest, signed with the real key, over an empty folder: it lists nothing,
+    // so nothing could be checked, and that is not a verified bundle.
+    let t = f.root.join("empty");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("MANIFEST.sha256"), "").unwrap();
+    let key = restore_drill::evidence::parse_secret_key(&f.secret_text, "evidence.key").unwrap();
+    std::fs::write(t.join("MANIFEST.sha256.sig"), key.sign_file(b"")).unwrap();
+    let v = f.verify("empty");
+    assert_eq!(v.code, 50, "{}", v.stdout);
+    assert_eq!(
+        problems(&v),
+        [
+            "MANIFEST.sha256 does not list bundle.json: not a complete evidence bundle",
+            "MANIFEST.sha256 does not list history.csv: not a complete evidence bundle",
+        ]
+    );
+
     // The good bundle still verifies: the copies were tampered, not it.
     assert_eq!(f.verify("good").code, 0);
 }
@@ -1179,14 +1216,15 @@ fn one_drill_only() {
 fn a_recorded_run_names_who_ran_it_under_the_history_hash() {
     let tmp = tempfile::tempdir().unwrap();
     let mut r = report(&RUNS[2], 2, "defs/orders-db.toml", &"0".repeat(64));
-    r.operator = None;
+    // As the engine fills it in for every run.
+    r.operator = Some(restore_drill::evidence::current_operator());
     let mut err = Vec::new();
     let code = restore_drill::commands::record_run(tmp.path(), &r, &mut err);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     let dir = tmp.path().join("orders-db").join(&r.run_id);
     let json = std::fs::read(dir.join("report.json")).unwrap();
     let written: RunReport = serde_json::from_slice(&json).unwrap();
-    let op = written.operator.expect("record_run sets the operator");
+    let op = written.operator.expect("report.json names who ran it");
     assert!(op.user.is_some() && op.host.is_some(), "{op:?}");
     // The history row's hash covers the report with its operator.
     let history = read(&tmp.path().join("history.csv"));

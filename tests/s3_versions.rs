@@ -776,3 +776,37 @@ async fn a_source_without_versioning_fails_the_restore_not_the_harness() {
         .unwrap();
     assert!(err.contains("versioning was never enabled"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_current_at_the_point_fails_instead_of_passing_empty() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    // Everything under the prefix was written after the restore point.
+    put(&s3, SOURCE, "a", b"a").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(dir.path(), &moto, "empty", "elsewhere", "");
+    let run = restore_drill_env(
+        dir.path(),
+        &[
+            "run",
+            "empty.toml",
+            "--incident-at",
+            "2026-01-01T00:00:00Z",
+            "--format",
+            "none",
+        ],
+        &moto.env(),
+    );
+    assert_eq!(run.code, 11, "{}{}", run.stdout, run.stderr);
+    let report = report_of(dir.path(), "empty");
+    let err = report["restores"][0]["phases"][0]["error"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        err,
+        format!(
+            "nothing under s3://{SOURCE}/ was current at 2026-01-01T00:00:00Z (1 versions and 0 delete markers listed)"
+        )
+    );
+}

@@ -53,7 +53,13 @@ pub async fn run_check(
             check.kind.name()
         )),
     };
-    report(check, started, result)
+    report(
+        &check.restore,
+        check.kind.name(),
+        &check.name,
+        started,
+        result,
+    )
 }
 
 /// The outcome of one check of restored objects (an `s3_versions` restore); `source_prefix`
@@ -86,34 +92,34 @@ pub async fn run_object_check(
             other.name()
         )),
     };
-    report(check, started, result)
+    report(
+        &check.restore,
+        check.kind.name(),
+        &check.name,
+        started,
+        result,
+    )
 }
 
 /// The check every `s3_versions` restore gets: the target holds exactly the versions that
 /// were current at the restore point.
 pub async fn restored_set_check(restore: &str, objects: &RestoredObjects) -> CheckReport {
     let started = Instant::now();
-    let check = CheckPlan {
-        restore: restore.to_owned(),
-        name: format!(
-            "restored objects equal the versions current at {}",
-            objects
-                .restored_to()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        ),
-        kind: CheckKind::S3Manifest {
-            manifest: std::path::PathBuf::new(),
-        },
-    };
+    let name = format!(
+        "restored objects equal the versions current at {}",
+        objects
+            .restored_to()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     let result = s3::restored_set(objects).await.map(|f| (f, None));
-    let mut r = report(&check, started, result).0;
-    r.kind = "s3_restored_set".into();
-    r
+    report(restore, "s3_restored_set", &name, started, result).0
 }
 
 /// The report of one check, and the newest data a freshness check found.
 fn report(
-    check: &CheckPlan,
+    restore: &str,
+    kind: &str,
+    name: &str,
     started: Instant,
     result: Checked,
 ) -> (CheckReport, Option<DateTime<Utc>>) {
@@ -124,7 +130,7 @@ fn report(
             CheckOutcome::Error,
             vec![Finding {
                 kind: "error".into(),
-                object: check.name.clone(),
+                object: name.to_owned(),
                 expected: "the check runs".into(),
                 found: "it could not".into(),
                 message,
@@ -134,9 +140,9 @@ fn report(
     };
     (
         CheckReport {
-            restore: check.restore.clone(),
-            kind: check.kind.name().into(),
-            name: check.name.clone(),
+            restore: restore.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
             outcome,
             findings,
             seconds: started.elapsed().as_secs_f64(),

@@ -605,7 +605,8 @@ pub async fn run_drill(
             leaked,
         },
         interrupted_by,
-        operator: None,
+        // Who ran it goes into report.json, which the history's hash covers.
+        operator: Some(crate::evidence::current_operator()),
         aws: crate::provider::aws::AwsSettings::of(&plan.provider),
     };
     sink.event(&Event::RunFinished { report: &report });

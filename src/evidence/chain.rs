@@ -235,7 +235,7 @@ mod tests {
         let path = dir.path().join("history.csv");
         for i in 0..5 {
             let drill = if i % 2 == 0 { "orders" } else { "a,b" };
-            let sha = hex::sha256(&[i as u8]);
+            let sha = crate::drill::sha256_hex(&[i as u8]);
             append_history(&path, &report(drill, &format!("r{i}"), i), &sha).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -248,7 +248,7 @@ mod tests {
         let (problems, rows) = check_segment(&text, HistoryRow::CHAIN_START);
         assert_eq!(problems, Vec::<String>::new());
         assert_eq!(rows.len(), 5);
-        assert_eq!(rows[2].report_sha256, hex::sha256(&[2]));
+        assert_eq!(rows[2].report_sha256, crate::drill::sha256_hex(&[2]));
     }
 
     #[test]

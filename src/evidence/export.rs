@@ -45,8 +45,9 @@ pub struct Exported {
     pub dir: PathBuf,
     pub tarball: PathBuf,
     pub info: BundleInfo,
-    /// Files in the manifest.
-    pub files: usize,
+    /// The files the manifest lists, relative to the bundle's folder (besides them the
+    /// bundle holds only the manifest and its signature).
+    pub files: Vec<String>,
     /// Notes for the operator (not problems with the evidence).
     pub warnings: Vec<String>,
 }
@@ -117,7 +118,7 @@ fn build(
     req: &ExportRequest,
     key: &SecretKey,
     out: &Path,
-) -> Result<(BundleInfo, usize, Vec<String>), String> {
+) -> Result<(BundleInfo, Vec<String>, Vec<String>), String> {
     let until = req.until.unwrap_or(req.now);
     if let Some(since) = req.since
         && since > until
@@ -389,7 +390,7 @@ fn build(
     write(MANIFEST, manifest.as_bytes())?;
     write(SIGNATURE, key.sign_file(manifest.as_bytes()).as_bytes())?;
     sync_bundle(out)?;
-    Ok((info, tree.hashes.len(), warnings))
+    Ok((info, tree.hashes.keys().cloned().collect(), warnings))
 }
 
 /// Copies a run's report folder into `runs/<drill>/<run_id>/` and reads its report.
@@ -431,7 +432,7 @@ fn copy_run(
         let bytes = std::fs::read(src.join(n))
             .map_err(|e| format!("cannot read {}: {e}", src.join(n).display()))?;
         if n == "report.json" {
-            let sha = hex::sha256(&bytes);
+            let sha = crate::drill::sha256_hex(&bytes);
             if let Some(expected) = history_sha256
                 && expected != sha
             {
@@ -490,7 +491,7 @@ fn copy_drill_file(out: &Path, file: &str, sha256: &str) -> Result<DrillFileEntr
     });
     match read {
         Ok(bytes) => {
-            let now = hex::sha256(&bytes);
+            let now = crate::drill::sha256_hex(&bytes);
             if now != sha256 || !hex::is_sha256(sha256) {
                 entry.note = Some(format!(
                     "the file has changed since the run (its SHA-256 is now {now})"

@@ -39,12 +39,6 @@ pub(crate) fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// `hex(sha256(bytes))`.
-pub(crate) fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    encode(&sha2::Sha256::digest(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,9 +50,9 @@ mod tests {
         assert_eq!(decode::<4>("0001ABff"), Some(bytes));
         assert_eq!(decode::<4>("0001abf"), None);
         assert_eq!(decode::<4>("0001abfg"), None);
-        assert!(is_sha256(&sha256(b"")));
+        assert!(is_sha256(&crate::drill::sha256_hex(b"")));
         assert_eq!(
-            sha256(b"abc"),
+            crate::drill::sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

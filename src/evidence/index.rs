@@ -4,6 +4,7 @@
 //! text from reports and files is escaped, and every run's files are linked relatively so the
 //! pages work from the unpacked bundle.
 
+use crate::report::esc;
 use std::fmt::Write as _;
 
 use super::bundle::{BundleInfo, RunEntry, Segregation};
@@ -545,11 +546,7 @@ fn run_section(b: &mut Vec<Block>, r: &RunEntry) {
                 .checks
                 .iter()
                 .map(|c| {
-                    let outcome = match c.outcome {
-                        CheckOutcome::Passed => "passed",
-                        CheckOutcome::Failed => "failed",
-                        CheckOutcome::Error => "error",
-                    };
+                    let outcome = c.outcome.as_str();
                     let findings = if c.findings.is_empty() {
                         "none".to_owned()
                     } else {
@@ -774,20 +771,6 @@ fn href_of(target: &str) -> String {
     o
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 #[cfg(test)]
 mod tests {

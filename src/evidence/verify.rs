@@ -74,7 +74,12 @@ pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verific
                     )),
                     _ => {
                         let key = trusted.unwrap_or(&sig.signer);
-                        if sig.verifies(key, m.as_bytes()) {
+                        // Over the manifest's own bytes, not a lossily decoded copy.
+                        let raw = tree
+                            .contents
+                            .get(MANIFEST)
+                            .map_or(m.as_bytes(), Vec::as_slice);
+                        if sig.verifies(key, raw) {
                             v.trusted = trusted.is_some();
                         } else {
                             v.problems.push(format!(
@@ -94,6 +99,15 @@ pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verific
         let (listed, bad_lines) = parse_manifest(m);
         v.problems.extend(bad_lines);
         v.files = listed.len();
+        // A bundle always lists its description and its history: without them nothing
+        // below could be checked, and an empty manifest would "verify".
+        for required in [BUNDLE_FILE, HISTORY_FILE] {
+            if !listed.contains_key(required) {
+                v.problems.push(format!(
+                    "{MANIFEST} does not list {required}: not a complete evidence bundle"
+                ));
+            }
+        }
         let mut paths: BTreeSet<&str> = listed.keys().map(String::as_str).collect();
         paths.extend(tree.hashes.keys().map(String::as_str));
         for p in paths {
@@ -111,6 +125,7 @@ pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verific
     v.problems.extend(tree.problems.iter().cloned());
 
     // The history chain, and each report against its row.
+    // A missing description or history is named above: as removed, or as not listed.
     let info = match text(BUNDLE_FILE) {
         None => None,
         Some(t) => match serde_json::from_str::<BundleInfo>(&t) {

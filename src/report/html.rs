@@ -718,7 +718,7 @@ fn teardown_section(o: &mut String, r: &RunReport) {
 // --- helpers --------------------------------------------------------------------------------
 
 /// HTML-escapes text for element content and quoted attributes alike.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

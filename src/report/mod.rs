@@ -17,6 +17,7 @@ pub use csv::render_phases_csv;
 pub use due::{DueRow, DueState, due};
 pub use history::{History, HistoryRow, append_history, read_history};
 pub use html::render_html;
+pub(crate) use html::esc;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use metrics::render_metrics;

@@ -178,6 +178,17 @@ pub enum CheckOutcome {
     Error,
 }
 
+impl CheckOutcome {
+    /// As report.json spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckOutcome::Passed => "passed",
+            CheckOutcome::Failed => "failed",
+            CheckOutcome::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
     pub restore: String,

@@ -11,6 +11,7 @@
 //! the fitted line, `PROJECT_RUNS` runs past the latest, reaches `WARN_FRACTION` of the tier's
 //! RTO target: the drill is heading for a miss before it misses.
 
+use super::html::esc;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -515,17 +516,3 @@ fn trend_svg(o: &mut String, d: &DrillSummary) {
     o.push_str("</svg>\n");
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}

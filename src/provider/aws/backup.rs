@@ -692,11 +692,7 @@ async fn check_job(
             plan.name,
             target.name,
             first.name,
-            match first.outcome {
-                crate::report::CheckOutcome::Passed => "passed",
-                crate::report::CheckOutcome::Failed => "failed",
-                crate::report::CheckOutcome::Error => "error",
-            },
+            first.outcome.as_str(),
             first
                 .findings
                 .first()

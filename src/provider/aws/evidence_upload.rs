@@ -54,8 +54,6 @@ pub struct UploadObject {
 pub struct LockedObject {
     pub key: String,
     pub version_id: Option<String>,
-    pub mode: String,
-    pub retain_until: DateTime<Utc>,
 }
 
 /// Uploads `objects` to `bucket`, each locked in `mode` until `retain_until`, and confirms
@@ -105,7 +103,8 @@ pub async fn upload_locked(
             ProviderError::harness(format!("cannot read {}: {e}", o.path.display()))
         })?;
         // The SDK adds a CRC32 checksum, which S3 requires for a locked upload.
-        s3.put_object()
+        let put = s3
+            .put_object()
             .bucket(bucket)
             .key(&o.key)
             .body(body)
@@ -121,10 +120,12 @@ pub async fn upload_locked(
                     error_chain(&e)
                 ))
             })?;
+        // The version just written, not whatever is newest by now.
         let head = s3
             .head_object()
             .bucket(bucket)
             .key(&o.key)
+            .set_version_id(put.version_id().map(str::to_owned))
             .send()
             .await
             .map_err(|e| {
@@ -135,25 +136,23 @@ pub async fn upload_locked(
                 ))
             })?;
         let got_mode = head.object_lock_mode().map(|m| m.as_str().to_owned());
-        let got_until = head.object_lock_retain_until_date().map(|d| d.secs());
-        if got_mode.as_deref() != Some(mode.as_str()) || got_until.is_none_or(|s| s < until_secs) {
+        let got_until = head.object_lock_retain_until_date();
+        if got_mode.as_deref() != Some(mode.as_str())
+            || got_until.is_none_or(|d| d.secs() < until_secs)
+        {
             return Err(ProviderError::harness(format!(
                 "s3://{bucket}/{} was stored without the retention asked for (mode {}, until \
                  {}): this store does not apply Object Lock, so the evidence is not immutable",
                 o.key,
                 got_mode.as_deref().unwrap_or("none"),
                 got_until
-                    .and_then(|s| DateTime::from_timestamp(s, 0))
+                    .and_then(super::to_chrono)
                     .map_or_else(|| "none".to_owned(), |t| t.to_rfc3339())
             )));
         }
         done.push(LockedObject {
             key: o.key.clone(),
             version_id: head.version_id().map(str::to_owned),
-            mode: mode.as_str().to_owned(),
-            retain_until: got_until
-                .and_then(|s| DateTime::from_timestamp(s, 0))
-                .unwrap_or(retain_until),
         });
     }
     Ok(done)

@@ -140,6 +140,18 @@ impl S3Restore {
                 self.bucket, self.prefix
             ));
         }
+        if chosen.is_empty() {
+            // A mistyped prefix, or everything deleted by then: restoring nothing must not
+            // pass as a restore.
+            return Err(ProviderError::restore(format!(
+                "nothing under s3://{}/{} was current at {} ({} versions and {} delete markers listed)",
+                self.bucket,
+                self.prefix,
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                listed.versions,
+                listed.markers
+            )));
+        }
         let cold: Vec<&SourceObject> = chosen
             .iter()
             .filter(|o| matches!(o.storage_class.as_deref(), Some("GLACIER" | "DEEP_ARCHIVE")))
@@ -236,8 +248,10 @@ impl S3Restore {
             prefix: prefix.clone(),
             created_bucket,
         });
+        // Versions and delete markers count, not only current objects: teardown removes
+        // every version under the prefix, so a prefix with any history is not ours.
         let occupied = client
-            .list_objects_v2()
+            .list_object_versions()
             .bucket(&self.target.bucket)
             .prefix(&prefix)
             .max_keys(1)
@@ -249,11 +263,11 @@ impl S3Restore {
                     &e,
                 )
             })?;
-        if !occupied.contents().is_empty() {
+        if !occupied.versions().is_empty() || !occupied.delete_markers().is_empty() {
             // Not ours: never delete it at teardown.
             live.target = None;
             return Err(ProviderError::harness(format!(
-                "s3://{}/{prefix} already holds objects: a run restores only into an empty prefix",
+                "s3://{}/{prefix} already holds objects or object versions: a run restores only into an empty prefix",
                 self.target.bucket
             )));
         }
@@ -409,6 +423,15 @@ impl S3Restore {
     }
 }
 
+/// Whether an S3 error code says the backup itself is not there (or not readable as it
+/// is): the restore's fault, not the harness's.
+pub(crate) fn source_missing(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidObjectState")
+    )
+}
+
 /// A failed SDK call as a provider error: a missing bucket, key or version is the restore's
 /// fault (the backup is not there); anything else (credentials, network, permissions) the
 /// harness's.
@@ -418,11 +441,10 @@ where
     R: std::fmt::Debug + 'static,
 {
     let message = format!("{what}: {}", error_chain(e));
-    match e.code() {
-        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidObjectState") => {
-            ProviderError::restore(message)
-        }
-        _ => ProviderError::harness(message),
+    if source_missing(e.code()) {
+        ProviderError::restore(message)
+    } else {
+        ProviderError::harness(message)
     }
 }
 
@@ -471,14 +493,7 @@ pub(crate) async fn list_as_of(
             page.encoding_type(),
             Some(aws_sdk_s3::types::EncodingType::Url)
         );
-        let key_of = |k: Option<&str>| -> Result<String, ProviderError> {
-            let k = k.unwrap_or_default();
-            if encoded {
-                keys::url_decode(k).map_err(ProviderError::harness)
-            } else {
-                Ok(k.to_owned())
-            }
-        };
+        let key_of = |k: Option<&str>| keys::listed_key(k, encoded).map_err(ProviderError::harness);
         let mut vs = Vec::with_capacity(page.versions().len());
         for o in page.versions() {
             vs.push(Entry {
@@ -837,14 +852,7 @@ async fn all_versions(
             page.encoding_type(),
             Some(aws_sdk_s3::types::EncodingType::Url)
         );
-        let key_of = |k: Option<&str>| -> Result<String, String> {
-            let k = k.unwrap_or_default();
-            if encoded {
-                keys::url_decode(k)
-            } else {
-                Ok(k.to_owned())
-            }
-        };
+        let key_of = |k: Option<&str>| keys::listed_key(k, encoded);
         for v in page.versions() {
             out.push((
                 key_of(v.key())?,
@@ -860,11 +868,14 @@ async fn all_versions(
         if page.is_truncated() != Some(true) {
             return Ok(out);
         }
-        key_marker = page
-            .next_key_marker()
-            .map(|k| key_of(Some(k)))
-            .transpose()?;
+        key_marker = Some(key_of(page.next_key_marker())?).filter(|k| !k.is_empty());
         version_marker = page.next_version_id_marker().map(str::to_owned);
+        // Without a marker the next request would start over: never loop forever.
+        if key_marker.is_none() {
+            return Err(format!(
+                "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
+            ));
+        }
     }
 }
 

@@ -117,12 +117,12 @@ where
                     | "TooManyRequests"
             )
         );
-    let blame = match code {
-        Some(
-            "NoSuchBucket" | "NoSuchKey" | "NoSuchVersion" | "InvalidObjectState"
-            | "InvalidRequest",
-        ) => Blame::Restore,
-        _ => Blame::Harness,
+    // A copy the service refuses as a request (e.g. of a version it cannot copy) is the
+    // backup's fault too.
+    let blame = if super::source_missing(code) || code == Some("InvalidRequest") {
+        Blame::Restore
+    } else {
+        Blame::Harness
     };
     Failure {
         throttled,

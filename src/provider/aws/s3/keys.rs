@@ -34,6 +34,16 @@ fn encode(s: &str, keep_slash: bool) -> String {
 }
 
 /// Decodes a key S3 returned under `encoding-type=url`: `+` is a space, `%XX` a byte.
+/// A key as a listing returned it: URL-decoded when the listing says it encoded keys.
+pub(crate) fn listed_key(raw: Option<&str>, encoded: bool) -> Result<String, String> {
+    let raw = raw.unwrap_or_default();
+    if encoded {
+        url_decode(raw)
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
 pub(crate) fn url_decode(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -143,12 +143,7 @@ impl RestoredObjects {
                 page.map_err(|e| format!("cannot list {}: {}", self.location(), error_chain(&e)))?;
             let encoded = matches!(page.encoding_type(), Some(EncodingType::Url));
             for o in page.contents() {
-                let raw = o.key().unwrap_or_default();
-                let key = if encoded {
-                    keys::url_decode(raw)?
-                } else {
-                    raw.to_owned()
-                };
+                let key = keys::listed_key(o.key(), encoded)?;
                 let Some(source_key) = key.strip_prefix(&p.prefix) else {
                     return Err(format!(
                         "the listing of {} returned \"{key}\", outside it",
