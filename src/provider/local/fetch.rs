@@ -77,24 +77,49 @@ fn fetch(archive: &Path, name: &str, dest: &Path) -> Result<Option<String>, Stri
         }
         return Ok(None);
     };
-    let mut data = Vec::with_capacity(16 << 20);
-    kind.open(&path)
-        .and_then(|mut r| r.read_to_end(&mut data))
-        .map_err(|e| format!("{} ({}): {e}", path.display(), kind.name()))?;
-    check_segment_bytes(name, &data).map_err(|e| format!("{}: {e}", path.display()))?;
     let tmp = dest.with_file_name(format!(
         ".{}.restore-drill-tmp",
         dest.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    std::fs::write(&tmp, &data)
-        .and_then(|()| std::fs::rename(&tmp, dest))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", dest.display())
-        })?;
+    let written = if kind == Compression::None {
+        // A plain file: a kernel-side copy, then its header and length checked.
+        std::fs::copy(&path, &tmp)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|_| check_plain(name, &tmp).map_err(|e| format!("{}: {e}", path.display())))
+    } else {
+        let mut data = Vec::with_capacity(16 << 20);
+        kind.open(&path)
+            .and_then(|mut r| r.read_to_end(&mut data))
+            .map_err(|e| format!("{} ({}): {e}", path.display(), kind.name()))
+            .and_then(|_| {
+                check_segment_bytes(name, &data).map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .and_then(|()| {
+                std::fs::write(&tmp, &data)
+                    .map_err(|e| format!("cannot write {}: {e}", tmp.display()))
+            })
+    };
+    if let Err(e) = written.and_then(|()| {
+        std::fs::rename(&tmp, dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    }) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(Some(path.display().to_string()))
+}
+
+/// Checks a plain copy of a segment: its header (the first 40 bytes) and its length.
+fn check_plain(name: &str, file: &Path) -> Result<(), String> {
+    if super::wal::Segment::parse(name).is_none() {
+        return Ok(());
+    }
+    let mut head = [0u8; 40];
+    let mut f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let got = super::compress::read_full(&mut f, &mut head).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    super::wal::check_segment_header(name, &head[..got], len)
 }
 
 fn unknown_variant(archive: &Path, name: &str) -> Option<PathBuf> {

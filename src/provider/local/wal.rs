@@ -365,16 +365,20 @@ fn parse_header(b: &[u8]) -> Option<LongHeader> {
 /// Checks that `data` is a whole segment named `name`: its header and length (the check
 /// `wal-fetch` makes on every segment it hands to PostgreSQL).
 pub fn check_segment_bytes(name: &str, data: &[u8]) -> Result<(), String> {
+    check_segment_header(name, data, data.len() as u64)
+}
+
+/// Checks a segment named `name` from its first bytes `head` and its whole length `len`.
+pub fn check_segment_header(name: &str, head: &[u8], len: u64) -> Result<(), String> {
     let Some(seg) = Segment::parse(name) else {
         return Ok(());
     };
-    let h = parse_header(data)
+    let h = parse_header(head)
         .ok_or_else(|| format!("{name} does not start with a WAL segment header"))?;
     let size = u64::from(h.segment_size);
-    if data.len() as u64 != size {
+    if len != size {
         return Err(format!(
-            "{name} holds {} bytes where its header says {size}: it is truncated or damaged",
-            data.len()
+            "{name} holds {len} bytes where its header says {size}: it is truncated or damaged"
         ));
     }
     if h.page_addr != seg.number(size) * size {
