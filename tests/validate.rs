@@ -161,6 +161,18 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // Issue 15 item 2: only documented units, at most ten years; nothing that could
+        // overflow a time later gets past validation.
+        "absurd-times",
+        &[
+            "absurd-times.toml:10:6: incident: key \"at\": invalid relative time \"-300000y\" (expected e.g. \"-30m\" or \"-2h\"): invalid duration \"300000y\": \"y\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:11:20: incident: key \"detect_allowance\": invalid duration \"1.5h\": fractions are not allowed; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:14:11: timeouts: key \"restore\": invalid duration \"99999999999d\": it is longer than ten years (3650d); write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:15:10: timeouts: key \"verify\": invalid duration \"100ms\": \"ms\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:21:6: restore \"orders\": key \"to\": invalid relative time \"-2w\" (expected e.g. \"-30m\" or \"-2h\"): invalid duration \"2w\": \"w\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+        ],
+    ),
+    (
         "invalid-cron",
         &[
             "invalid-cron.toml:3:12: key \"schedule\": invalid cron expression \"0 6 32 * *\": day of month 32 is out of range 1-31",
