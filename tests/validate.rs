@@ -367,3 +367,32 @@ fn the_format_guide_shows_every_example_verbatim() {
         );
     }
 }
+
+#[test]
+fn item_7_a_password_in_password_env_is_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/invalid/negative-duration.toml"))
+            .unwrap()
+            .replace("detect_allowance = \"-5m\"", "detect_allowance = \"5m\"")
+            .replace("\"ORDERS_DRILL_PASSWORD\"", "\"Tr0ub4dor&3-horse\"");
+    let file = dir.path().join("drill.toml");
+    std::fs::write(&file, text).unwrap();
+    for cmd in ["validate", "plan"] {
+        let run = restore_drill(&[cmd, file.to_str().unwrap()]);
+        assert_eq!(run.code, 20, "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("Tr0ub4dor") && !run.stdout.contains("Tr0ub4dor"),
+            "{cmd} echoed the secret:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "drill.toml:23:16: restore \"orders\": key \"connect.password_env\": the value is not an environment variable name"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -1209,7 +1209,9 @@ impl Validator<'_> {
             self.diags.error(
                 p.span(),
                 ctx,
-                format!("key \"{key}\": \"{name}\" is not an environment variable name (letters, digits and \"_\"); it names the variable holding the password, never the password itself"),
+                // The value is never repeated: a value where a variable name belongs is often
+                // the password itself.
+                format!("key \"{key}\": the value is not an environment variable name (letters, digits and \"_\", not starting with a digit); it names the variable holding the password, never the password itself (the value is not repeated here, in case it is one)"),
             );
         }
     }
