@@ -17,8 +17,7 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
         }
     };
     let mut invalid = 0;
-    for file in &files {
-        let checked = load_drill(file);
+    for (file, checked) in &crate::drill::load_drills(&files) {
         for d in &checked.diagnostics {
             let _ = writeln!(err, "{d}");
         }
@@ -459,8 +458,7 @@ fn load_all(paths: &[PathBuf], err: &mut dyn Write) -> Option<Vec<crate::drill::
     };
     let mut plans = Vec::new();
     let mut invalid = false;
-    for file in &files {
-        let checked = load_drill(file);
+    for (_, checked) in crate::drill::load_drills(&files) {
         for d in &checked.diagnostics {
             let _ = writeln!(err, "{d}");
         }

@@ -396,3 +396,29 @@ fn item_7_a_password_in_password_env_is_never_echoed() {
         );
     }
 }
+
+#[test]
+fn item_5_two_drills_with_one_name_are_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("drills/demo-local.toml")).unwrap();
+    std::fs::write(dir.path().join("a.toml"), &text).unwrap();
+    std::fs::write(dir.path().join("b.toml"), &text).unwrap();
+    let d = dir.path().display().to_string();
+    for cmd in [
+        &["validate", &d][..],
+        &["run", &d, "--reports", &format!("{d}/r")][..],
+    ] {
+        let run = restore_drill(cmd);
+        assert_eq!(run.code, 20, "{}{}", run.stdout, run.stderr);
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            assert!(
+                run.stderr.contains(&format!(
+                    "{d}/{me}.toml:5:1: key \"name\": drill name \"demo-local\" is also the name of {d}/{other}.toml"
+                )),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!dir.path().join("r").exists(), "nothing ran");
+}

@@ -15,7 +15,7 @@ mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use expect::{Expect, Op};
-pub use files::{FindError, find_drill_files, load_drill};
+pub use files::{FindError, find_drill_files, load_drill, load_drills};
 pub use plan::*;
 pub use render::render_plan;
 pub use schedule::{Cron, Schedule};
