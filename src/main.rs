@@ -364,6 +364,7 @@ fn main() -> ExitCode {
                     keep: *keep,
                     keep_on_failure: *keep_on_failure,
                     incident_at: *incident_at,
+                    ..Default::default()
                 },
                 reports: reports.clone(),
                 format: match format {

@@ -28,6 +28,7 @@ fn phase(name: &str, seconds: f64, outcome: Outcome) -> PhaseReport {
         resolution_seconds: 0.0,
         outcome,
         error: None,
+        expected_seconds: None,
     }
 }
 

@@ -771,7 +771,6 @@ fn href_of(target: &str) -> String {
     o
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,12 +225,18 @@ mod tests {
     #[test]
     fn manifest_round_trip_and_bad_lines() {
         let mut files = BTreeMap::new();
-        files.insert("runs/a/r1/report.json".to_owned(), crate::drill::sha256_hex(b"a"));
+        files.insert(
+            "runs/a/r1/report.json".to_owned(),
+            crate::drill::sha256_hex(b"a"),
+        );
         files.insert("index.md".to_owned(), crate::drill::sha256_hex(b"b"));
         let text = render_manifest(&files);
         assert!(text.starts_with(&format!("{}  index.md\n", crate::drill::sha256_hex(b"b"))));
         assert_eq!(parse_manifest(&text), (files, Vec::new()));
-        let bad = format!("{}  ../etc/passwd\nnonsense\n", crate::drill::sha256_hex(b"x"));
+        let bad = format!(
+            "{}  ../etc/passwd\nnonsense\n",
+            crate::drill::sha256_hex(b"x")
+        );
         let (files, problems) = parse_manifest(&bad);
         assert!(files.is_empty());
         assert_eq!(

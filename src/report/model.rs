@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::provider::{RecoveryPoint, Target};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: phases may carry `expected_seconds`; `measured.rpo_seconds` is signed (negative when a
+/// restore holds data newer than the incident); history phase columns hold the critical path.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -167,6 +169,10 @@ pub struct PhaseReport {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How long this drill's previous runs took for this phase (their median), which the
+    /// polling aimed at. Absent without history, and in reports before format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

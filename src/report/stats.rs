@@ -515,4 +515,3 @@ fn trend_svg(o: &mut String, d: &DrillSummary) {
     }
     o.push_str("</svg>\n");
 }
-

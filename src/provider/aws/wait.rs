@@ -37,7 +37,11 @@ where
     let mut last_status = String::new();
     loop {
         polls += 1;
-        let seen = probe().await?;
+        let seen = probe().await;
+        // The engine learns of every answer as it comes, so a phase that fails or is dropped
+        // still reports its polls.
+        crate::provider::poll::look();
+        let seen = seen?;
         let now = Instant::now();
         match seen {
             Seen::Ready => {
