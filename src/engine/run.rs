@@ -112,6 +112,7 @@ impl Phases<'_> {
         let watch = PhaseWatch {
             started: Instant::now(),
             expected,
+            calls_are_looks: name == "resolve",
             looks: looks.clone(),
         };
         let result = tokio::select! {
@@ -221,8 +222,7 @@ async fn pipeline<D: RestoreDriver>(
                     rp.notes.push(note);
                 }
             }
-            // Looks at the source are told through `provider::poll`; a resolve that does not
-            // tell them made none worth timing.
+            // Its looks at the source (API calls) are told through `provider::poll`.
             Ok((rp, Waited::default()))
         };
         let rp = ph.run("resolve", t.resolve, resolve).await?;

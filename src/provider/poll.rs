@@ -37,6 +37,10 @@ pub struct PhaseWatch {
     pub started: Instant,
     /// How long this phase took in this drill's previous runs (their median), if known.
     pub expected: Option<Duration>,
+    /// Every answered API call is a look (`resolve`: its looks at the source are its calls).
+    /// Otherwise only the waiting loops' looks count, not the calls that start or change
+    /// things.
+    pub calls_are_looks: bool,
     pub looks: Looks,
 }
 
@@ -52,6 +56,15 @@ pub async fn watched<F: std::future::Future>(watch: PhaseWatch, work: F) -> F::O
 /// Records one look at the resource being waited for, now.
 pub fn look() {
     let _ = WATCH.try_with(|w| w.looks.push(Instant::now()));
+}
+
+/// Records an answered API call, now: a look when the phase counts its calls.
+pub fn call() {
+    let _ = WATCH.try_with(|w| {
+        if w.calls_are_looks {
+            w.looks.push(Instant::now());
+        }
+    });
 }
 
 /// When the current phase started and how long it is expected to take, if known.
@@ -71,9 +84,11 @@ mod tests {
         let watch = PhaseWatch {
             started: t0,
             expected: Some(Duration::from_secs(60)),
+            calls_are_looks: false,
             looks: looks.clone(),
         };
-        watched(watch, async {
+        watched(watch.clone(), async {
+            call(); // not a look in this phase
             look();
             tokio::time::sleep(Duration::from_secs(2)).await;
             look();
@@ -83,5 +98,11 @@ mod tests {
         assert_eq!(expected(), None);
         assert_eq!(looks.take(), vec![t0, t0 + Duration::from_secs(2)]);
         assert_eq!(looks.take(), vec![]);
+        let counting = PhaseWatch {
+            calls_are_looks: true,
+            ..watch
+        };
+        watched(counting, async { call() }).await;
+        assert_eq!(looks.take().len(), 1);
     }
 }

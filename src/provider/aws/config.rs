@@ -149,7 +149,7 @@ impl Session {
     }
 
     pub fn rds(&self, region: Option<&str>) -> aws_sdk_rds::Client {
-        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -159,7 +159,7 @@ impl Session {
     /// S3 uses path-style addresses against a custom endpoint (emulators and S3-compatible
     /// stores rarely have wildcard DNS).
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -170,10 +170,31 @@ impl Session {
     }
 
     pub fn backup(&self, region: Option<&str>) -> aws_sdk_backup::Client {
-        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
         aws_sdk_backup::Client::from_conf(b.build())
+    }
+}
+
+/// Tells the engine of every answered API call (`provider::poll::call`), so a phase whose looks
+/// are its calls (resolve) reports how many it made.
+#[derive(Debug)]
+struct CallsAreLooks;
+
+impl aws_sdk_rds::config::Intercept for CallsAreLooks {
+    fn name(&self) -> &'static str {
+        "restore-drill-calls-are-looks"
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _: &aws_sdk_rds::config::RuntimeComponents,
+        _: &mut aws_sdk_rds::config::ConfigBag,
+    ) -> Result<(), aws_sdk_rds::error::BoxError> {
+        crate::provider::poll::call();
+        Ok(())
     }
 }
