@@ -205,7 +205,12 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
             if cancel.reason().is_some() {
                 break;
             }
-            let output = crate::engine::run_drill(plan, opts, &cancel, &progress).await;
+            // Waits aim their polls at how long this drill's phases usually take.
+            let mut opts = opts.clone();
+            if let Ok(history) = crate::report::read_history(&history_path(reports)) {
+                opts.expected = crate::report::expected_phases(&history, &plan.name, 10);
+            }
+            let output = crate::engine::run_drill(plan, &opts, &cancel, &progress).await;
             let report = &output.report;
             code = worse(code, record_run(reports, report, err));
             match format {

@@ -15,7 +15,7 @@ mod write;
 
 pub use csv::render_phases_csv;
 pub use due::{DueRow, DueState, due};
-pub use history::{History, HistoryRow, append_history, read_history};
+pub use history::{History, HistoryRow, append_history, expected_phases, read_history};
 pub(crate) use html::esc;
 pub use html::render_html;
 pub use junit::render_junit;
