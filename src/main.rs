@@ -311,7 +311,7 @@ enum Command {
         subcommand,
         after_help = "Examples:\n  restore-drill evidence keygen --out evidence.key\n  restore-drill evidence export --since 2026-01-01 --until 2026-03-31 \\\n      --signing-key evidence.key --out evidence-2026q1\n  restore-drill evidence verify evidence-2026q1.tar.gz --public-key evidence.key.pub"
     )]
-    Evidence(restore_drill::evidence::EvidenceCommand),
+    Evidence(restore_drill::commands::EvidenceCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -378,7 +378,7 @@ fn main() -> ExitCode {
             commands::run(paths, &args, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
-        Command::Evidence(cmd) => restore_drill::evidence::run_command(cmd, &mut out, &mut err),
+        Command::Evidence(cmd) => restore_drill::commands::evidence(cmd, &mut out, &mut err),
         Command::Report {
             reports,
             drill,
