@@ -10,6 +10,7 @@ pub mod drill;
 pub mod engine;
 pub mod evidence;
 pub mod exit;
+pub mod model;
 pub mod provider;
 pub mod report;
 

@@ -9,7 +9,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::ProvideCredentials;
-use serde::{Deserialize, Serialize};
 
 use crate::drill::ProviderSpec;
 use crate::provider::ProviderError;
@@ -25,20 +24,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// One call with all its retries.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The AWS settings of a run, as the report records them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AwsSettings {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub retry_mode: String,
-    pub max_attempts: u32,
-    pub initial_backoff_seconds: f64,
-    pub max_backoff_seconds: f64,
-    pub connect_timeout_seconds: f64,
-    pub attempt_timeout_seconds: f64,
-    pub operation_timeout_seconds: f64,
-}
+pub use crate::model::AwsSettings;
 
 impl AwsSettings {
     /// The settings for a drill's `[provider]`; `None` when it is not AWS.
