@@ -5,11 +5,14 @@
 //! maps outcomes to exit codes.
 
 pub mod checks;
-pub mod commands;
-pub mod demo;
+pub mod cli;
 pub mod drill;
 pub mod engine;
 pub mod evidence;
 pub mod exit;
+pub mod model;
 pub mod provider;
 pub mod report;
+
+/// The commands, by their old name.
+pub use cli as commands;

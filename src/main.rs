@@ -311,7 +311,7 @@ enum Command {
         subcommand,
         after_help = "Examples:\n  restore-drill evidence keygen --out evidence.key\n  restore-drill evidence export --since 2026-01-01 --until 2026-03-31 \\\n      --signing-key evidence.key --out evidence-2026q1\n  restore-drill evidence verify evidence-2026q1.tar.gz --public-key evidence.key.pub"
     )]
-    Evidence(restore_drill::evidence::EvidenceCommand),
+    Evidence(restore_drill::commands::EvidenceCommand),
     /// Deliver one file from a WAL archive to PostgreSQL: the restore_command of pg_pitr.
     ///
     /// pg_pitr restores set `restore_command` to this, so that compressed archives (.gz,
@@ -386,6 +386,7 @@ fn main() -> ExitCode {
                     keep: *keep,
                     keep_on_failure: *keep_on_failure,
                     incident_at: *incident_at,
+                    ..Default::default()
                 },
                 reports: reports.clone(),
                 format: match format {
@@ -405,7 +406,7 @@ fn main() -> ExitCode {
             name,
             dest,
         } => restore_drill::provider::local::wal_fetch(archive, name, dest, log.as_deref()),
-        Command::Evidence(cmd) => restore_drill::evidence::run_command(cmd, &mut out, &mut err),
+        Command::Evidence(cmd) => restore_drill::commands::evidence(cmd, &mut out, &mut err),
         Command::Report {
             reports,
             drill,

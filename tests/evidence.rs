@@ -201,6 +201,7 @@ fn phase(name: &str, start: DateTime<Utc>, seconds: f64, outcome: Outcome) -> Ph
         resolution_seconds: 1.0,
         outcome,
         error: (outcome == Outcome::Failed).then(|| "restore failed: storage full".into()),
+        expected_seconds: None,
     }
 }
 

@@ -28,26 +28,39 @@ fn phase(name: &str, seconds: f64, outcome: Outcome) -> PhaseReport {
         resolution_seconds: 0.0,
         outcome,
         error: None,
+        expected_seconds: None,
     }
 }
 
-/// A fake run: two restores, each with resolve 1 s, restore 250 s, prepare 3.25 s, verify
-/// 10 s and teardown 5 s, and a skipped copy; so the row sums to 2, 500, 6.5, 20 and 10 s
-/// and has no copy.
+/// A fake run: two restores, each with resolve 1 s, prepare 3.25 s, verify 10 s and a skipped
+/// copy; "orders" restores in 250 s and tears down in 5 s, "invoices" in 100 s and 8 s. So the
+/// row holds the critical path (issue 14): orders' 1, 250, 3.25 and 10 s, the longest
+/// teardown 8 s, and no copy.
 fn report(drill: &str, run_id: &str, started_at: DateTime<Utc>, rto: Option<f64>) -> RunReport {
     let restore = |id: &str| RestoreReport {
+        phases: if id == "orders" {
+            vec![
+                phase("resolve", 1.0, Outcome::Ok),
+                phase("copy", 0.0, Outcome::Skipped),
+                phase("restore", 250.0, Outcome::Ok),
+                phase("prepare", 3.25, Outcome::Ok),
+                phase("verify", 10.0, Outcome::Ok),
+                phase("teardown", 5.0, Outcome::Ok),
+            ]
+        } else {
+            vec![
+                phase("resolve", 1.0, Outcome::Ok),
+                phase("copy", 0.0, Outcome::Skipped),
+                phase("restore", 100.0, Outcome::Ok),
+                phase("prepare", 3.25, Outcome::Ok),
+                phase("verify", 10.0, Outcome::Ok),
+                phase("teardown", 8.0, Outcome::Ok),
+            ]
+        },
         id: id.to_owned(),
         kind: "pg_pitr".to_owned(),
         recovery_point: None,
         target: None,
-        phases: vec![
-            phase("resolve", 1.0, Outcome::Ok),
-            phase("copy", 0.0, Outcome::Skipped),
-            phase("restore", 250.0, Outcome::Ok),
-            phase("prepare", 3.25, Outcome::Ok),
-            phase("verify", 10.0, Outcome::Ok),
-            phase("teardown", 5.0, Outcome::Ok),
-        ],
         newest_data_at: None,
     };
     RunReport {
@@ -159,8 +172,8 @@ fn appended_rows_have_the_documented_format_and_read_back_equal() {
     assert_eq!(
         l[1],
         format!(
-            "orders-db,20260101T000000Z-7f3a,2026-01-01T00:00:00.123Z,gold,met,612.346,,2.000,,\
-             500.000,6.500,20.000,10.000,{},{},{}",
+            "orders-db,20260101T000000Z-7f3a,2026-01-01T00:00:00.123Z,gold,met,612.346,,1.000,,\
+             250.000,3.250,10.000,8.000,{},{},{}",
             sha(1),
             HistoryRow::CHAIN_START,
             first.row_hash
@@ -169,8 +182,8 @@ fn appended_rows_have_the_documented_format_and_read_back_equal() {
     assert_eq!(
         l[2],
         format!(
-            "orders-db,20260101T010000Z-0b1c,2026-01-01T01:00:00.000Z,gold,failed,,42.000,2.000,,\
-             500.000,6.500,20.000,10.000,{},{},{}",
+            "orders-db,20260101T010000Z-0b1c,2026-01-01T01:00:00.000Z,gold,failed,,42.000,1.000,,\
+             250.000,3.250,10.000,8.000,{},{},{}",
             sha(2),
             first.row_hash,
             second.row_hash
@@ -181,7 +194,7 @@ fn appended_rows_have_the_documented_format_and_read_back_equal() {
     assert_ne!(first.row_hash, second.row_hash);
     assert_eq!(first.rto_seconds, Some(612.346));
     assert_eq!(first.phase("copy"), None);
-    assert_eq!(first.phase("restore"), Some(500.0));
+    assert_eq!(first.phase("restore"), Some(250.0));
 
     let h = read_history(&path).unwrap();
     assert_eq!(h.problems, Vec::<String>::new());
@@ -680,4 +693,73 @@ fn nothing_is_appended_after_a_last_row_without_a_hash() {
         )
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// Rows written before issue 14 summed the phases of all restores. They still read, with the
+/// numbers they were written with, and their chain still verifies beside new rows.
+#[test]
+fn rows_with_summed_phases_from_before_the_critical_path_still_read_and_verify() {
+    let (_dir, path) = temp();
+    let old = HistoryRow {
+        drill: "orders-db".into(),
+        run_id: "20250101T000000Z-0001".into(),
+        started_at: at(0),
+        tier: "gold".into(),
+        verdict: "met".into(),
+        rto_seconds: Some(612.0),
+        rpo_seconds: None,
+        // Two restores of 250 s each, summed, as the old rows did.
+        phases: vec![("resolve".into(), 2.0), ("restore".into(), 500.0)],
+        report_sha256: sha(7),
+        prev_hash: String::new(),
+        row_hash: String::new(),
+    }
+    .chained(HistoryRow::CHAIN_START);
+    std::fs::write(&path, format!("{}\n{}", HistoryRow::HEADER, old.to_line())).unwrap();
+    let new = append_history(
+        &path,
+        &report("orders-db", "20260101T000000Z-7f3a", at(1), Some(600.0)),
+        &sha(8),
+    )
+    .unwrap();
+    let h = read_history(&path).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows.len(), 2);
+    assert_eq!(h.rows[0].phase("restore"), Some(500.0));
+    assert_eq!(h.rows[1].phase("restore"), Some(250.0));
+    assert_eq!(h.rows[1].prev_hash, old.row_hash);
+    assert_eq!(h.rows[1], new);
+}
+
+/// What waits aim at: the median of each phase over the drill's restored runs.
+#[test]
+fn expected_phases_are_medians_of_the_drills_restored_runs() {
+    let (_dir, path) = temp();
+    for (i, (restore, rto)) in [
+        (250.0, Some(600.0)),
+        (300.0, Some(650.0)),
+        (100.0, Some(500.0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = report("orders-db", &format!("run-{i}"), at(i as i64), rto);
+        r.restores[0].phases[2].seconds = restore;
+        append_history(&path, &r, &sha(i)).unwrap();
+    }
+    // A failed run and another drill do not count.
+    let mut failed = report("orders-db", "run-f", at(5), None);
+    failed.verdict = Verdict::Failed;
+    failed.restores[0].phases[2].seconds = 9999.0;
+    append_history(&path, &failed, &sha(5)).unwrap();
+    append_history(&path, &report("other", "run-o", at(6), Some(1.0)), &sha(6)).unwrap();
+    let h = read_history(&path).unwrap();
+    let e = restore_drill::report::expected_phases(&h, "orders-db", 10);
+    assert_eq!(e.get("restore"), Some(&std::time::Duration::from_secs(250)));
+    assert_eq!(e.get("teardown"), Some(&std::time::Duration::from_secs(8)));
+    assert_eq!(e.get("copy"), None);
+    // Only the last two: 100 and 300 s.
+    let e = restore_drill::report::expected_phases(&h, "orders-db", 2);
+    assert_eq!(e.get("restore"), Some(&std::time::Duration::from_secs(200)));
+    assert!(restore_drill::report::expected_phases(&h, "nothing", 10).is_empty());
 }

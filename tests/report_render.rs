@@ -49,6 +49,7 @@ fn phase(name: &str, started: &str, seconds: f64, polls: u32, resolution: f64) -
         resolution_seconds: resolution,
         outcome: Outcome::Ok,
         error: None,
+        expected_seconds: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod canary;
 mod checksum;
 mod context;
 mod manifest;
+mod record;
 mod runner;
 mod s3;
 mod schema;
@@ -14,7 +15,6 @@ mod sql;
 pub mod tls;
 
 pub use context::{CheckContext, CheckTarget};
-pub use manifest::{
-    Manifest, ObjectManifest, SchemaSnapshot, TableManifest, record_manifest, record_s3_manifest,
-};
+pub use manifest::{Manifest, ObjectManifest, SchemaSnapshot, TableManifest};
+pub use record::{record_manifest, record_s3_manifest};
 pub use runner::{restored_set_check, run_check, run_object_check};

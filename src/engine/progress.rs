@@ -14,6 +14,8 @@ use crate::report::{CheckOutcome, Outcome};
 pub struct Progress {
     /// `None`: plain lines.
     bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
+    /// When each running phase (`restore/phase`) started, from its event.
+    started: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl Progress {
@@ -25,7 +27,10 @@ impl Progress {
                 Mutex::new(HashMap::new()),
             )
         });
-        Progress { bars }
+        Progress {
+            bars,
+            started: Mutex::new(HashMap::new()),
+        }
     }
 
     fn line(&self, text: String) {
@@ -39,14 +44,15 @@ impl Progress {
 }
 
 impl EventSink for Progress {
-    fn event(&self, event: &Event<'_>) {
+    fn event(&self, at: tokio::time::Instant, event: &Event<'_>) {
         match event {
             Event::RunStarted {
-                drill,
+                plan,
                 run_id,
                 restores,
+                ..
             } => {
-                self.line(format!("restore-drill: drill {drill}, run {run_id}"));
+                self.line(format!("restore-drill: drill {}, run {run_id}", plan.name));
                 if let Some((multi, bars)) = &self.bars {
                     let style =
                         ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
@@ -62,32 +68,49 @@ impl EventSink for Progress {
                     }
                 }
             }
-            Event::PhaseStarted { restore, phase } => match &self.bars {
-                Some((_, bars)) => {
-                    if let Some(bar) = bars.lock().unwrap_or_else(|p| p.into_inner()).get(*restore)
-                    {
-                        bar.set_message(format!("{phase}…"));
-                        bar.reset_elapsed();
+            Event::PhaseStarted { restore, phase, .. } => {
+                self.started
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(format!("{restore}/{phase}"), at);
+                match &self.bars {
+                    Some((_, bars)) => {
+                        if let Some(bar) =
+                            bars.lock().unwrap_or_else(|p| p.into_inner()).get(*restore)
+                        {
+                            bar.set_message(format!("{phase}…"));
+                            bar.reset_elapsed();
+                        }
                     }
+                    None => eprintln!("restore-drill: {restore}: {phase} started"),
                 }
-                None => eprintln!("restore-drill: {restore}: {phase} started"),
-            },
-            Event::PhaseFinished { restore, phase } => {
-                let outcome = match phase.outcome {
-                    Outcome::Ok => "done".to_owned(),
-                    other => format!("{other:?}").to_lowercase(),
+            }
+            Event::PhaseFinished {
+                restore,
+                phase,
+                outcome,
+                error,
+                ..
+            } => {
+                let outcome = match outcome {
+                    Outcome::Ok => "done",
+                    other => other.as_str(),
                 };
-                let error = phase
-                    .error
-                    .as_deref()
+                let error = error
                     .map(|e| format!(": {}", e.lines().next().unwrap_or(e)))
                     .unwrap_or_default();
+                let elapsed = self
+                    .started
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&format!("{restore}/{phase}"))
+                    .map(|t0| at.duration_since(t0).as_secs_f64())
+                    .unwrap_or_default();
                 self.line(format!(
-                    "restore-drill: {restore}: {} {outcome} in {:.2}s{error}",
-                    phase.name, phase.seconds
+                    "restore-drill: {restore}: {phase} {outcome} in {elapsed:.2}s{error}"
                 ));
             }
-            Event::CheckFinished { check } => {
+            Event::CheckFinished { check, .. } => {
                 let outcome = match check.outcome {
                     CheckOutcome::Passed => "passed",
                     CheckOutcome::Failed => "FAILED",
@@ -102,6 +125,18 @@ impl EventSink for Progress {
                 self.line(format!(
                     "restore-drill: {restore}: target kept; reach it with\n  {how}"
                 ));
+            }
+            Event::Poll { .. } | Event::Resolved { .. } | Event::Prepared { .. } => {}
+            Event::TeardownFinished { restore, leaked } => {
+                if !leaked.is_empty() {
+                    self.line(format!(
+                        "restore-drill: {restore}: teardown left behind: {}",
+                        leaked.join("; ")
+                    ));
+                }
+            }
+            Event::Interrupted { reason } => {
+                self.line(format!("restore-drill: interrupted by {reason}"));
             }
             Event::RunFinished { report } => {
                 if let Some((_, bars)) = &self.bars {

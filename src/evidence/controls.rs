@@ -15,52 +15,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::bundle::{Period, RunEntry, Segregation};
+use super::bundle::{ControlResult, DrillCoverage, Gap, Period, RunEntry, Segregation};
 use crate::report::HistoryRow;
 
 const MET: &str = "met";
 /// PCI DSS asks for a test at least once every 12 months.
 const YEAR: Duration = Duration::from_secs(365 * 86_400);
-
-/// How one drill was covered over the period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillCoverage {
-    pub drill: String,
-    /// The tier the drill is judged by; `None` when no run or file names one.
-    pub tier: Option<String>,
-    /// The tier's longest allowed interval between passing runs; `None` when the tier is
-    /// not known here.
-    pub interval_seconds: Option<u64>,
-    /// Where the tier came from: a drill file, or the drill's newest run.
-    pub tier_from: String,
-    /// The stretch checked for coverage: from the later of `since` and the drill's first
-    /// recorded run, to `until`.
-    pub window_from: Option<DateTime<Utc>>,
-    pub window_to: DateTime<Utc>,
-    /// Runs of the drill in the bundle.
-    pub runs: usize,
-    /// Passing runs of the drill in the bundle.
-    pub passes: Vec<String>,
-    /// The newest pass at or before the end of the period, whether in the bundle or not.
-    pub last_pass: Option<DateTime<Utc>>,
-    pub gaps: Vec<Gap>,
-    /// Runs in the bundle that missed or failed, with no passing run after them.
-    pub open_failures: Vec<String>,
-    /// The newest passing run in the bundle within the 12 months before the end.
-    pub annual_pass: Option<String>,
-    /// `restore-drill due`'s view at the end of the period, when the drill file was found.
-    pub due_at_end: Option<String>,
-}
-
-/// A stretch of the period no passing run covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gap {
-    pub from: Option<DateTime<Utc>>,
-    pub to: DateTime<Utc>,
-    pub message: String,
-}
 
 /// What is known about one drill before its coverage is worked out.
 pub struct DrillFacts<'a> {
@@ -208,23 +169,6 @@ fn gaps(
         push(covered_to, to, last);
     }
     out
-}
-
-/// One framework's control, and how the bundle answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ControlResult {
-    pub framework: String,
-    pub control: String,
-    pub title: String,
-    /// The requirement, paraphrased.
-    pub requirement: String,
-    /// What in the bundle answers it.
-    pub evidence: String,
-    /// `answered`, `partly answered` or `not answered`.
-    pub status: String,
-    /// Runs (`drill/run_id`) that answer the control.
-    pub answered_by: Vec<String>,
-    pub missing: Vec<String>,
 }
 
 #[derive(Clone, Copy)]

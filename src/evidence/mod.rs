@@ -5,7 +5,6 @@
 
 mod bundle;
 mod chain;
-mod cli;
 mod controls;
 mod export;
 mod hex;
@@ -16,12 +15,12 @@ mod operator;
 mod verify;
 
 pub use bundle::{
-    BundleInfo, DrillFileEntry, HistoryInfo, HistoryLine, Period, RunEntry, Segregation,
-    TargetIsolation,
+    BundleInfo, ControlResult, DrillCoverage, DrillFileEntry, Gap, HistoryInfo, HistoryLine,
+    Period, RunEntry, Segregation, TargetIsolation,
 };
-pub use cli::{EvidenceCommand, LockModeArg, run as run_command};
-pub use controls::{ControlResult, DrillCoverage, Gap};
+pub use controls::day;
 pub use export::{ExportRequest, Exported, export_bundle, out_paths};
+pub(crate) use keys::wipe_string;
 pub use keys::{
     PUBLIC_KEY_ENV, PublicKey, SIGNING_KEY_ENV, SecretKey, parse_public_key, parse_secret_key,
     write_key_pair,

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod local;
+pub mod poll;
 mod restorer;
 mod types;
 

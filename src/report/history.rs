@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Times are RFC 3339 UTC to the millisecond; seconds have three decimals and are empty when
-//! not measured (a phase that never ran). Text fields are quoted as RFC 4180 says when they
+//! not measured (a phase that never ran). A phase column holds the critical path: the phase
+//! of the restore that took longest to become usable (teardowns run side by side: the
+//! longest). Rows written before report format 2 summed the phases of all restores; they read
+//! and verify as before, and are the same numbers for a drill of one restore. Text fields are quoted as RFC 4180 says when they
 //! hold a comma or a quote; a record never spans lines (line breaks in a field are written as
 //! spaces), so a line is a row and problems can name lines.
 //!
@@ -67,7 +70,7 @@ pub struct HistoryRow {
     pub verdict: String,
     pub rto_seconds: Option<f64>,
     pub rpo_seconds: Option<f64>,
-    /// (phase name, seconds), summed over the run's restores.
+    /// (phase name, seconds) on the run's critical path (see the module comment).
     pub phases: Vec<(String, f64)>,
     pub report_sha256: String,
     pub prev_hash: String,
@@ -94,21 +97,10 @@ impl HistoryRow {
     /// The phases a row records, in column order.
     pub const PHASES: [&'static str; 6] = PHASES;
 
-    /// The row for one run, chained after `prev_hash`. Phase seconds are summed over the
-    /// run's restores; a phase that was skipped or kept everywhere is absent.
+    /// The row for one run, chained after `prev_hash`. Phase seconds are the critical path's
+    /// (see the module comment); a phase it skipped or kept is absent.
     pub fn from_report(report: &RunReport, report_sha256: &str, prev_hash: &str) -> HistoryRow {
-        let mut phases = Vec::new();
-        for name in PHASES {
-            let mut sum = None;
-            for p in report.restores.iter().flat_map(|r| &r.phases) {
-                if p.name == name && !matches!(p.outcome, Outcome::Skipped | Outcome::Kept) {
-                    sum = Some(sum.unwrap_or(0.0) + p.seconds);
-                }
-            }
-            if let Some(s) = sum {
-                phases.push((name.to_owned(), s));
-            }
-        }
+        let phases = critical_path(report);
         HistoryRow {
             drill: report.drill.name.clone(),
             run_id: report.run_id.clone(),
@@ -210,6 +202,90 @@ impl HistoryRow {
         csv_field(&mut r, &self.report_sha256);
         r
     }
+}
+
+/// The phases that made a run as long as it was: those of the restore that spent longest
+/// before teardown (restores run side by side, so that one decided when the run was usable),
+/// and the longest teardown. Phases skipped or kept are left out.
+fn critical_path(report: &RunReport) -> Vec<(String, f64)> {
+    let counts = |p: &&super::PhaseReport| !matches!(p.outcome, Outcome::Skipped | Outcome::Kept);
+    let until_usable = |r: &super::RestoreReport| -> f64 {
+        r.phases
+            .iter()
+            .filter(counts)
+            .filter(|p| p.name != "teardown")
+            .map(|p| p.seconds)
+            .sum()
+    };
+    let slowest = report
+        .restores
+        .iter()
+        .max_by(|a, b| until_usable(a).total_cmp(&until_usable(b)));
+    let mut phases = Vec::new();
+    for name in PHASES {
+        let seconds = if name == "teardown" {
+            report
+                .restores
+                .iter()
+                .flat_map(|r| &r.phases)
+                .filter(counts)
+                .filter(|p| p.name == name)
+                .map(|p| p.seconds)
+                .max_by(f64::total_cmp)
+        } else {
+            slowest.and_then(|r| {
+                r.phases
+                    .iter()
+                    .filter(counts)
+                    .filter(|p| p.name == name)
+                    .map(|p| p.seconds)
+                    .reduce(|a, b| a + b)
+            })
+        };
+        if let Some(s) = seconds {
+            phases.push((name.to_owned(), s));
+        }
+    }
+    phases
+}
+
+/// How long each phase of a drill usually takes: the median of its critical-path seconds over
+/// the drill's last `last` runs that were restored and verified (verdict `met` or `missed`).
+/// What waits aim their polls at.
+pub fn expected_phases(
+    history: &History,
+    drill: &str,
+    last: usize,
+) -> std::collections::BTreeMap<String, std::time::Duration> {
+    let runs: Vec<&HistoryRow> = history
+        .rows
+        .iter()
+        .rev()
+        .filter(|r| r.drill == drill && matches!(r.verdict.as_str(), "met" | "missed"))
+        .take(last)
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for name in PHASES {
+        let mut v: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.phase(name))
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len().is_multiple_of(2) {
+            (v[mid - 1] + v[mid]) / 2.0
+        } else {
+            v[mid]
+        };
+        if let Ok(d) = std::time::Duration::try_from_secs_f64(median) {
+            out.insert(name.to_owned(), d);
+        }
+    }
+    out
 }
 
 /// Appends one run under a file lock, fsynced; returns the row written.

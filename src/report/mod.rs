@@ -9,19 +9,18 @@ mod html;
 mod junit;
 mod markdown;
 mod metrics;
-mod model;
 mod stats;
 mod write;
 
+pub use crate::model::*;
 pub use csv::render_phases_csv;
 pub use due::{DueRow, DueState, due};
-pub use history::{History, HistoryRow, append_history, read_history};
+pub use history::{History, HistoryRow, append_history, expected_phases, read_history};
 pub(crate) use html::esc;
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use metrics::render_metrics;
-pub use model::*;
 pub use stats::{
     DrillSummary, MetricStats, RtoTrend, Summary, render_summary_html, render_summary_text,
     summarize,

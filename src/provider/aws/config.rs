@@ -9,7 +9,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::ProvideCredentials;
-use serde::{Deserialize, Serialize};
 
 use crate::drill::ProviderSpec;
 use crate::provider::ProviderError;
@@ -25,20 +24,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// One call with all its retries.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The AWS settings of a run, as the report records them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AwsSettings {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub retry_mode: String,
-    pub max_attempts: u32,
-    pub initial_backoff_seconds: f64,
-    pub max_backoff_seconds: f64,
-    pub connect_timeout_seconds: f64,
-    pub attempt_timeout_seconds: f64,
-    pub operation_timeout_seconds: f64,
-}
+pub use crate::model::AwsSettings;
 
 impl AwsSettings {
     /// The settings for a drill's `[provider]`; `None` when it is not AWS.
@@ -149,7 +135,7 @@ impl Session {
     }
 
     pub fn rds(&self, region: Option<&str>) -> aws_sdk_rds::Client {
-        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -159,7 +145,7 @@ impl Session {
     /// S3 uses path-style addresses against a custom endpoint (emulators and S3-compatible
     /// stores rarely have wildcard DNS).
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -170,10 +156,31 @@ impl Session {
     }
 
     pub fn backup(&self, region: Option<&str>) -> aws_sdk_backup::Client {
-        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk);
+        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
         aws_sdk_backup::Client::from_conf(b.build())
+    }
+}
+
+/// Tells the engine of every answered API call (`provider::poll::call`), so a phase whose looks
+/// are its calls (resolve) reports how many it made.
+#[derive(Debug)]
+struct CallsAreLooks;
+
+impl aws_sdk_rds::config::Intercept for CallsAreLooks {
+    fn name(&self) -> &'static str {
+        "restore-drill-calls-are-looks"
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _: &aws_sdk_rds::config::RuntimeComponents,
+        _: &mut aws_sdk_rds::config::ConfigBag,
+    ) -> Result<(), aws_sdk_rds::error::BoxError> {
+        crate::provider::poll::call();
+        Ok(())
     }
 }

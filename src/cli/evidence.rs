@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::export::{ExportRequest, Exported, export_bundle, out_paths};
-use super::keys::{
+use crate::evidence::verify_bundle;
+use crate::evidence::{ExportRequest, Exported, export_bundle, out_paths};
+use crate::evidence::{
     PUBLIC_KEY_ENV, PublicKey, SIGNING_KEY_ENV, SecretKey, parse_public_key, parse_secret_key,
     wipe_string, write_key_pair,
 };
-use super::verify::verify_bundle;
 use crate::exit;
 
 const EXPORT_HELP: &str = "\
@@ -356,7 +356,7 @@ fn report_export(done: &Exported, out: &mut dyn Write, err: &mut dyn Write) -> u
 }
 
 /// `3 runs of 1 drill`.
-fn runs_of_drills(info: &super::bundle::BundleInfo) -> String {
+fn runs_of_drills(info: &crate::evidence::BundleInfo) -> String {
     let s = |n: usize| if n == 1 { "" } else { "s" };
     let (r, d) = (info.runs.len(), info.drills.len());
     format!("{r} run{} of {d} drill{}", s(r), s(d))
@@ -421,7 +421,7 @@ fn export_s3(
         path: tarball.clone(),
     }];
     // Every file the bundle holds, as export listed them: no second read and hash.
-    let signed = [super::manifest::MANIFEST, super::manifest::SIGNATURE].map(str::to_owned);
+    let signed = [crate::evidence::MANIFEST, crate::evidence::SIGNATURE].map(str::to_owned);
     objects.extend(done.files.iter().chain(&signed).map(|rel| UploadObject {
         key: key_of(&format!("{name}/{rel}")),
         path: dir.join(rel),
@@ -438,23 +438,15 @@ fn export_s3(
         }
     };
     let retain_until = req.now + chrono::Duration::days(i64::from(days));
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    let uploaded = match super::runtime::with_result(|| {
+        upload_locked(&settings, bucket, &objects, mode, retain_until)
+    }) {
+        Ok(uploaded) => uploaded,
         Err(e) => {
             let _ = writeln!(err, "error: cannot start the async runtime: {e}");
             return exit::ERROR;
         }
     };
-    let uploaded = rt.block_on(upload_locked(
-        &settings,
-        bucket,
-        &objects,
-        mode,
-        retain_until,
-    ));
     let code = report_export(&done, &mut std::io::sink(), err);
     match uploaded {
         Ok(objs) => {
@@ -464,7 +456,7 @@ fn export_s3(
                 objs.len(),
                 key_of(&name),
                 mode.as_str(),
-                super::controls::day(retain_until)
+                crate::evidence::day(retain_until)
             );
             for o in &objs {
                 let _ = writeln!(

@@ -17,17 +17,17 @@ use crate::provider::local::{PgEnv, SourceCluster};
 use crate::report::render_markdown;
 
 /// The demo drill, as shipped in `drills/demo-local.toml`.
-pub const DEMO_DRILL: &str = include_str!("../drills/demo-local.toml");
+pub const DEMO_DRILL: &str = include_str!("../../drills/demo-local.toml");
 
 /// How long the workload keeps writing after the base backup.
 const WRITE_FOR: Duration = Duration::from_secs(2);
 
-fn say(err: &mut dyn Write, text: &str) {
+pub(super) fn say(err: &mut dyn Write, text: &str) {
     let _ = writeln!(err, "demo: {text}");
 }
 
 /// Runs the demo; returns the exit code of the drill run.
-pub async fn demo(reports: &Path, cancel: &Cancel, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+async fn demo_run(reports: &Path, cancel: &Cancel, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let pg = match PgEnv::find(None) {
         Ok(pg) => pg,
         Err(e) => {
@@ -104,7 +104,7 @@ pub async fn demo(reports: &Path, cancel: &Cancel, out: &mut dyn Write, err: &mu
     let output = run_drill(&plan, &opts, cancel, &progress as &dyn EventSink).await;
     let report = output.report;
     let _ = write!(out, "{}", render_markdown(&report));
-    let recorded = crate::commands::record_run(reports, &report, err);
+    let recorded = super::run::record_run(reports, &report, err);
     if recorded != exit::OK {
         return recorded;
     }
@@ -190,4 +190,9 @@ async fn workload(
     );
     source.archive_now().await.map_err(|x| x.to_string())?;
     Ok(incident)
+}
+
+/// `restore-drill demo`.
+pub fn demo(reports: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    super::runtime::with_signals(|cancel| async move { demo_run(reports, &cancel, out, err).await })
 }

@@ -1,14 +1,17 @@
-//! The one canonical run report. Every renderer (JSON, Markdown, and later JUnit, HTML,
-//! history) is a pure function of this value. Field names are a contract with scripts
-//! outside this repository: add fields, never rename them (and bump `format_version` when a
-//! meaning changes).
+//! The one canonical run report, as plain data: a leaf module that imports nothing of the
+//! crate. Every renderer (JSON, Markdown, JUnit, HTML, history) is a pure function of this
+//! value; the engine's report builder is the only place one is assembled. Field names are a
+//! contract with scripts outside this repository: add fields, never rename them (and bump
+//! `format_version` when a meaning changes).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::provider::{RecoveryPoint, Target};
-
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: phases may carry `expected_seconds`; `measured.rpo_seconds` is signed (negative when a
+/// restore holds data newer than the incident); history phase columns hold the critical path.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -39,7 +42,7 @@ pub struct RunReport {
     /// For drills on AWS: the region, profile, endpoint and the retry and timeout settings
     /// every call of the run used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws: Option<crate::provider::aws::AwsSettings>,
+    pub aws: Option<AwsSettings>,
 }
 
 /// Who or what ran a drill, as evidence for auditors: the operating-system user and host,
@@ -167,6 +170,10 @@ pub struct PhaseReport {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How long this drill's previous runs took for this phase (their median), which the
+    /// polling aimed at. Absent without history, and in reports before format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,4 +222,60 @@ pub struct TeardownReport {
     /// `done`, `kept`, or `leaked`.
     pub outcome: String,
     pub leaked: Vec<String>,
+}
+
+/// The thing a restore came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryPoint {
+    /// e.g. `pitr`, `snapshot`, `object_versions`, `backup_recovery_point`.
+    pub kind: String,
+    /// e.g. the base backup's folder, a snapshot id.
+    pub id: String,
+    /// The point in time the restore goes back to; `None` = everything available.
+    pub time: Option<DateTime<Utc>>,
+    /// The newest moment the recovery point could restore to.
+    pub latest_restorable: Option<DateTime<Utc>>,
+    /// Anything a reader of the report should know about how the point was chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl RecoveryPoint {
+    /// The newest data the point can hold, by metadata: the target time, else the latest
+    /// restorable time.
+    pub fn metadata_time(&self) -> Option<DateTime<Utc>> {
+        match (self.time, self.latest_restorable) {
+            (Some(t), Some(l)) => Some(t.min(l)),
+            (t, l) => t.or(l),
+        }
+    }
+}
+
+/// A restored, reachable resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// e.g. `postgresql`, `rds_instance`, `s3_prefix`.
+    pub kind: String,
+    /// Its name: a data dir, an instance identifier, a bucket/prefix.
+    pub name: String,
+    /// `host:port` for databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+}
+
+/// The AWS settings of a run, as the report records them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub retry_mode: String,
+    pub max_attempts: u32,
+    pub initial_backoff_seconds: f64,
+    pub max_backoff_seconds: f64,
+    pub connect_timeout_seconds: f64,
+    pub attempt_timeout_seconds: f64,
+    pub operation_timeout_seconds: f64,
 }

@@ -1,0 +1,115 @@
+//! `restore-drill plan`: what a run of a drill would do, offline or with each recovery point
+//! resolved.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::run::worse;
+use super::runtime::with_result;
+use crate::drill::{load_drill, render_plan};
+use crate::exit;
+
+/// `restore-drill plan FILE`: prints what a run of the drill would do, offline.
+pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match print_plan(file, out, err) {
+        Some(_) => exit::OK,
+        None => exit::INVALID,
+    }
+}
+
+/// Loads a drill and prints its plan (or its problems); the plan when it is valid.
+pub(super) fn print_plan(
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Option<crate::drill::DrillPlan> {
+    let checked = load_drill(file);
+    for d in &checked.diagnostics {
+        let _ = writeln!(err, "{d}");
+    }
+    match checked.plan {
+        Some(plan) => {
+            let _ = write!(out, "{}", render_plan(&plan));
+            Some(plan)
+        }
+        None => {
+            let _ = writeln!(err, "error: {} is invalid; nothing to plan", file.display());
+            None
+        }
+    }
+}
+
+/// `restore-drill plan --resolve`: the plan, then each restore's recovery point as the
+/// provider resolves it now, read-only (describe and list calls; nothing is created).
+pub fn plan_resolved(
+    file: &Path,
+    incident_at: Option<chrono::DateTime<chrono::Utc>>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Some(plan) = print_plan(file, out, err) else {
+        return exit::INVALID;
+    };
+    let incident = incident_at.unwrap_or_else(|| plan.incident.at.resolve(chrono::Utc::now()));
+    let _ = writeln!(
+        out,
+        "\nRecovery points (resolved read-only, incident at {}):",
+        incident.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let results = with_result(|| async {
+        let mut results = Vec::new();
+        for r in &plan.restores {
+            let resolved = match crate::provider::Restorer::new(&plan, r) {
+                Ok(mut rest) => rest.resolve(incident).await.map(|mut rp| {
+                    for n in rest.notes() {
+                        if !rp.notes.contains(&n) {
+                            rp.notes.push(n);
+                        }
+                    }
+                    rp
+                }),
+                Err(e) => Err(e),
+            };
+            results.push((r.id.clone(), resolved));
+        }
+        results
+    });
+    let results = match results {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    let mut code = exit::OK;
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    };
+    for (id, r) in results {
+        match r {
+            Ok(rp) => {
+                let _ = writeln!(out, "  {id}: {} {}", rp.kind, rp.id);
+                if let Some(t) = time(rp.time) {
+                    let _ = writeln!(out, "    restores to      {t}");
+                }
+                if let Some(t) = time(rp.latest_restorable) {
+                    let _ = writeln!(out, "    latest restorable {t}");
+                }
+                for n in &rp.notes {
+                    let _ = writeln!(out, "    {n}");
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  {id}: cannot be resolved: {}", e.message);
+                code = worse(
+                    code,
+                    match e.blame {
+                        crate::provider::Blame::Restore => exit::FAILED,
+                        crate::provider::Blame::Harness => exit::ERROR,
+                    },
+                );
+            }
+        }
+    }
+    code
+}

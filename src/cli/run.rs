@@ -1,0 +1,150 @@
+//! `restore-drill run`: runs drills, writes their reports and history rows, and combines their
+//! exit codes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::runtime::with_signals;
+use super::validate::load_all;
+use crate::exit;
+
+/// What `run` prints on stdout for each drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Md,
+    Json,
+    None,
+}
+
+/// How bad an exit code is, for combining several drills into one code.
+pub(super) fn severity(code: u8) -> u8 {
+    match code {
+        exit::LEAKED => 6,
+        exit::INTERRUPTED => 5,
+        exit::ERROR => 4,
+        exit::INVALID => 3,
+        exit::FAILED => 2,
+        exit::TARGET_MISSED => 1,
+        _ => 0,
+    }
+}
+
+/// The worse of two exit codes.
+pub fn worse(a: u8, b: u8) -> u8 {
+    if severity(b) > severity(a) { b } else { a }
+}
+
+/// Where `run` writes besides the per-run reports.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub opts: crate::engine::RunOptions,
+    /// Reports go to `<reports>/<drill>/<run_id>/`, the history to `<reports>/history.csv`.
+    pub reports: PathBuf,
+    pub format: Format,
+    /// One JUnit XML file for all runs.
+    pub junit: Option<PathBuf>,
+    /// Prometheus metrics from the whole history, for node_exporter's textfile collector.
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// The history file under a reports folder.
+pub fn history_path(reports: &Path) -> PathBuf {
+    reports.join("history.csv")
+}
+
+/// Writes a run's reports and appends it to the history; returns the exit code that any
+/// failure to do so adds.
+pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut dyn Write) -> u8 {
+    match crate::report::write_reports(reports, report) {
+        Ok((dir, sha256)) => {
+            let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
+            let history = history_path(reports);
+            if let Err(e) = crate::report::append_history(&history, report, &sha256) {
+                // The error names the file and line already.
+                let _ = writeln!(err, "error: cannot append the run to the history: {e}");
+                return exit::ERROR;
+            }
+            exit::OK
+        }
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "error: cannot write the report under {}: {e}",
+                reports.display()
+            );
+            exit::ERROR
+        }
+    }
+}
+
+/// `restore-drill run FILE...`: runs drills one after the other, writes their reports, and
+/// returns the worst exit code.
+pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let (opts, reports, format) = (&args.opts, args.reports.as_path(), args.format);
+    // Every drill is checked before any runs: a typo in the third must not surface after the
+    // first two spent an hour restoring.
+    let Some(plans) = load_all(files, err) else {
+        let _ = writeln!(err, "error: invalid drill files; nothing was run");
+        return exit::INVALID;
+    };
+    with_signals(|cancel| async move {
+        let progress = crate::engine::Progress::stderr();
+        let mut code = exit::OK;
+        let mut done = Vec::new();
+        for plan in &plans {
+            if cancel.reason().is_some() {
+                break;
+            }
+            // Waits aim their polls at how long this drill's phases usually take.
+            let mut opts = opts.clone();
+            if let Ok(history) = crate::report::read_history(&history_path(reports)) {
+                opts.expected = crate::report::expected_phases(&history, &plan.name, 10);
+            }
+            let output = crate::engine::run_drill(plan, &opts, &cancel, &progress).await;
+            let report = &output.report;
+            code = worse(code, record_run(reports, report, err));
+            match format {
+                Format::Md => {
+                    let _ = write!(out, "{}", crate::report::render_markdown(report));
+                }
+                Format::Json => {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(report).unwrap_or_default()
+                    );
+                }
+                Format::None => {}
+            }
+            let _ = out.flush();
+            code = worse(code, crate::engine::exit_code(report));
+            done.push(output.report);
+        }
+        if let Some(path) = &args.junit {
+            let xml = crate::report::render_junit(&done);
+            if let Err(e) = crate::report::write_atomic(path, xml.as_bytes()) {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                code = worse(code, exit::ERROR);
+            }
+        }
+        if let Some(path) = &args.metrics_file {
+            // Only this invocation's drills: node_exporter refuses a series that two textfiles
+            // both define, and each drill may have a file of its own.
+            let names: std::collections::HashSet<&str> =
+                plans.iter().map(|p| p.name.as_str()).collect();
+            let written = crate::report::read_history(&history_path(reports)).and_then(|h| {
+                let rows: Vec<_> = h
+                    .rows
+                    .into_iter()
+                    .filter(|r| names.contains(r.drill.as_str()))
+                    .collect();
+                crate::report::write_atomic(path, crate::report::render_metrics(&rows).as_bytes())
+            });
+            if let Err(e) = written {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                code = worse(code, exit::ERROR);
+            }
+        }
+        code
+    })
+}
