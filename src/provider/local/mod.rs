@@ -1,9 +1,11 @@
-//! The local provider: self-managed PostgreSQL restored from base backups and a WAL archive.
+//! The local provider: self-managed PostgreSQL restored from base backups and a WAL archive,
+//! or from a pgBackRest repository.
 
 mod cluster;
 mod compress;
 mod fetch;
 mod pg;
+mod pgbackrest;
 mod pitr;
 mod sweep;
 mod wal;
