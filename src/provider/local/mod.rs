@@ -11,7 +11,7 @@ mod sweep;
 mod wal;
 mod waldump;
 
-pub use cluster::SourceCluster;
+pub use cluster::{SourceCluster, SourceOptions};
 pub use fetch::{FETCH_FAILED, FETCH_MISSING, wal_fetch};
 pub use pg::{PgEnv, PgError, Server, connect, connect_to, free_port, poll_until};
 pub use pitr::LocalPitr;
