@@ -409,3 +409,59 @@ fn an_unknown_stanza_fails_the_run_with_exit_11_naming_it() {
     );
     assert_torn_down(&s);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_s3_repository_on_moto_restores_exactly_what_committed_before_the_target() {
+    let moto = common::moto::Moto::start();
+    moto.s3()
+        .await
+        .create_bucket()
+        .bucket("pgbackrest")
+        .send()
+        .await
+        .unwrap();
+    // pgBackRest speaks only HTTPS to S3.
+    let tls = common::tls_proxy::TlsProxy::start(moto.port);
+    let repo = format!(
+        "repo1-type=s3\nrepo1-path=/repo\nrepo1-s3-bucket=pgbackrest\nrepo1-s3-endpoint=127.0.0.1\nrepo1-s3-port={}\nrepo1-s3-region={}\nrepo1-s3-key={}\nrepo1-s3-key-secret={}\nrepo1-s3-uri-style=path\nrepo1-s3-verify-tls=n",
+        tls.port,
+        common::moto::REGION,
+        common::moto::ACCESS_KEY,
+        common::moto::SECRET_KEY
+    );
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    let mut src = pgbackrest_source(&pg, &s, &repo, 500).await;
+    restores_exactly_the_committed_rows(&s, &mut src).await;
+}
+
+#[test]
+fn a_missing_pgbackrest_program_is_a_harness_error_with_exit_30() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    std::fs::create_dir_all(s.path().join("work")).unwrap();
+    write_conf(s.path(), &posix_repo(s.path()), None);
+    write_drill(s.path(), STANZA, "pgbackrest.conf", "");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "drill.toml",
+            "--format",
+            "json",
+            "--reports",
+            "reports",
+        ])
+        .current_dir(s.path())
+        .env_remove("RUST_LOG")
+        .env("PATH", s.path().join("empty-path"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(30), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("pgbackrest is not installed")
+            && stdout.contains("apt-get install pgbackrest"),
+        "{stdout}\n{stderr}"
+    );
+}

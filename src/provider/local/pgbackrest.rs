@@ -294,11 +294,10 @@ fn said(out: &Output) -> String {
     text.trim().to_owned()
 }
 
-/// `program` on PATH (then /usr/bin, where Debian puts it).
+/// `program` on PATH.
 fn find_program(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
