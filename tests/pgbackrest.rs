@@ -251,9 +251,15 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
         "pgbackrest.conf",
         &exact_rows_checks(&truth.ids_md5, truth.count),
     );
+    // The drill needs only the repository: the source's data dir (pg1-path) is out of reach.
+    let data = s.path().join("src/source");
+    let moved = s.path().join("src/source-away");
+    std::fs::rename(&data, &moved).unwrap();
     let t0 = Instant::now();
     let (code, r, stderr) = run_drill(s.path(), incident);
     eprintln!("drill took {:.1}s", t0.elapsed().as_secs_f64());
+    std::fs::rename(&moved, &data).unwrap();
+    assert!(!data.join("postmaster.pid").exists());
     assert_eq!(code, 0, "{stderr}\n{r:#?}");
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
     assert_eq!(r.checks.len(), 3);
@@ -464,4 +470,67 @@ fn a_missing_pgbackrest_program_is_a_harness_error_with_exit_30() {
             && stdout.contains("apt-get install pgbackrest"),
         "{stdout}\n{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_target_after_the_last_commit_recovers_the_whole_archive_and_never_into_pg1_path() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    let mut src = pgbackrest_source(&pg, &s, &posix_repo(s.path()), 300).await;
+    let c = src.client("postgres").await.unwrap();
+    for i in 0..3 {
+        c.batch_execute(&format!("insert into events (writer) values ({i})"))
+            .await
+            .unwrap();
+    }
+    src.archive_now().await.unwrap();
+    let newest = truth(&src, Utc::now()).await.newest_commit;
+    src.stop().await.unwrap();
+    // Well after the last commit: no transaction in the archive ends after the target.
+    let incident = newest + chrono::TimeDelta::minutes(5);
+    write_drill(
+        s.path(),
+        STANZA,
+        "pgbackrest.conf",
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nquery = \"select count(*) from events\"\nexpect = \"= 303\"\n",
+    );
+    let (code, r, stderr) = run_drill(s.path(), incident);
+    assert_eq!(code, 0, "{stderr}\n{r:#?}");
+    let point = r.restores[0].recovery_point.as_ref().unwrap();
+    assert_eq!(point.time, None, "{point:?}");
+    assert!(
+        point
+            .notes
+            .iter()
+            .any(|n| n.contains("recovering to the end of the archive")),
+        "{:?}",
+        point.notes
+    );
+    assert!(
+        point.notes.iter().any(|n| n.starts_with("replayed to ")),
+        "{:?}",
+        point.notes
+    );
+    assert_torn_down(&s);
+
+    // A configuration whose pg1-path holds the run's dir: refused before anything is written.
+    let conf = s.path().join("pgbackrest.conf");
+    let text = std::fs::read_to_string(&conf).unwrap().replace(
+        &format!("pg1-path={}", s.path().join("src/source").display()),
+        &format!("pg1-path={}", s.path().join("work").display()),
+    );
+    std::fs::write(&conf, text).unwrap();
+    let (code, r, stderr) = run_drill(s.path(), incident);
+    assert_eq!(code, 11, "{stderr}\n{r:#?}");
+    let restore = r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == "restore")
+        .unwrap_or_else(|| panic!("no restore phase: {:#?}", r.restores[0].phases));
+    let error = restore.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("refusing to restore into") && error.contains("source's pg1-path"),
+        "{error}"
+    );
+    assert_torn_down(&s);
 }

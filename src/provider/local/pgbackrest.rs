@@ -9,12 +9,14 @@
 //! `--stanza`, and never writes to the source: a restore always overrides `--pg1-path` with the
 //! run's own fresh data dir, and refuses one that is (or lies inside) the configured one.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
+use super::compress::Compression;
 use super::pg::PgEnv;
 use super::wal::{Lsn, Segment};
 use super::waldump::{NewestTransaction, newest_transaction_in_dir};
@@ -205,15 +207,24 @@ impl Repo {
     }
 
     /// Fetches one archived segment into `dest` with `archive-get`; `Ok(false)` when the
-    /// archive does not hold it.
-    fn archive_get(&self, segment: &str, dest: &Path) -> Result<bool, ProviderError> {
-        let out = self
-            .command(&[
-                "archive-get".to_owned(),
-                segment.to_owned(),
-                dest.display().to_string(),
-            ])
-            .output();
+    /// archive does not hold it. `pg1_path`: a data dir holding the cluster's
+    /// `global/pg_control`, by which archive-get finds the matching archive.
+    fn archive_get(
+        &self,
+        segment: &str,
+        dest: &Path,
+        pg1_path: Option<&Path>,
+    ) -> Result<bool, ProviderError> {
+        let mut args: Vec<String> = pg1_path
+            .map(|p| format!("--pg1-path={}", p.display()))
+            .into_iter()
+            .collect();
+        args.extend([
+            "archive-get".to_owned(),
+            segment.to_owned(),
+            dest.display().to_string(),
+        ]);
+        let out = self.command(&args).output();
         let out = out.map_err(|e| {
             ProviderError::harness(format!("cannot run {}: {e}", self.exe.display()))
         })?;
@@ -229,6 +240,48 @@ impl Repo {
                 said(&out)
             ))),
         }
+    }
+
+    /// Writes the backup set's own `global/pg_control` (from the repository, decompressed)
+    /// into `data`, a stand-in data dir for `archive-get`, which reads the cluster's system id
+    /// and version there: the source's data dir need not be on this machine, and is never
+    /// read. `Ok(false)` when the set holds no plain `pg_control` file (e.g. a bundled set).
+    fn control_file(&self, label: &str, data: &Path) -> Result<bool, ProviderError> {
+        let dir = format!("backup/{}/{label}/pg_data/global", self.stanza);
+        let out = self.checked(
+            "repo-ls",
+            self.command(&["repo-ls".to_owned(), dir.clone()]).output(),
+        )?;
+        let listing = String::from_utf8_lossy(&out.stdout);
+        let Some((name, kind)) = listing.lines().find_map(|l| {
+            match Compression::split(l.trim(), |s| s == "pg_control") {
+                Some(Ok((_, kind))) => Some((l.trim().to_owned(), kind)),
+                _ => None,
+            }
+        }) else {
+            return Ok(false);
+        };
+        let out = self.checked(
+            "repo-get",
+            self.command(&["repo-get".to_owned(), format!("{dir}/{name}")])
+                .output(),
+        )?;
+        let mut control = Vec::new();
+        kind.reader(&out.stdout[..])
+            .and_then(|mut r| r.read_to_end(&mut control))
+            .map_err(|e| {
+                ProviderError::restore(format!(
+                    "cannot decompress {dir}/{name} ({}) from the repository: {e}",
+                    kind.name()
+                ))
+            })?;
+        let global = data.join("global");
+        std::fs::create_dir_all(&global)
+            .and_then(|()| std::fs::write(global.join("pg_control"), &control))
+            .map_err(|e| {
+                ProviderError::harness(format!("cannot write into {}: {e}", global.display()))
+            })?;
+        Ok(true)
     }
 
     /// `pg1-path` as the configuration file sets it for this stanza (a restore must never
@@ -407,7 +460,7 @@ pub(crate) fn resolve(
         ))
     })?;
     let floor = set.archive.start.as_deref().and_then(Segment::parse);
-    let (newest, size) = newest_in_archive(pg, repo, max_seg, floor)?;
+    let (newest, size) = newest_in_archive(pg, repo, &set.label, max_seg, floor)?;
     Ok(Chosen {
         label: set.label,
         end,
@@ -422,22 +475,32 @@ pub(crate) fn resolve(
 fn newest_in_archive(
     pg: &PgEnv,
     repo: &Repo,
+    label: &str,
     max: Segment,
     floor: Option<Segment>,
 ) -> Result<(Option<NewestTransaction>, u64), ProviderError> {
-    let scratch = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix("restore-drill-pgbackrest-")
         .tempdir()
         .map_err(|e| ProviderError::harness(format!("cannot create a temp dir: {e}")))?;
-    pg.give(scratch.path())
+    let (control, wal) = (tmp.path().join("pg_data"), tmp.path().join("wal"));
+    std::fs::create_dir(&wal)
+        .map_err(|e| ProviderError::harness(format!("cannot create {}: {e}", wal.display())))?;
+    // Without the set's pg_control (a bundled set), archive-get reads the configured
+    // pg1-path's: that works only where the source's data dir is.
+    let pg1_path = repo
+        .control_file(label, &control)?
+        .then_some(control.as_path());
+    pg.give(tmp.path())
         .map_err(|e| ProviderError::harness(e.to_string()))?;
+    let scratch = wal.as_path();
     let waldump = pg.bin_dir.join("pg_waldump");
     let mut size = 0u64;
     let mut seg = max;
     loop {
         let name = seg.name();
-        let dest = scratch.path().join(&name);
-        if !repo.archive_get(&name, &dest)? {
+        let dest = scratch.join(&name);
+        if !repo.archive_get(&name, &dest, pg1_path)? {
             if seg == max {
                 return Err(ProviderError::restore(format!(
                     "pgbackrest archive-get cannot deliver {name}, the archive's newest segment (stanza \"{}\")",
@@ -457,8 +520,7 @@ fn newest_in_archive(
                 )));
             }
         }
-        let found =
-            newest_transaction_in_dir(&waldump, scratch.path()).map_err(ProviderError::restore)?;
+        let found = newest_transaction_in_dir(&waldump, scratch).map_err(ProviderError::restore)?;
         if found.is_some() {
             return Ok((found, size));
         }
