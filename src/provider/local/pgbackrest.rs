@@ -293,6 +293,24 @@ impl Repo {
         Ok(ini_value(&text, &self.stanza, "restore", "pg1-path").map(PathBuf::from))
     }
 
+    /// Refuses `dir` (which may not exist yet) when it is, or lies inside, the source's data
+    /// dir: the configured `pg1-path`. Symbolic links are followed as far as paths exist.
+    pub(crate) fn refuse_source(&self, dir: &Path) -> Result<(), ProviderError> {
+        let Some(source) = self.configured_pg1_path()? else {
+            return Ok(());
+        };
+        let (source_real, dir_real) = (real_path(&source), real_path(dir));
+        if dir_real.starts_with(&source_real) || dir.starts_with(&source) {
+            return Err(ProviderError::restore(format!(
+                "refusing to restore into {}: it is (or lies inside) the source's pg1-path {} in {}",
+                dir.display(),
+                source.display(),
+                self.config.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Restores `label` into `data` (an empty dir of the run's, never the configured
     /// `pg1-path`), with recovery to `target` or, with `None`, to the end of the archive.
     /// pgBackRest writes the recovery settings (its own `archive-get` as `restore_command`).
@@ -302,18 +320,7 @@ impl Repo {
         target: Option<DateTime<Utc>>,
         data: &Path,
     ) -> Result<(), ProviderError> {
-        if let Some(source) = self.configured_pg1_path()? {
-            let resolved = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-            let (source, data) = (resolved(&source), resolved(data));
-            if data.starts_with(&source) {
-                return Err(ProviderError::restore(format!(
-                    "refusing to restore into {}: it is (or lies inside) the source's pg1-path {} in {}",
-                    data.display(),
-                    source.display(),
-                    self.config.display()
-                )));
-            }
-        }
+        self.refuse_source(data)?;
         let mut args = vec!["restore".to_owned(), format!("--set={label}")];
         match target {
             Some(t) => args.extend([
@@ -333,6 +340,25 @@ impl Repo {
         cmd.kill_on_drop(true);
         let out = cmd.output().await;
         self.checked("restore", out).map(|_| ())
+    }
+}
+
+/// `path` with its longest existing ancestor resolved (symbolic links, `..`), the rest
+/// appended as written.
+fn real_path(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                at = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
     }
 }
 
@@ -555,6 +581,18 @@ mod tests {
             Some("/g")
         );
         assert_eq!(ini_value("[main]\n", "main", "restore", "pg1-path"), None);
+    }
+
+    #[test]
+    fn a_dir_not_made_yet_is_resolved_through_links_above_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
+        assert_eq!(
+            real_path(&tmp.path().join("link/run/data")),
+            std::fs::canonicalize(&real).unwrap().join("run/data")
+        );
     }
 
     #[test]

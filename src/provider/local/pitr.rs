@@ -190,6 +190,10 @@ impl LocalPitr {
             .clone()
             .unwrap_or_else(std::env::temp_dir);
         let run_dir = parent.join(format!("restore-drill-{run_id}-{}", self.restore_id));
+        if let Chosen::PgBackRest { repo, .. } = &resolved.from {
+            // Before anything is created: not even the run's dir may land in the source.
+            repo.refuse_source(&run_dir)?;
+        }
         std::fs::create_dir_all(&parent).map_err(|e| {
             ProviderError::harness(format!("cannot create {}: {e}", parent.display()))
         })?;
