@@ -534,3 +534,25 @@ async fn a_target_after_the_last_commit_recovers_the_whole_archive_and_never_int
     );
     assert_torn_down(&s);
 }
+
+#[test]
+fn a_failing_pgbackrest_command_fails_the_run_with_exit_11_and_its_message() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    for d in ["pgbr/lock", "pgbr/log", "work"] {
+        std::fs::create_dir_all(s.path().join(d)).unwrap();
+    }
+    // A repository type pgBackRest does not know: every command stops with an error.
+    write_conf(s.path(), "repo1-type=tape", None);
+    pg.give(s.path()).unwrap();
+    write_drill(s.path(), STANZA, "pgbackrest.conf", "");
+    let (code, r, stderr) = run_drill(s.path(), Utc::now());
+    assert_eq!(code, 11, "{stderr}\n{r:#?}");
+    let error = r.restores[0].phases[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("pgbackrest info (stanza \"main\", config ")
+            && error.contains("'tape' is not allowed for 'repo1-type' option"),
+        "{error}"
+    );
+    assert_torn_down(&s);
+}
