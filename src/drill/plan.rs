@@ -119,8 +119,7 @@ impl RestorePlan {
 pub enum RestoreKind {
     /// Self-managed PostgreSQL: base backups plus a WAL archive, replayed locally.
     PgPitr {
-        base_backups: PathBuf,
-        wal_archive: PathBuf,
+        source: PgSource,
         to: PointSpec,
         target: LocalTarget,
         connect: Connect,
@@ -171,6 +170,18 @@ impl RestoreKind {
             RestoreKind::BackupRecoveryPoint { .. } => "backup_recovery_point",
         }
     }
+}
+
+/// Where a `pg_pitr` restore reads its backups and WAL from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgSource {
+    /// `pg_basebackup` output and what `archive_command` copied (`base_backups`, `wal_archive`).
+    Files {
+        base_backups: PathBuf,
+        wal_archive: PathBuf,
+    },
+    /// A pgBackRest repository (`[restore.pgbackrest]`): its stanza and configuration file.
+    PgBackRest { stanza: String, config: PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
