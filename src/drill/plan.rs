@@ -115,6 +115,19 @@ impl RestorePlan {
     }
 }
 
+impl RestoreKind {
+    /// The point in time the restore goes back to, for the kinds that name one (`to`).
+    pub fn point(&self) -> Option<PointSpec> {
+        match self {
+            RestoreKind::PgPitr { to, .. }
+            | RestoreKind::RdsPitr { to, .. }
+            | RestoreKind::RdsClusterPitr { to, .. }
+            | RestoreKind::S3Versions { to, .. } => Some(*to),
+            RestoreKind::RdsSnapshot { .. } | RestoreKind::BackupRecoveryPoint { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum RestoreKind {
     /// Self-managed PostgreSQL: base backups plus a WAL archive, replayed locally.

@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::Utc;
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -260,17 +261,52 @@ impl Validator<'_> {
             }
         }
         let incident = incident?;
-        if incident.detect_allowance >= tier.rto {
+        // Targets no run can meet: say so now, not after a restore.
+        let lead = match incident.at {
+            IncidentAt::Now => Some((Duration::ZERO, String::new())),
+            IncidentAt::Before(d) => Some((d, format!("the incident lead ({}) plus ", human(d)))),
+            IncidentAt::At(t) => (Utc::now() - t).to_std().ok().map(|d| {
+                (
+                    d,
+                    format!(
+                        "the time since the fixed incident at {} ({} by now) plus ",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        human(Duration::from_secs(d.as_secs()))
+                    ),
+                )
+            }),
+        };
+        if let Some((lead, what)) = lead
+            && lead.saturating_add(incident.detect_allowance) >= tier.rto
+        {
             self.diags.warning(
                 root_span.start..root_span.start,
                 "incident",
                 format!(
-                    "detect_allowance ({}) alone reaches tier \"{}\"'s RTO target ({}): no run can meet it",
+                    "{what}detect_allowance ({}){} reaches tier \"{}\"'s RTO target ({}): no run can meet it",
                     human(incident.detect_allowance),
+                    if what.is_empty() { " alone" } else { "" },
                     tier.name,
                     human(tier.rto)
                 ),
             );
+        }
+        for r in &restore_plans {
+            if let Some(PointSpec::BeforeIncident(d)) = r.kind.point()
+                && d > tier.rpo
+                && let Some(k) = known.get(&r.id)
+            {
+                self.diags.warning(
+                    k.span.clone(),
+                    &format!("restore \"{}\"", r.id),
+                    format!(
+                        "key \"to\": restoring to {} before the incident loses at least that much, more than tier \"{}\"'s RPO target ({}): no run can meet it",
+                        human(d),
+                        tier.name,
+                        human(tier.rpo)
+                    ),
+                );
+            }
         }
         Some(DrillPlan {
             name,
