@@ -59,6 +59,15 @@ pub fn check_drill(file: &Path, text: &str, tiers: &TierCatalog) -> Checked {
     }
 }
 
+/// What a file a drill reads must parse as.
+#[derive(Clone, Copy)]
+enum InputKind {
+    /// A manifest written by `restore-drill manifest` (JSON).
+    Manifest,
+    /// CA certificates (PEM).
+    Pem,
+}
+
 enum RawRestore {
     PgPitr(RawPgPitr),
     RdsPitr(RawRdsPitr),
@@ -584,6 +593,60 @@ impl Validator<'_> {
         } else {
             out
         }
+    }
+
+    /// A file the drill reads as input (a reference manifest, a CA bundle): it must exist, be
+    /// readable and parse, now, rather than fail a check after an hour of restoring.
+    fn input_file(
+        &mut self,
+        p: &Spanned<String>,
+        ctx: &str,
+        key: &str,
+        kind: InputKind,
+    ) -> PathBuf {
+        let path = self.path(p.get_ref());
+        if p.get_ref().trim().is_empty() {
+            return path;
+        }
+        let problem = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+                "{} does not exist (paths are relative to the drill file's folder)",
+                path.display()
+            )),
+            Err(e) => Some(format!("cannot read {}: {e}", path.display())),
+            Ok(bytes) => match kind {
+                InputKind::Manifest => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    Ok(v)
+                        if v.get("format_version").is_some_and(|f| f.is_u64())
+                            && v.get("kind").is_some_and(|k| k.is_string()) =>
+                    {
+                        None
+                    }
+                    Ok(_) => Some(format!(
+                        "{} is JSON but not a manifest (no format_version and kind): record one with restore-drill manifest",
+                        path.display()
+                    )),
+                    Err(e) => Some(format!(
+                        "{} is not a manifest: not valid JSON ({e})",
+                        path.display()
+                    )),
+                },
+                InputKind::Pem => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    (!text.contains("-----BEGIN CERTIFICATE-----")).then(|| {
+                        format!(
+                            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                            path.display()
+                        )
+                    })
+                }
+            },
+        };
+        if let Some(problem) = problem {
+            self.diags
+                .error(p.span(), ctx, format!("key \"{key}\": {problem}"));
+        }
+        path
     }
 
     fn raw_restore(&mut self, value: Value<'_>, ctx: &str) -> Option<RawRestore> {
@@ -1301,7 +1364,9 @@ impl Validator<'_> {
             password_env: c.password_env.map(Spanned::into_inner),
             via: c.via.map(Spanned::into_inner),
             tls,
-            ca_bundle: c.ca_bundle.map(|p| self.path(p.get_ref())),
+            ca_bundle: c
+                .ca_bundle
+                .map(|p| self.input_file(&p, ctx, "connect.ca_bundle", InputKind::Pem)),
         })
     }
 
@@ -1505,7 +1570,7 @@ impl Validator<'_> {
             RawCheck::S3Manifest(c) => {
                 self.nonempty(&c.manifest, ctx, "manifest");
                 Some(CheckKind::S3Manifest {
-                    manifest: self.path(c.manifest.get_ref()),
+                    manifest: self.input_file(&c.manifest, ctx, "manifest", InputKind::Manifest),
                 })
             }
             RawCheck::S3ReplicationLag(c) => {
@@ -1619,7 +1684,12 @@ impl Validator<'_> {
         }
         if let Some(m) = r.manifest {
             self.nonempty(&m, ctx, "reference.manifest");
-            return Some(Reference::Manifest(self.path(m.get_ref())));
+            return Some(Reference::Manifest(self.input_file(
+                &m,
+                ctx,
+                "reference.manifest",
+                InputKind::Manifest,
+            )));
         }
         if let Some(other) = r.restore {
             match known.get(other.get_ref()) {
@@ -1662,7 +1732,9 @@ impl Validator<'_> {
             user: c.user.into_inner(),
             password_env: c.password_env.map(Spanned::into_inner),
             tls,
-            ca_bundle: c.ca_bundle.map(|p| self.path(p.get_ref())),
+            ca_bundle: c
+                .ca_bundle
+                .map(|p| self.input_file(&p, ctx, "reference.connect.ca_bundle", InputKind::Pem)),
         }))
     }
 }
