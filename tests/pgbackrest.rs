@@ -305,17 +305,23 @@ async fn plan_resolve_names_the_backup_set_and_the_latest_restorable_commit() {
     let pg = pg();
     let s = Scratch::new(&pg);
     let mut src = pgbackrest_source(&pg, &s, &posix_repo(s.path()), 200).await;
+    let set = info(&pg, &s.path().join("pgbackrest.conf"))["backup"][0].clone();
+    let label = set["label"].as_str().unwrap().to_owned();
+    // Commits until one lands after the set's end (whole seconds, rounded up): the latest
+    // restorable time is then that commit, not the set's end.
+    let ended_by =
+        DateTime::from_timestamp(set["timestamp"]["stop"].as_i64().unwrap() + 1, 0).unwrap();
     let c = src.client("postgres").await.unwrap();
-    c.batch_execute("insert into events (writer, payload) values (1, 'last')")
-        .await
-        .unwrap();
+    let insert = "insert into events (writer, payload) values (1, 'last')";
+    while Utc::now() <= ended_by {
+        c.batch_execute(insert).await.unwrap();
+    }
+    // Sent after the set's end, so committed after it.
+    c.batch_execute(insert).await.unwrap();
     src.archive_now().await.unwrap();
     let newest = truth(&src, Utc::now()).await.newest_commit;
+    assert!(newest > ended_by);
     src.stop().await.unwrap();
-    let label = info(&pg, &s.path().join("pgbackrest.conf"))["backup"][0]["label"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     write_drill(s.path(), STANZA, "pgbackrest.conf", "");
     let incident = Utc::now();
     let (code, out, err) = restore_drill(
