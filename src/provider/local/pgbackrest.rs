@@ -340,9 +340,13 @@ impl Repo {
         Ok(true)
     }
 
-    /// `pg1-path` as the configuration file sets it for this stanza (a restore must never
-    /// write there). Only the file itself is read, not `config-include-path`.
+    /// `pg1-path` as pgBackRest would see it for this stanza (a restore must never write
+    /// there): `PGBACKREST_PG1_PATH`, else the configuration file. Only the file itself is
+    /// read, not `config-include-path`; the restore overrides `--pg1-path` in any case.
     fn configured_pg1_path(&self) -> Result<Option<PathBuf>, ProviderError> {
+        if let Some(p) = std::env::var_os("PGBACKREST_PG1_PATH").filter(|p| !p.is_empty()) {
+            return Ok(Some(PathBuf::from(p)));
+        }
         let text = std::fs::read_to_string(&self.config).map_err(|e| {
             ProviderError::restore(format!("cannot read {}: {e}", self.config.display()))
         })?;
