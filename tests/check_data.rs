@@ -483,3 +483,69 @@ async fn freshness_reports_the_newest_row_and_cannot_pass_on_nothing() {
     assert_eq!((r.outcome, newest), (CheckOutcome::Error, None));
     c.stop().await.unwrap();
 }
+
+/// Active sessions running the slow check's query, seen from another session.
+async fn sleeping(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "select count(*) from pg_stat_activity where state = 'active' \
+             and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Issue 15 item 8: a check cut off by its phase's timeout, or dropped (Ctrl-C), stops on the
+/// server too, within a second: it must not keep scanning a production replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_8_a_check_cut_off_is_cancelled_on_the_server() {
+    use restore_drill::checks::with_deadline;
+    use restore_drill::drill::{CheckKind, CheckPlan};
+    let s = Scratch::new(&pg());
+    let c = SourceCluster::start(&pg(), &s.path().join("db"))
+        .await
+        .unwrap();
+    let admin = c.client("postgres").await.unwrap();
+    admin
+        .batch_execute("create database restored")
+        .await
+        .unwrap();
+    let cx = context(&c);
+    let check = CheckPlan {
+        restore: "r".into(),
+        name: "slow".into(),
+        kind: CheckKind::Freshness {
+            query: Some("select now() from pg_sleep(30)".into()),
+        },
+    };
+    // (limit of the phase, deadline the sessions see): a timeout, then a Ctrl-C long before
+    // the deadline (only the drop can cancel it then).
+    for (cut, deadline) in [(1500, 1500), (1000, 60_000)] {
+        let t0 = std::time::Instant::now();
+        let (cx, check) = (cx.clone(), check.clone());
+        let task = tokio::spawn(async move {
+            with_deadline(
+                t0 + Duration::from_millis(deadline),
+                tokio::time::timeout(Duration::from_millis(cut), run_check(&check, &cx)),
+            )
+            .await
+        });
+        let seen = std::time::Instant::now() + Duration::from_secs(5);
+        while sleeping(&admin).await == 0 {
+            assert!(std::time::Instant::now() < seen, "the slow query never ran");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = task.await.unwrap();
+        let cut_at = t0 + Duration::from_millis(cut);
+        let limit = cut_at + Duration::from_secs(1);
+        while sleeping(&admin).await > 0 {
+            assert!(
+                std::time::Instant::now() < limit,
+                "the query still runs on the server 1 s after the check was cut off (cut {cut} ms, deadline {deadline} ms)"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

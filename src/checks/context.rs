@@ -38,9 +38,52 @@ impl std::fmt::Debug for CheckTarget {
     }
 }
 
+tokio::task_local! {
+    /// When the phase running the checks ends (set by the engine around `verify`).
+    static DEADLINE: std::time::Instant;
+}
+
+/// Runs `work` (checks) with `deadline` as the end of their phase: every check session sets
+/// `statement_timeout` to the time left, so the server stops a query at the phase's end even
+/// if nothing is left on this side to cancel it.
+pub async fn with_deadline<F: std::future::Future>(
+    deadline: std::time::Instant,
+    work: F,
+) -> F::Output {
+    DEADLINE.scope(deadline, work).await
+}
+
+/// A check's session. Dropping it before its query ends (a phase timeout, Ctrl-C) cancels the
+/// query on the server: a scan of a production replica must not outlive the drill.
+pub struct CheckClient {
+    client: tokio_postgres::Client,
+    cancel: Option<tokio_postgres::CancelToken>,
+}
+
+impl std::ops::Deref for CheckClient {
+    type Target = tokio_postgres::Client;
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+impl Drop for CheckClient {
+    fn drop(&mut self) {
+        // A cancel for an idle session is a no-op on the server; sent on every drop because
+        // this side cannot tell whether the future holding it was cut off mid-query.
+        if let (Some(token), Ok(rt)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                // The cancel request goes before authentication; the server accepts it plain.
+                let _ = token.cancel_query(tokio_postgres::NoTls).await;
+            });
+        }
+    }
+}
+
 impl CheckTarget {
-    /// A read-only session in UTC: checks read, they never change what they check.
-    pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
+    /// A read-only session in UTC: checks read, they never change what they check. Inside
+    /// `with_deadline`, its statements time out on the server when the phase does.
+    pub async fn client(&self) -> Result<CheckClient, String> {
         let client = super::tls::connect(&super::tls::Endpoint {
             host: &self.host,
             port: self.port,
@@ -58,11 +101,27 @@ impl CheckTarget {
                 self.host, self.port, self.database
             )
         })?;
+        let mut setup =
+            String::from("SET default_transaction_read_only = on; SET TimeZone = 'UTC'");
+        if let Ok(left) =
+            DEADLINE.try_with(|d| d.saturating_duration_since(std::time::Instant::now()))
+        {
+            if left.is_zero() {
+                return Err("the phase's time is up".into());
+            }
+            setup.push_str(&format!(
+                "; SET statement_timeout = {}",
+                left.as_millis().clamp(1, i32::MAX as u128)
+            ));
+        }
         client
-            .batch_execute("SET default_transaction_read_only = on; SET TimeZone = 'UTC'")
+            .batch_execute(&setup)
             .await
             .map_err(|e| format!("cannot set up the check session: {e}"))?;
-        Ok(client)
+        Ok(CheckClient {
+            cancel: Some(client.cancel_token()),
+            client,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ mod schema;
 mod sql;
 pub mod tls;
 
-pub use context::{CheckContext, CheckTarget};
+pub use context::{CheckClient, CheckContext, CheckTarget, with_deadline};
 pub use manifest::{Manifest, ObjectManifest, SchemaSnapshot, TableManifest};
 pub use record::{record_manifest, record_s3_manifest};
 pub use runner::{restored_set_check, run_check, run_object_check};

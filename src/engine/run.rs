@@ -321,6 +321,12 @@ async fn verify<D: RestoreDriver>(
         // Checks are timed directly; any waiting they do is told through `provider::poll`.
         Ok(((), Waited::default()))
     };
+    // Check sessions time out on the server when the phase does (statement_timeout).
+    let now = std::time::Instant::now();
+    let deadline = now
+        .checked_add(plan.timeouts.verify)
+        .unwrap_or(now + std::time::Duration::from_secs(365 * 86_400));
+    let work = crate::checks::with_deadline(deadline, work);
     ph.run("verify", plan.timeouts.verify, work).await.is_ok()
 }
 
