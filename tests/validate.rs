@@ -524,3 +524,26 @@ fn item_6_files_a_drill_reads_are_checked_before_anything_runs() {
     );
     assert!(!dir.path().join("r").exists(), "nothing ran");
 }
+
+#[test]
+fn item_1_a_backup_restore_never_skips_the_drills_isolation() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("drills/payments-backup.toml")).unwrap();
+    // A bucket target (documented once): refused, and the isolation is still required.
+    let bucket = text
+        .replace(
+            "subnet_group = \"drill-isolated\"\n",
+            "bucket = \"drill-bucket\"\n",
+        )
+        .replace("security_groups = [\"sg-0drill\"]\n", "");
+    let file = dir.path().join("drill.toml");
+    std::fs::write(&file, bucket).unwrap();
+    let run = restore_drill(&["validate", file.to_str().unwrap()]);
+    assert_eq!(run.code, 20, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("key \"target.bucket\": restoring AWS Backup recovery points of S3 buckets is not supported yet"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("subnet_group"), "{}", run.stderr);
+}

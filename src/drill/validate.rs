@@ -1054,16 +1054,21 @@ impl Validator<'_> {
                 .and_then(|a| a.get_ref().rsplit(':').next().map(str::to_owned));
             self.template(ident, ctx, "target.identifier", true, source.as_deref());
         }
-        if let Some(b) = &t.bucket {
-            self.bucket(b, ctx, "target.bucket");
-        }
-        if let Some(p) = &t.prefix {
-            self.template(p, ctx, "target.prefix", true, None);
+        // Restores of S3 recovery points are not supported yet: refused rather than started
+        // as an RDS restore job without the drill's network.
+        for (key, v) in [("target.bucket", &t.bucket), ("target.prefix", &t.prefix)] {
+            if let Some(v) = v {
+                self.diags.error(
+                    v.span(),
+                    ctx,
+                    format!("key \"{key}\": restoring AWS Backup recovery points of S3 buckets is not supported yet; restore an S3 prefix with kind = \"s3_versions\""),
+                );
+            }
         }
         if let Some(region) = &t.region {
             self.region(region, ctx, "target.region");
         }
-        if t.bucket.is_none() && !t.allow_shared_network.unwrap_or(false) {
+        if !t.allow_shared_network.unwrap_or(false) {
             self.isolation(
                 t.subnet_group.as_ref(),
                 t.security_groups.as_deref(),

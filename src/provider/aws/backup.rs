@@ -367,7 +367,27 @@ pub(super) fn rds_overrides(
     if let Some(c) = &t.instance_class {
         meta.insert("DBInstanceClass".into(), c.clone());
     }
+    // The network comes from the drill, never from the recovery point: the point's own
+    // subnet group and security groups are production's.
+    if !t.allow_shared_network && (t.subnet_group.is_none() || t.security_groups.is_empty()) {
+        return Err(ProviderError::harness(format!(
+            "refusing to restore {ident} without the drill's isolation: give target.subnet_group \
+             and target.security_groups (or allow_shared_network = true), or the copy would land \
+             in the recovery point's own network"
+        )));
+    }
+    for k in [
+        "DBSubnetGroupName",
+        "VpcSecurityGroupIds",
+        "AvailabilityZone",
+    ] {
+        if !t.allow_shared_network {
+            meta.remove(k);
+        }
+    }
     if let Some(g) = &t.subnet_group {
+        // A zone of the source's subnets may not exist in the isolated group.
+        meta.remove("AvailabilityZone");
         meta.insert("DBSubnetGroupName".into(), g.clone());
     }
     if !t.security_groups.is_empty() {
@@ -823,6 +843,34 @@ mod tests {
         assert_eq!(out["DBInstanceClass"], "db.t4g.medium");
         assert_eq!(out["Engine"], "postgres");
         assert!(!out.contains_key("Endpoint"));
+
+        // Issue 15 item 1: without the drill's isolation the point's own network is never
+        // kept, and the zone of the source's subnets goes with it.
+        let mut with_az = meta.clone();
+        with_az.insert("AvailabilityZone".into(), "us-east-1a".into());
+        with_az.insert("VpcSecurityGroupIds".into(), r#"["sg-prod"]"#.into());
+        let out = rds_overrides(with_az.clone(), "drill-payments-r1", &target()).unwrap();
+        assert!(!out.contains_key("AvailabilityZone"));
+        let bare = BackupTarget {
+            subnet_group: None,
+            security_groups: vec![],
+            ..target()
+        };
+        let e = rds_overrides(with_az.clone(), "drill-payments-r1", &bare).unwrap_err();
+        assert!(
+            e.message.contains("without the drill's isolation"),
+            "{}",
+            e.message
+        );
+        let shared = BackupTarget {
+            allow_shared_network: true,
+            ..bare
+        };
+        let out = rds_overrides(with_az, "drill-payments-r1", &shared).unwrap();
+        assert_eq!(
+            out["DBSubnetGroupName"], "prod-subnets",
+            "explicitly allowed"
+        );
 
         let e = rds_overrides(meta, "payments-prod", &target()).unwrap_err();
         assert_eq!(
