@@ -177,7 +177,7 @@ fn budget() -> Duration {
     )
 }
 
-fn seed() -> u64 {
+fn seed_value() -> u64 {
     std::env::var("FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -192,7 +192,7 @@ fn seed() -> u64 {
 
 /// Runs `one` on mutants of `seeds` for the budget; a panic fails with the input saved.
 fn fuzz(name: &str, seeds: Vec<Vec<u8>>, mut one: impl FnMut(&[u8]) -> bool) {
-    let s = seed();
+    let s = seed_value();
     let mut rng = Rng(s);
     let mut st = Stats {
         execs: 0,
@@ -274,4 +274,108 @@ fn history() {
             Err(_) => false,
         }
     });
+}
+
+/// A small bundle that verifies: description, history, a run's report, the manifest of all
+/// of them and its signature. `(relative path, bytes)`, the manifest and signature last.
+fn bundle_seed() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "bundle.json".into(),
+            br#"{"format":"restore-drill-evidence/1","runs":[],"anchor":"0"}"#.to_vec(),
+        ),
+        ("history.csv".into(), history_seed()),
+        (
+            "runs/orders/r1/report.json".into(),
+            REPORT.as_bytes().to_vec(),
+        ),
+    ];
+    let manifest: String = files
+        .iter()
+        .map(|(p, b)| format!("{}  {p}\n", restore_drill::drill::sha256_hex(b)))
+        .collect();
+    let key = restore_drill::evidence::SecretKey::generate().unwrap();
+    let sig = key.sign_file(manifest.as_bytes());
+    files.push((
+        restore_drill::evidence::MANIFEST.into(),
+        manifest.into_bytes(),
+    ));
+    files.push((restore_drill::evidence::SIGNATURE.into(), sig.into_bytes()));
+    files
+}
+
+/// Issue 15 item 3: everything `evidence verify` reads from a bundle folder (the manifest,
+/// its signature, bundle.json, the history's chain tail, reports) is untrusted input.
+#[test]
+fn bundles() {
+    let seed = bundle_seed();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(seed_value() ^ 0x5eed);
+    let seeds: Vec<Vec<u8>> = seed.iter().map(|(_, b)| b.clone()).collect();
+    let mut n = 0u64;
+    fuzz("bundle", seeds, |mutant| {
+        // Each execution replaces one file of the seed bundle with a mutant.
+        n += 1;
+        let at = dir.path().join(format!("b{}", n % 4));
+        let _ = std::fs::remove_dir_all(&at);
+        let victim = rng.below(seed.len());
+        for (i, (rel, bytes)) in seed.iter().enumerate() {
+            let p = at.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, if i == victim { mutant } else { bytes }).unwrap();
+        }
+        restore_drill::evidence::verify_bundle(&at, None).is_ok_and(|v| v.holds())
+    });
+}
+
+/// The seed bundle as a tar with hostile entries besides: a link out of the bundle, a path
+/// with "..", a very deep path and a large declared size.
+fn tar_seed() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (rel, bytes) in bundle_seed() {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("bundle/{rel}"), &bytes[..])
+            .unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "bundle/runs/evil", "/etc/passwd")
+        .unwrap();
+    let deep = format!("bundle/{}x", "d/".repeat(60));
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_cksum();
+    b.append_data(&mut h, deep, &b"x"[..]).unwrap();
+    let mut raw = b.into_inner().unwrap();
+    // A "../" name written into a header by hand (the builder refuses it).
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes()[..13].copy_from_slice(b"../escape.txt");
+    h.set_size(0);
+    h.set_cksum();
+    let end = raw.len() - 1024;
+    raw.splice(end..end, h.as_bytes().iter().copied());
+    raw
+}
+
+/// Issue 15 item 3: a bundle tarball is untrusted too: oversized entries, links, deep and
+/// escaping paths, and damaged headers are refused or read, never a panic or a write outside.
+#[test]
+fn tar_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.tar.gz");
+    fuzz("tar", vec![tar_seed()], |input| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, input).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        restore_drill::evidence::verify_bundle(&path, None).is_ok_and(|v| v.holds())
+    });
+    assert!(
+        !dir.path().join("escape.txt").exists()
+            && !dir.path().parent().unwrap().join("escape.txt").exists(),
+        "nothing was written outside"
+    );
 }
