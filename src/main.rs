@@ -312,6 +312,28 @@ enum Command {
         after_help = "Examples:\n  restore-drill evidence keygen --out evidence.key\n  restore-drill evidence export --since 2026-01-01 --until 2026-03-31 \\\n      --signing-key evidence.key --out evidence-2026q1\n  restore-drill evidence verify evidence-2026q1.tar.gz --public-key evidence.key.pub"
     )]
     Evidence(restore_drill::commands::EvidenceCommand),
+    /// Deliver one file from a WAL archive to PostgreSQL: the restore_command of pg_pitr.
+    ///
+    /// pg_pitr restores set `restore_command` to this, so that compressed archives (.gz,
+    /// .lz4, .zst, .bz2) restore without any other tool installed. The file ARCHIVE/NAME (or
+    /// NAME.gz, ...) is decompressed to DEST, a segment is checked against its own header.
+    /// Exits 0 when delivered, 1 when the archive does not hold NAME (the normal end of
+    /// recovery), 200 when it holds it but it cannot be read (PostgreSQL then stops recovery
+    /// instead of taking it for the end of the archive).
+    #[command(
+        after_help = "Example (postgresql.conf):\n  restore_command = '/usr/local/bin/restore-drill wal-fetch /backups/wal %f %p'"
+    )]
+    WalFetch {
+        /// Append one line per request to this file (ok / missing / error, with the reason).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// The WAL archive folder.
+        archive: PathBuf,
+        /// The file PostgreSQL asks for (%f).
+        name: String,
+        /// Where to write it (%p).
+        dest: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -378,6 +400,12 @@ fn main() -> ExitCode {
             commands::run(paths, &args, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
+        Command::WalFetch {
+            log,
+            archive,
+            name,
+            dest,
+        } => restore_drill::provider::local::wal_fetch(archive, name, dest, log.as_deref()),
         Command::Evidence(cmd) => restore_drill::commands::evidence(cmd, &mut out, &mut err),
         Command::Report {
             reports,

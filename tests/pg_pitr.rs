@@ -277,7 +277,7 @@ async fn a_too_strict_tier_is_missed_with_exit_10() {
             .as_ref()
             .unwrap()
             .notes[0]
-            .contains("tar format")
+            .contains("(tar, ")
     );
     assert_torn_down(&s);
 }
@@ -731,7 +731,7 @@ async fn a_target_after_the_last_archived_commit_recovers_the_whole_archive() {
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("recovered to the end of the archive")),
+            .any(|n| n.contains("recovering to the end of the archive")),
         "{notes:?}"
     );
     assert_torn_down(&s);

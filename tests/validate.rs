@@ -161,6 +161,18 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // Issue 15 item 2: only documented units, at most ten years; nothing that could
+        // overflow a time later gets past validation.
+        "absurd-times",
+        &[
+            "absurd-times.toml:10:6: incident: key \"at\": invalid relative time \"-300000y\" (expected e.g. \"-30m\" or \"-2h\"): invalid duration \"300000y\": \"y\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:11:20: incident: key \"detect_allowance\": invalid duration \"1.5h\": fractions are not allowed; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:14:11: timeouts: key \"restore\": invalid duration \"99999999999d\": it is longer than ten years (3650d); write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:15:10: timeouts: key \"verify\": invalid duration \"100ms\": \"ms\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+            "absurd-times.toml:21:6: restore \"orders\": key \"to\": invalid relative time \"-2w\" (expected e.g. \"-30m\" or \"-2h\"): invalid duration \"2w\": \"w\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+        ],
+    ),
+    (
         "invalid-cron",
         &[
             "invalid-cron.toml:3:12: key \"schedule\": invalid cron expression \"0 6 32 * *\": day of month 32 is out of range 1-31",
@@ -354,4 +366,59 @@ fn the_format_guide_shows_every_example_verbatim() {
             "drills/README.md does not show {d} as it is"
         );
     }
+}
+
+#[test]
+fn item_7_a_password_in_password_env_is_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/invalid/negative-duration.toml"))
+            .unwrap()
+            .replace("detect_allowance = \"-5m\"", "detect_allowance = \"5m\"")
+            .replace("\"ORDERS_DRILL_PASSWORD\"", "\"Tr0ub4dor&3-horse\"");
+    let file = dir.path().join("drill.toml");
+    std::fs::write(&file, text).unwrap();
+    for cmd in ["validate", "plan"] {
+        let run = restore_drill(&[cmd, file.to_str().unwrap()]);
+        assert_eq!(run.code, 20, "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("Tr0ub4dor") && !run.stdout.contains("Tr0ub4dor"),
+            "{cmd} echoed the secret:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "drill.toml:23:16: restore \"orders\": key \"connect.password_env\": the value is not an environment variable name"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn item_5_two_drills_with_one_name_are_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("drills/demo-local.toml")).unwrap();
+    std::fs::write(dir.path().join("a.toml"), &text).unwrap();
+    std::fs::write(dir.path().join("b.toml"), &text).unwrap();
+    let d = dir.path().display().to_string();
+    for cmd in [
+        &["validate", &d][..],
+        &["run", &d, "--reports", &format!("{d}/r")][..],
+    ] {
+        let run = restore_drill(cmd);
+        assert_eq!(run.code, 20, "{}{}", run.stdout, run.stderr);
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            assert!(
+                run.stderr.contains(&format!(
+                    "{d}/{me}.toml:5:1: key \"name\": drill name \"demo-local\" is also the name of {d}/{other}.toml"
+                )),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!dir.path().join("r").exists(), "nothing ran");
 }

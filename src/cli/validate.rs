@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::drill::{Severity, find_drill_files, load_drill};
+use crate::drill::{Severity, find_drill_files};
 use crate::exit;
 
 /// `restore-drill validate [PATH...]`: checks every drill file, reports every problem.
@@ -17,8 +17,7 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
         }
     };
     let mut invalid = 0;
-    for file in &files {
-        let checked = load_drill(file);
+    for (file, checked) in &crate::drill::load_drills(&files) {
         for d in &checked.diagnostics {
             let _ = writeln!(err, "{d}");
         }
@@ -61,8 +60,7 @@ pub(super) fn load_all(
     };
     let mut plans = Vec::new();
     let mut invalid = false;
-    for file in &files {
-        let checked = load_drill(file);
+    for (_, checked) in crate::drill::load_drills(&files) {
         for d in &checked.diagnostics {
             let _ = writeln!(err, "{d}");
         }

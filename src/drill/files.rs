@@ -111,3 +111,50 @@ pub fn load_drill(path: &Path) -> Checked {
     };
     check_drill(path, &text, &tiers)
 }
+
+/// Reads and checks several drill files, and refuses drills that share a name: one name is
+/// one history, so a failing copy could hide behind a passing one in `due` and the reports.
+/// Each file of a clash gets an error naming the other.
+pub fn load_drills(files: &[PathBuf]) -> Vec<(PathBuf, Checked)> {
+    let mut loaded: Vec<(PathBuf, Checked)> =
+        files.iter().map(|f| (f.clone(), load_drill(f))).collect();
+    let mut by_name: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    for (i, (_, c)) in loaded.iter().enumerate() {
+        if let Some(p) = &c.plan {
+            by_name.entry(p.name.clone()).or_default().push(i);
+        }
+    }
+    for (name, at) in by_name.into_iter().filter(|(_, at)| at.len() > 1) {
+        for &i in &at {
+            let others: Vec<String> = at
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| loaded[j].0.display().to_string())
+                .collect();
+            let (file, checked) = &mut loaded[i];
+            let line = std::fs::read_to_string(&*file)
+                .ok()
+                .and_then(|t| {
+                    t.lines().position(|l| {
+                        l.trim_start()
+                            .strip_prefix("name")
+                            .is_some_and(|r| r.trim_start().starts_with('='))
+                    })
+                })
+                .map_or(1, |n| n + 1);
+            checked.plan = None;
+            checked.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                file: file.display().to_string(),
+                line,
+                column: 1,
+                context: String::new(),
+                message: format!(
+                    "key \"name\": drill name \"{name}\" is also the name of {}: drills that share a name share one history, so one could hide the other's failures; give each drill its own name",
+                    others.join(", ")
+                ),
+            });
+        }
+    }
+    loaded
+}

@@ -15,10 +15,10 @@ mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use expect::{Expect, Op};
-pub use files::{FindError, find_drill_files, load_drill};
+pub use files::{FindError, find_drill_files, load_drill, load_drills};
 pub use plan::*;
 pub use render::render_plan;
 pub use schedule::{Cron, Schedule};
 pub use tier::{TIERS_FILE, Tier, TierCatalog};
-pub use time::{IncidentAt, PointSpec, human, human_seconds, parse_timestamp};
+pub use time::{IncidentAt, MAX_DURATION, PointSpec, after, human, human_seconds, parse_timestamp};
 pub use validate::{Checked, SAMPLE_RUN_ID, check_drill, render_template, sha256_hex};

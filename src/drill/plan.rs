@@ -76,7 +76,16 @@ impl Timeouts {
     /// The longest a run can legally take: the sum of all phase timeouts. Created resources
     /// carry `restore-drill:expires-at` = run start + this, so `sweep` knows they are stale.
     pub fn total(&self) -> Duration {
-        self.resolve + self.copy + self.restore + self.prepare + self.verify + self.teardown
+        // Each is at most ten years (validation), but a sum never panics anyway.
+        [
+            self.copy,
+            self.restore,
+            self.prepare,
+            self.verify,
+            self.teardown,
+        ]
+        .into_iter()
+        .fold(self.resolve, Duration::saturating_add)
     }
 }
 

@@ -28,8 +28,13 @@ impl<'de> Deserialize<'de> for TimeText {
     }
 }
 
-/// Parses a duration such as `90s`, `15m`, `4h`, `30d` or `1h 30m`. Zero is allowed here;
-/// callers that need a positive duration say so.
+/// The longest duration or offset a drill may name: ten years. Anything longer is a typo, and
+/// bounding it here means no arithmetic on a time can overflow later.
+pub const MAX_DURATION: Duration = Duration::from_secs(3650 * 86_400);
+
+/// Parses a duration such as `90s`, `15m`, `4h`, `30d` or `1h 30m`: whole numbers, the units
+/// `s`, `m`, `h` and `d` only (what the documentation names), at most `MAX_DURATION`. Zero is
+/// allowed here; callers that need a positive duration say so.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.starts_with('-') {
@@ -42,9 +47,62 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             "duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\""
         ));
     }
-    humantime::parse_duration(t).map_err(|_| {
-        format!("invalid duration \"{text}\": expected a number and a unit, e.g. \"90s\", \"15m\", \"4h\" or \"30d\"")
-    })
+    let bad = |why: &str| {
+        format!(
+            "invalid duration \"{text}\": {why}; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\""
+        )
+    };
+    let mut total: u64 = 0;
+    let mut rest = t;
+    loop {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || t.is_empty() {
+            return Err(format!(
+                "invalid duration \"{text}\": expected a number and a unit, e.g. \"90s\", \"15m\", \"4h\" or \"30d\""
+            ));
+        }
+        let (number, after) = rest.split_at(digits);
+        let unit_len = after.len()
+            - after
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let (unit, after) = after.split_at(unit_len);
+        let size: u64 = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            "" if after.starts_with('.') => return Err(bad("fractions are not allowed")),
+            "" => return Err(bad("a number has no unit")),
+            other => return Err(bad(&format!("\"{other}\" is not a unit"))),
+        };
+        let n: u64 = number.parse().map_err(|_| bad("the number is too large"))?;
+        total = n
+            .checked_mul(size)
+            .and_then(|v| total.checked_add(v))
+            .filter(|v| *v <= MAX_DURATION.as_secs())
+            .ok_or_else(|| bad("it is longer than ten years (3650d)"))?;
+        rest = after.trim_start();
+        if rest.is_empty() {
+            return Ok(Duration::from_secs(total));
+        }
+    }
+}
+
+/// `t - d`, or the earliest representable time if that is out of range (never a panic).
+pub(crate) fn before(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// `t + d`, or the latest representable time if that is out of range (never a panic).
+pub fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Parses an absolute timestamp: RFC 3339, or the same without a zone (read as UTC).
@@ -72,8 +130,8 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 fn parse_relative(text: &str) -> Option<Result<Duration, String>> {
     let t = text.trim();
     if let Some(rest) = t.strip_prefix('-') {
-        return Some(humantime::parse_duration(rest.trim()).map_err(|_| {
-            format!("invalid relative time \"{text}\": expected e.g. \"-30m\" or \"-2h\"")
+        return Some(parse_duration(rest.trim()).map_err(|e| {
+            format!("invalid relative time \"{text}\" (expected e.g. \"-30m\" or \"-2h\"): {e}")
         }));
     }
     if t.starts_with('+') {
@@ -116,7 +174,7 @@ impl IncidentAt {
         match self {
             IncidentAt::Now => run_start,
             IncidentAt::At(t) => t,
-            IncidentAt::Before(d) => run_start - chrono::Duration::from_std(d).unwrap_or_default(),
+            IncidentAt::Before(d) => before(run_start, d),
         }
     }
 }
@@ -155,9 +213,7 @@ impl PointSpec {
             PointSpec::Latest => None,
             PointSpec::Incident => Some(incident),
             PointSpec::At(t) => Some(t),
-            PointSpec::BeforeIncident(d) => {
-                Some(incident - chrono::Duration::from_std(d).unwrap_or_default())
-            }
+            PointSpec::BeforeIncident(d) => Some(before(incident, d)),
         }
     }
 
@@ -218,16 +274,18 @@ pub fn human_seconds(seconds: f64) -> String {
     if seconds < 60.0 {
         return format!("{seconds:.2}s");
     }
-    if seconds < 3600.0 {
-        let minutes = (seconds / 60.0).floor();
-        let rest = seconds - minutes * 60.0;
-        return if rest < 0.05 {
+    // Rounded once, to the tenth shown: 299.98 s is "5m", not "4m 60.0s".
+    let tenths = (seconds * 10.0).round();
+    if tenths < 36_000.0 {
+        let minutes = (tenths / 600.0).floor();
+        let rest = (tenths - minutes * 600.0) / 10.0;
+        return if rest == 0.0 {
             format!("{minutes}m")
         } else {
             format!("{minutes}m {rest:.1}s")
         };
     }
-    human(Duration::from_secs(seconds as u64))
+    human(Duration::from_secs(seconds.round() as u64))
 }
 
 #[cfg(test)]
@@ -242,6 +300,40 @@ mod tests {
         assert!(parse_duration("-5m").unwrap_err().contains("negative"));
         assert!(parse_duration("15").unwrap_err().contains("no unit"));
         assert!(parse_duration("soon").is_err());
+        // Only the documented units, whole numbers, at most ten years.
+        for bad in [
+            "1y",
+            "2w",
+            "100ms",
+            "1.5h",
+            "1M",
+            "99999999999d",
+            "3651d",
+            "",
+            "m",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION));
+        assert!(parse_duration("1.5h").unwrap_err().contains("fractions"));
+        assert!(
+            parse_duration("1y")
+                .unwrap_err()
+                .contains("\"y\" is not a unit")
+        );
+    }
+
+    #[test]
+    fn time_arithmetic_never_panics() {
+        let t = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(after(t, Duration::from_secs(1)), DateTime::<Utc>::MAX_UTC);
+        let t = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(before(t, Duration::from_secs(1)), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(before(t, Duration::MAX), DateTime::<Utc>::MIN_UTC);
+        assert!(IncidentAt::parse("-300000y").is_err());
+        assert!(PointSpec::parse("-300000y").is_err());
+        assert!(PointSpec::parse("-3651d").is_err());
     }
 
     #[test]
@@ -256,6 +348,9 @@ mod tests {
         assert_eq!(human_seconds(121.5), "2m 1.5s");
         assert_eq!(human_seconds(900.0), "15m");
         assert_eq!(human_seconds(3725.4), "1h 2m 5s");
+        assert_eq!(human_seconds(299.98), "5m");
+        assert_eq!(human_seconds(119.96), "2m");
+        assert_eq!(human_seconds(3599.97), "1h");
     }
 
     #[test]

@@ -40,7 +40,12 @@ pub fn check_drill(file: &Path, text: &str, tiers: &TierCatalog) -> Checked {
     };
     let mut v = Validator {
         diags: Diags::new(&source),
-        base_dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+        // Absolute now, whatever the current directory: PostgreSQL runs `restore_command` in
+        // its data dir, and nothing downstream may see a path relative to where we started.
+        base_dir: std::path::absolute(file)
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or_default(),
         provider_kind: None,
         drill: String::from("drill"),
         restore_id: String::new(),
@@ -1204,7 +1209,9 @@ impl Validator<'_> {
             self.diags.error(
                 p.span(),
                 ctx,
-                format!("key \"{key}\": \"{name}\" is not an environment variable name (letters, digits and \"_\"); it names the variable holding the password, never the password itself"),
+                // The value is never repeated: a value where a variable name belongs is often
+                // the password itself.
+                format!("key \"{key}\": the value is not an environment variable name (letters, digits and \"_\", not starting with a digit); it names the variable holding the password, never the password itself (the value is not repeated here, in case it is one)"),
             );
         }
     }

@@ -37,12 +37,15 @@ pub struct Tail<'a> {
 pub fn tail(line: &str) -> Option<Tail<'_>> {
     let start = line.len().checked_sub(TAIL)?;
     let t = line.get(start..)?;
+    // Untrusted text: every slice is checked (a multibyte character near the end of a line
+    // must not panic the verifier).
     let field = |k: usize| {
-        let f = &t[k * 65..(k + 1) * 65];
-        (f.starts_with(',') && hex::is_sha256(&f[1..])).then(|| &f[1..])
+        let f = t.get(k * 65..(k + 1) * 65)?;
+        let hash = f.strip_prefix(',')?;
+        hex::is_sha256(hash).then_some(hash)
     };
     Some(Tail {
-        record: &line[..start + 65],
+        record: line.get(..start + 65)?,
         report_sha256: field(0)?,
         prev_hash: field(1)?,
         row_hash: field(2)?,
@@ -240,6 +243,28 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         (dir, text)
+    }
+
+    #[test]
+    fn a_multibyte_character_anywhere_in_the_tail_is_no_panic() {
+        // Issue 15 item 3: a hostile history line with "é" (2 bytes) or "€" (3 bytes) at
+        // every offset near its end is refused or read, never a panic.
+        let sha = crate::drill::sha256_hex(b"x");
+        let good = format!("a,b,c,{sha},{sha},{sha}");
+        for ch in ["é", "€", "😀"] {
+            for cut in 0..good.len() {
+                let mut hostile = good.clone();
+                if hostile.is_char_boundary(cut) {
+                    hostile.insert_str(cut, ch);
+                }
+                let _ = tail(&hostile);
+                let _ = check_segment(
+                    &format!("{}\n{hostile}\n", HistoryRow::HEADER),
+                    HistoryRow::CHAIN_START,
+                );
+            }
+        }
+        assert!(tail(&good).is_some());
     }
 
     #[test]

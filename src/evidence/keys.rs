@@ -118,19 +118,53 @@ impl PublicKey {
     }
 }
 
-/// Reads a secret key from a key file's text (or the bare 64 hex digits of its seed).
-/// `source` names where it came from, for messages; the text is never echoed.
+/// Reads a secret key from exactly one of two forms: a key file as `keygen` writes it
+/// (comments, one `ed25519-secret-key` line), or the 64 hex digits of the seed alone. Anything
+/// else is refused, notably a public key given as the secret (its `.pub` line, its
+/// `ed25519:…` form, or a bare hex line beside other content), which would otherwise sign
+/// with a key nobody can verify. A key file whose `# public key:` comment does not match its
+/// seed is refused too. `source` names where it came from, for messages; the text is never
+/// echoed.
 pub fn parse_secret_key(text: &str, source: &str) -> Result<SecretKey, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with("ed25519:") {
+        return Err(format!(
+            "{source} holds a public key (ed25519:…), not a secret one: give the secret key file \
+             keygen wrote, or its seed's 64 hex digits alone"
+        ));
+    }
+    if let Some(mut seed) = hex::decode::<32>(trimmed) {
+        let key = SigningKey::from_bytes(&seed);
+        wipe(&mut seed);
+        return Ok(SecretKey(key));
+    }
     let mut found = None;
     let mut public_only = false;
-    for line in meaningful_lines(text) {
-        let (tag, value) = line.split_once(char::is_whitespace).unwrap_or(("", line));
+    let mut noted_public = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(comment) = line.strip_prefix('#') {
+            if let Some(p) = comment.trim().strip_prefix("public key:") {
+                noted_public = Some(p.trim().to_owned());
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let (tag, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         match tag {
             SECRET_TAG if found.is_none() => found = Some(value.trim()),
             SECRET_TAG => return Err(format!("{source}: more than one {SECRET_TAG} line")),
             PUBLIC_TAG => public_only = true,
-            "" if hex::decode::<32>(line).is_some() && found.is_none() => found = Some(line),
-            _ => {}
+            _ => {
+                return Err(format!(
+                    "{source}: line {} is neither a comment nor the {SECRET_TAG} line: not a key \
+                     file restore-drill wrote (give the file keygen wrote, or the seed's 64 hex \
+                     digits alone)",
+                    n + 1
+                ));
+            }
         }
     }
     let Some(value) = found else {
@@ -146,12 +180,25 @@ pub fn parse_secret_key(text: &str, source: &str) -> Result<SecretKey, String> {
             )
         });
     };
+    if public_only {
+        return Err(format!(
+            "{source} holds both a secret and a public key line: not a key file restore-drill wrote"
+        ));
+    }
     let Some(mut seed) = hex::decode::<32>(value) else {
         return Err(format!("{source}: the {SECRET_TAG} is not 64 hex digits"));
     };
-    let key = SigningKey::from_bytes(&seed);
+    let key = SecretKey(SigningKey::from_bytes(&seed));
     wipe(&mut seed);
-    Ok(SecretKey(key))
+    if let Some(noted) = noted_public
+        && noted != key.public().to_string()
+    {
+        return Err(format!(
+            "{source}: its \"# public key:\" comment does not match its secret key: the file was \
+             edited or pieced together"
+        ));
+    }
+    Ok(key)
 }
 
 /// Reads a public key from a public key file's text (or a bare `ed25519:HEX` / 64 hex digits).
@@ -276,6 +323,40 @@ fn wipe(bytes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_12_only_a_key_file_or_the_seed_alone_is_a_secret_key() {
+        let key = SecretKey::generate().unwrap();
+        let public_hex = hex::encode(key.public().0.as_bytes());
+        let seed_hex = hex::encode(key.0.as_bytes());
+        // The two accepted forms.
+        assert_eq!(
+            parse_secret_key(&key.file_text(), "k").unwrap().public(),
+            key.public()
+        );
+        assert_eq!(
+            parse_secret_key(&format!("  {seed_hex}\n"), "env")
+                .unwrap()
+                .public(),
+            key.public()
+        );
+        // A public key given as the secret, in each of its forms.
+        let refused = [
+            key.public().file_text(),
+            key.public().to_string(),
+            format!("# notes\n{public_hex}\n"),
+            format!("{}{public_hex}\n", key.file_text()),
+            key.file_text().replace(&seed_hex, &public_hex),
+        ];
+        for (i, text) in refused.iter().enumerate() {
+            let err = parse_secret_key(text, "k").err();
+            assert!(err.is_some(), "form {i} was accepted as a secret key");
+            assert!(
+                !err.unwrap().contains(&seed_hex),
+                "form {i} echoed the seed"
+            );
+        }
+    }
 
     #[test]
     fn sign_and_verify_through_the_file_formats() {

@@ -189,7 +189,7 @@ impl BackupRestore {
     }
 
     fn tags(&self, run_id: &str) -> Vec<(String, String)> {
-        let expires = Utc::now() + chrono::Duration::from_std(self.lifetime).unwrap_or_default();
+        let expires = crate::drill::after(Utc::now(), self.lifetime);
         vec![
             (TAG_RUN_ID.into(), run_id.to_owned()),
             (TAG_DRILL.into(), self.drill.clone()),

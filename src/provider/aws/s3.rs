@@ -228,7 +228,7 @@ impl S3Restore {
             (TAG_RESTORE.to_owned(), self.id.clone()),
             (
                 TAG_EXPIRES_AT.to_owned(),
-                (Utc::now() + chrono::Duration::from_std(self.lifetime).unwrap_or_default())
+                crate::drill::after(Utc::now(), self.lifetime)
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
         ];

@@ -1,13 +1,17 @@
 //! The local provider: self-managed PostgreSQL restored from base backups and a WAL archive.
 
 mod cluster;
+mod compress;
+mod fetch;
 mod pg;
 mod pitr;
 mod sweep;
 mod wal;
+mod waldump;
 
 pub use cluster::SourceCluster;
+pub use fetch::{FETCH_FAILED, FETCH_MISSING, wal_fetch};
 pub use pg::{PgEnv, PgError, Server, connect, connect_to, free_port, poll_until};
 pub use pitr::LocalPitr;
 pub use sweep::{FoundDir, MARKER, Marker, sweep_local};
-pub use wal::{Segment, check_archive};
+pub use wal::{Archive, Lsn, Segment, TimelinePath, plan_path};

@@ -15,8 +15,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::compress::Compression;
+use super::fetch::{FETCH_LOG, failures};
 use super::pg::{PgEnv, Server, connect, free_port};
-use super::wal::{Segment, check_archive};
+use super::wal::{Archive, Lsn, TimelinePath, plan_path};
+use super::waldump::newest_transaction;
 use crate::drill::{Connect, LocalTarget, PointSpec};
 use crate::provider::{ProviderError, RecoveryPoint, Target, Waited};
 
@@ -25,10 +28,11 @@ const POLL: Duration = Duration::from_millis(100);
 
 const TARGET_NOT_REACHED: &str = "recovery ended before configured recovery target was reached";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Format {
     Plain,
-    Tar,
+    /// `base.tar` (plain or compressed), as `pg_basebackup -Ft` writes it.
+    Tar(PathBuf, Compression),
 }
 
 #[derive(Debug, Clone)]
@@ -36,8 +40,29 @@ struct BaseBackup {
     name: String,
     dir: PathBuf,
     format: Format,
-    /// When the backup finished (its manifest, or label, was written).
+    label: Label,
+    /// When the backup finished: the STOP TIME of its backup history file in the archive
+    /// (rounded up to the second it was written in), else its manifest's file time.
     end: DateTime<Utc>,
+    /// Where `end` came from, for the report.
+    end_from: &'static str,
+}
+
+/// What a backup's `backup_label` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Label {
+    start: Lsn,
+    timeline: u32,
+}
+
+/// The archive and the path through it that resolve chose.
+#[derive(Debug, Clone)]
+struct Resolved {
+    backup: BaseBackup,
+    path: TimelinePath,
+    /// The recovery target time, or `None` to recover to the end of the archive (only when
+    /// no transaction in the archive ended after the wanted time).
+    target_time: Option<DateTime<Utc>>,
 }
 
 /// One `pg_pitr` restore, from resolve to teardown.
@@ -52,8 +77,7 @@ pub struct LocalPitr {
     password: Option<String>,
     pg_bin_dir: Option<PathBuf>,
     pg: Option<PgEnv>,
-    chosen: Option<BaseBackup>,
-    target_time: Option<DateTime<Utc>>,
+    resolved: Option<Resolved>,
     run_dir: Option<PathBuf>,
     /// A copy of the base backup still running (it runs on a blocking thread, and outlives a
     /// cancelled restore phase until teardown stops it).
@@ -90,8 +114,7 @@ impl LocalPitr {
             password,
             pg_bin_dir: pg_bin_dir.map(Path::to_path_buf),
             pg: None,
-            chosen: None,
-            target_time: None,
+            resolved: None,
             run_dir: None,
             copying: None,
             server: None,
@@ -105,70 +128,29 @@ impl LocalPitr {
     ) -> Result<RecoveryPoint, ProviderError> {
         let pg = PgEnv::find(self.pg_bin_dir.as_deref())
             .map_err(|e| ProviderError::harness(e.to_string()))?;
-        self.pg = Some(pg);
+        self.pg = Some(pg.clone());
         let wanted = self.to.time(incident);
-        let mut backups = find_base_backups(&self.base_backups)?;
-        backups.sort_by_key(|b| b.end);
-        let chosen = match wanted {
-            None => backups.last().cloned(),
-            Some(t) => backups.iter().rev().find(|b| b.end <= t).cloned(),
-        };
-        let Some(chosen) = chosen else {
-            let oldest = backups
-                .first()
-                .map(|b| format!(" (the oldest ended at {})", rfc3339(b.end)))
-                .unwrap_or_default();
-            return Err(ProviderError::restore(format!(
-                "no base backup in {} ended before {}{oldest}: nothing to restore that point from",
-                self.base_backups.display(),
-                wanted.map(rfc3339).unwrap_or_default()
-            )));
-        };
-        let start = start_segment(&chosen)?;
-        let archive = check_archive(&self.wal_archive, start).map_err(ProviderError::restore)?;
-        let latest = archive
-            .latest_restorable
-            .map_or(chosen.end, |t| t.max(chosen.end));
-        let mut notes = Vec::new();
-        self.target_time = match wanted {
-            Some(t) if t > latest => {
-                notes.push(format!(
-                    "the target time {} is after the newest archived WAL ({}): recovering everything archived",
-                    rfc3339(t),
-                    rfc3339(latest)
-                ));
-                None
-            }
-            other => other,
-        };
-        notes.push(format!(
-            "base backup {} ({} format), {} archived WAL segments after it",
-            chosen.name,
-            if chosen.format == Format::Plain {
-                "plain"
-            } else {
-                "tar"
-            },
-            archive.segments
-        ));
-        self.notes = notes.clone();
-        self.chosen = Some(chosen.clone());
-        Ok(RecoveryPoint {
-            kind: "pitr".into(),
-            id: chosen.dir.display().to_string(),
-            time: self.target_time,
-            latest_restorable: Some(latest),
-            notes,
+        let (base_backups, wal_archive) = (self.base_backups.clone(), self.wal_archive.clone());
+        // Reading labels, headers and WAL is file and process work: off the async threads.
+        let resolved = tokio::task::spawn_blocking(move || {
+            resolve_blocking(&pg, &base_backups, &wal_archive, wanted)
         })
+        .await
+        .map_err(|e| ProviderError::harness(format!("resolving the backup: {e}")))??;
+        let (resolved, point) = resolved;
+        self.notes = point.notes.clone();
+        self.resolved = Some(resolved);
+        Ok(point)
     }
 
     /// Copies the backup into a fresh data dir, configures recovery, starts the server and
     /// waits until it has promoted. `tied`: the server dies with this process (unless the
     /// target is to be kept).
     pub async fn restore(&mut self, run_id: &str, tied: bool) -> Result<Waited, ProviderError> {
-        let (Some(pg), Some(backup)) = (self.pg.clone(), self.chosen.clone()) else {
+        let (Some(pg), Some(resolved)) = (self.pg.clone(), self.resolved.clone()) else {
             return Err(ProviderError::harness("restore called before resolve"));
         };
+        let backup = resolved.backup.clone();
         let parent = self
             .target
             .work_dir
@@ -206,7 +188,8 @@ impl LocalPitr {
         let copied = (&mut copying.task).await;
         self.copying = None;
         copied.map_err(|e| ProviderError::harness(format!("copying the base backup: {e}")))??;
-        self.configure(&data, self.target_time)?;
+        let fetch_log = run_dir.join(FETCH_LOG);
+        self.configure(&data, &resolved, &fetch_log)?;
         pg.give(&run_dir)
             .map_err(|e| ProviderError::harness(e.to_string()))?;
         set_mode(&data, 0o700)?;
@@ -215,43 +198,93 @@ impl LocalPitr {
             None => free_port().map_err(|e| ProviderError::harness(e.to_string()))?,
         };
         let mut polls = 0;
-        let mut retried = false;
-        loop {
-            let server = Server::start(&pg, &data, port, &run_dir.join("postgres.log"), tied)
-                .await
-                .map_err(|e| ProviderError::harness(e.to_string()))?;
-            self.server = Some(server);
-            match self.wait_promoted(&mut polls).await {
-                Ok(()) => {
-                    return Ok(Waited {
-                        polls,
-                        resolution: POLL,
-                    });
-                }
-                Err(log)
-                    if log.contains(TARGET_NOT_REACHED)
-                        && !retried
-                        && self.target_time.is_some() =>
-                {
-                    // The archive is continuous (checked in resolve) and ends before the target
-                    // time without a commit after it: the state at the target time is the end
-                    // of the archive. Recover to the end.
-                    retried = true;
-                    self.notes.push(
-                        "the archive holds no commit after the target time: recovered to the end of the archive".into(),
-                    );
-                    if let Some(mut s) = self.server.take() {
-                        let _ = s.stop().await;
-                    }
-                    self.configure(&data, None)?;
-                }
-                Err(log) => {
-                    return Err(ProviderError::restore(format!(
-                        "PostgreSQL stopped during recovery; the end of its log:\n{log}"
-                    )));
-                }
-            }
+        let server = Server::start(&pg, &data, port, &run_dir.join("postgres.log"), tied)
+            .await
+            .map_err(|e| ProviderError::harness(e.to_string()))?;
+        self.server = Some(server);
+        let promoted = self.wait_promoted(&mut polls).await;
+        // Any file the archive holds but could not deliver fails the restore, whatever
+        // PostgreSQL made of it.
+        if let Some((name, reason)) = failures(&fetch_log).into_iter().next() {
+            return Err(ProviderError::restore(format!(
+                "PostgreSQL could not read {name} from the archive {}: {reason}",
+                self.wal_archive.display()
+            )));
         }
+        if let Err(log) = promoted {
+            let why = if log.contains(TARGET_NOT_REACHED) {
+                "recovery ended before the target time although the archive holds a later transaction: \
+                 WAL on the way could not be read"
+            } else {
+                "PostgreSQL stopped during recovery"
+            };
+            return Err(ProviderError::restore(format!(
+                "{why}; the end of its log:\n{log}"
+            )));
+        }
+        // Where replay ended proves how far the archive was read.
+        let replayed = self.replayed().await?;
+        let crossed = resolved.path.crossed(replayed);
+        if crossed.len() > 1 {
+            self.notes.push(format!(
+                "replayed to {replayed}, crossing timelines {}",
+                crossed
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ));
+        } else {
+            self.notes.push(format!(
+                "replayed to {replayed} on timeline {}",
+                crossed.last().copied().unwrap_or(1)
+            ));
+        }
+        if resolved.target_time.is_none()
+            && let Some((newest, start)) = resolved
+                .path
+                .newest()
+                .map(|(s, _)| s.name())
+                .zip(resolved.path.newest_start())
+            && replayed < start
+        {
+            return Err(ProviderError::restore(format!(
+                "recovery to the end of the archive stopped at {replayed}, before the archive's newest segment {newest} \
+                 (which starts at {start}): the archive was not read to its end; see {}",
+                run_dir.join("postgres.log").display()
+            )));
+        }
+        Ok(Waited {
+            polls,
+            resolution: POLL,
+        })
+    }
+
+    /// The position replay ended at, from the promoted server.
+    async fn replayed(&self) -> Result<Lsn, ProviderError> {
+        let Some(server) = &self.server else {
+            return Err(ProviderError::harness("no server"));
+        };
+        let client = connect(
+            server.port,
+            &self.connect.user,
+            &self.connect.database,
+            self.password.as_deref(),
+        )
+        .await
+        .map_err(|e| {
+            ProviderError::restore(format!("cannot connect to the restored server: {e}"))
+        })?;
+        let row = client
+            .query_one("select pg_last_wal_replay_lsn()::text", &[])
+            .await
+            .map_err(|e| ProviderError::restore(format!("cannot read the replay position: {e}")))?;
+        let text: Option<String> = row.get(0);
+        text.as_deref().and_then(Lsn::parse).ok_or_else(|| {
+            ProviderError::restore(
+                "the restored server reports no replay position: it did not recover from the archive",
+            )
+        })
     }
 
     /// Notes gathered while restoring (they go into the report's recovery point).
@@ -289,18 +322,28 @@ impl LocalPitr {
 
     /// Writes the recovery settings: they go last in `postgresql.auto.conf`, so they win over
     /// anything the source's configuration says (notably its `archive_command`, which must
-    /// never write into the source's archive from a restore).
+    /// never write into the source's archive from a restore). The restore command is this
+    /// binary's `wal-fetch`, which decompresses and logs every request.
     fn configure(
         &self,
         data: &Path,
-        target_time: Option<DateTime<Utc>>,
+        resolved: &Resolved,
+        fetch_log: &Path,
     ) -> Result<(), ProviderError> {
-        let quote = |s: &str| s.replace('\'', "''");
-        let archive = quote(&self.wal_archive.display().to_string());
-        let mut conf = format!(
-            "\n# restore-drill recovery settings\nrestore_command = 'cp \"{archive}/%f\" \"%p\"'\nrecovery_target_action = 'promote'\narchive_mode = off\narchive_command = ''\nhot_standby = on\nlogging_collector = off\n"
+        let exe = self.fetch_exe(data)?;
+        let command = format!(
+            "{} wal-fetch --log {} {} %f %p",
+            shell_quote(&exe.display().to_string()),
+            shell_quote(&fetch_log.display().to_string()),
+            shell_quote(&self.wal_archive.display().to_string()),
         );
-        if let Some(t) = target_time {
+        let quote = |s: &str| s.replace('\'', "''");
+        let mut conf = format!(
+            "\n# restore-drill recovery settings\nrestore_command = '{}'\nrecovery_target_timeline = '{}'\nrecovery_target_action = 'promote'\narchive_mode = off\narchive_command = ''\nhot_standby = on\nlogging_collector = off\n",
+            quote(&command),
+            resolved.path.target_timeline()
+        );
+        if let Some(t) = resolved.target_time {
             conf.push_str(&format!(
                 "recovery_target_time = '{}'\n",
                 t.format("%Y-%m-%d %H:%M:%S%.6f+00")
@@ -321,16 +364,38 @@ impl LocalPitr {
         };
         write(&auto, &format!("{base}{conf}"))?;
         write(&data.join("recovery.signal"), "")?;
-        if let Some(pg) = &self.pg {
-            pg.give(&auto)
-                .map_err(|e| ProviderError::harness(e.to_string()))?;
-            pg.give(&data.join("recovery.signal"))
-                .map_err(|e| ProviderError::harness(e.to_string()))?;
-        }
         for stale in ["postmaster.pid", "postmaster.opts", "standby.signal"] {
             let _ = std::fs::remove_file(data.join(stale));
         }
         Ok(())
+    }
+
+    /// This binary, where the server's user can run it: itself when it can, else a link (or
+    /// copy) in the run's dir, which that user owns.
+    fn fetch_exe(&self, data: &Path) -> Result<PathBuf, ProviderError> {
+        let exe = std::env::current_exe()
+            .map_err(|e| ProviderError::harness(format!("cannot find this program's path: {e}")))?;
+        let run_as = self.pg.as_ref().and_then(|p| p.run_as);
+        let Some(ids) = run_as else {
+            return Ok(exe);
+        };
+        if runnable_by(&exe, ids) {
+            return Ok(exe);
+        }
+        let dir = data.parent().unwrap_or(data);
+        let local = dir.join("restore-drill");
+        // A copy, not a link: the run's dir is handed to the server's user, and a link would
+        // hand over the installed binary itself.
+        {
+            std::fs::copy(&exe, &local).map_err(|e| {
+                ProviderError::harness(format!(
+                    "cannot copy {} to {} for the restore command: {e}",
+                    exe.display(),
+                    local.display()
+                ))
+            })?;
+        }
+        Ok(local)
     }
 
     /// Connects as the drill's user to the drill's database: the target is usable.
@@ -444,34 +509,169 @@ fn mtime(path: &Path) -> Option<DateTime<Utc>> {
         .map(DateTime::<Utc>::from)
 }
 
-const TAR_NAMES: [&str; 4] = ["base.tar", "base.tar.gz", "base.tar.lz4", "base.tar.zst"];
+/// Shell single quoting, for the restore command PostgreSQL runs with `sh -c`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
 
-/// The base backups under `root`: each folder holding a plain backup (`backup_label`) or a
-/// tar one (`base.tar*`); `root` itself may be one.
-fn find_base_backups(root: &Path) -> Result<Vec<BaseBackup>, ProviderError> {
-    let describe = |dir: &Path| -> Option<BaseBackup> {
-        let (format, marker) = if dir.join("backup_label").is_file() {
-            (Format::Plain, dir.join("backup_label"))
-        } else {
-            let tar = TAR_NAMES
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| p.is_file())?;
-            (Format::Tar, tar)
-        };
-        let end = mtime(&dir.join("backup_manifest")).or_else(|| mtime(&marker))?;
-        Some(BaseBackup {
-            name: dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            dir: dir.to_path_buf(),
-            format,
-            end,
+/// Whether the user `ids` can run `exe`: every folder above it searchable and the file
+/// executable by that user (owner, group or other bits; no ACLs).
+fn runnable_by(exe: &Path, ids: (u32, u32)) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let allowed = |p: &Path, owner: u32, group: u32, other: u32| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            let bit = if m.uid() == ids.0 {
+                owner
+            } else if m.gid() == ids.1 {
+                group
+            } else {
+                other
+            };
+            m.mode() & bit != 0
         })
     };
+    allowed(exe, 0o100, 0o010, 0o001)
+        && exe
+            .ancestors()
+            .skip(1)
+            .all(|d| d.as_os_str().is_empty() || allowed(d, 0o100, 0o010, 0o001))
+}
+
+/// Resolve's file work: the backups, the archive's timeline path, and the newest
+/// transaction in it; returns what restore needs and the recovery point for the report.
+fn resolve_blocking(
+    pg: &PgEnv,
+    base_backups: &Path,
+    wal_archive: &Path,
+    wanted: Option<DateTime<Utc>>,
+) -> Result<(Resolved, RecoveryPoint), ProviderError> {
+    let archive = Archive::scan(wal_archive).map_err(ProviderError::restore)?;
+    let mut backups = find_base_backups(base_backups, &archive)?;
+    backups.sort_by_key(|b| b.end);
+    let chosen = match wanted {
+        None => backups.last().cloned(),
+        Some(t) => backups.iter().rev().find(|b| b.end <= t).cloned(),
+    };
+    let Some(backup) = chosen else {
+        let oldest = backups
+            .first()
+            .map(|b| format!(" (the oldest ended at {})", rfc3339(b.end)))
+            .unwrap_or_default();
+        return Err(ProviderError::restore(format!(
+            "no base backup in {} ended before {}{oldest}: nothing to restore that point from",
+            base_backups.display(),
+            wanted.map(rfc3339).unwrap_or_default()
+        )));
+    };
+    let path = plan_path(
+        &archive,
+        backup.label.timeline,
+        backup.label.start,
+        pg.run_as,
+    )
+    .map_err(ProviderError::restore)?;
+    let newest = newest_transaction(&pg.bin_dir.join("pg_waldump"), &path)
+        .map_err(ProviderError::restore)?;
+    let mut notes = vec![format!(
+        "base backup {} ({}, started at {} on timeline {}, ended {} by {})",
+        backup.name,
+        match &backup.format {
+            Format::Plain => "plain".to_owned(),
+            Format::Tar(_, c) => format!("tar, {}", c.name()),
+        },
+        backup.label.start,
+        backup.label.timeline,
+        rfc3339(backup.end),
+        backup.end_from
+    )];
+    let kinds: std::collections::BTreeSet<&str> = path
+        .segments
+        .iter()
+        .map(|(_, f)| f.compression.name())
+        .collect();
+    notes.push(format!(
+        "{} archived WAL segments on the path{}{}",
+        path.segments.len(),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.into_iter().collect::<Vec<_>>().join(", "))
+        },
+        path.newest()
+            .map(|(s, _)| format!(", the newest {}", s.name()))
+            .unwrap_or_default()
+    ));
+    notes.push(format!("timelines: {}", path.describe()));
+    notes.extend(path.notes.iter().cloned());
+    let latest = match &newest {
+        Some(n) => {
+            let commit = n.commit.unwrap_or(backup.end).max(backup.end);
+            notes.push(format!(
+                "latest restorable commit {} (read from WAL segment {})",
+                rfc3339(commit),
+                n.segment.name()
+            ));
+            commit
+        }
+        None => {
+            notes.push(format!(
+                "no transaction ended in the archived WAL after the base backup: the latest restorable state is the backup's end, {}",
+                rfc3339(backup.end)
+            ));
+            backup.end
+        }
+    };
+    // Recovery stops at the first transaction end after the target time; without one in
+    // the archive it would fail, and the state at the target is the end of the archive —
+    // proven here from the WAL, and checked again after replay (restore).
+    let target_time = match (wanted, &newest) {
+        (Some(t), Some(n)) if n.end > t => Some(t),
+        (Some(t), _) => {
+            notes.push(format!(
+                "no transaction in the archive ended after the target time {}: recovering to the end of the archive",
+                rfc3339(t)
+            ));
+            None
+        }
+        (None, _) => None,
+    };
+    let point = RecoveryPoint {
+        kind: "pitr".into(),
+        id: backup.dir.display().to_string(),
+        time: target_time,
+        latest_restorable: Some(latest),
+        notes,
+    };
+    Ok((
+        Resolved {
+            backup,
+            path,
+            target_time,
+        },
+        point,
+    ))
+}
+
+/// The base backups under `root`: each folder holding a plain backup (`backup_label`) or a
+/// tar one (`base.tar`, compressed or not); `root` itself may be one.
+fn find_base_backups(root: &Path, archive: &Archive) -> Result<Vec<BaseBackup>, ProviderError> {
+    let describe = |dir: &Path| -> Option<Result<BaseBackup, ProviderError>> {
+        let format = if dir.join("backup_label").is_file() {
+            Format::Plain
+        } else {
+            let (tar, kind) = std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                match Compression::split(&name, |s| s == "base.tar") {
+                    Some(Ok((_, kind))) => Some((e.path(), kind)),
+                    _ => None,
+                }
+            })?;
+            Format::Tar(tar, kind)
+        };
+        Some(describe_backup(dir, format, archive))
+    };
     if let Some(one) = describe(root) {
-        return Ok(vec![one]);
+        return Ok(vec![one?]);
     }
     let entries = std::fs::read_dir(root).map_err(|e| {
         ProviderError::restore(format!(
@@ -479,10 +679,12 @@ fn find_base_backups(root: &Path) -> Result<Vec<BaseBackup>, ProviderError> {
             root.display()
         ))
     })?;
-    let backups: Vec<BaseBackup> = entries
-        .flatten()
-        .filter_map(|e| describe(&e.path()))
-        .collect();
+    let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    let backups = dirs
+        .iter()
+        .filter_map(|d| describe(d))
+        .collect::<Result<Vec<_>, _>>()?;
     if backups.is_empty() {
         return Err(ProviderError::restore(format!(
             "no base backup in {} (looked for folders with backup_label or base.tar from pg_basebackup)",
@@ -492,74 +694,160 @@ fn find_base_backups(root: &Path) -> Result<Vec<BaseBackup>, ProviderError> {
     Ok(backups)
 }
 
-/// The WAL segment the backup starts in, from its `backup_label`.
-fn start_segment(b: &BaseBackup) -> Result<Segment, ProviderError> {
-    let label = match b.format {
-        Format::Plain => std::fs::read_to_string(b.dir.join("backup_label")).map_err(|e| {
-            ProviderError::restore(format!("cannot read {}/backup_label: {e}", b.dir.display()))
+fn describe_backup(
+    dir: &Path,
+    format: Format,
+    archive: &Archive,
+) -> Result<BaseBackup, ProviderError> {
+    let text = match &format {
+        Format::Plain => std::fs::read_to_string(dir.join("backup_label")).map_err(|e| {
+            ProviderError::restore(format!("cannot read {}/backup_label: {e}", dir.display()))
         })?,
-        Format::Tar => {
-            let tar = TAR_NAMES
-                .iter()
-                .map(|n| b.dir.join(n))
-                .find(|p| p.is_file())
-                .unwrap_or_default();
-            let out = std::process::Command::new("tar")
-                .arg("-xOf")
-                .arg(&tar)
-                .arg("backup_label")
-                .output()
-                .map_err(|e| ProviderError::harness(format!("cannot run tar: {e}")))?;
-            if !out.status.success() {
-                return Err(ProviderError::restore(format!(
-                    "{} holds no backup_label: {}",
-                    tar.display(),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            String::from_utf8_lossy(&out.stdout).into_owned()
+        Format::Tar(tar, kind) => read_tar_label(tar, *kind)?,
+    };
+    let label = parse_label(&text).ok_or_else(|| {
+        ProviderError::restore(format!(
+            "the backup_label of {} names no start WAL location",
+            dir.display()
+        ))
+    })?;
+    let manifest_time = mtime(&dir.join("backup_manifest"));
+    let (end, end_from) = match backup_stop_time(archive, label.start) {
+        // The manifest is written right after the backup ends: its time refines the
+        // whole-second STOP TIME when it falls in that second (a later copy does not).
+        Some(stop) => match manifest_time {
+            Some(m) if m >= stop && m < stop + chrono::TimeDelta::seconds(1) => (
+                m,
+                "its backup history file in the archive, to the sub-second by its manifest",
+            ),
+            _ => (
+                stop + chrono::TimeDelta::seconds(1),
+                "its backup history file in the archive (whole seconds, rounded up)",
+            ),
+        },
+        None => {
+            let marker = match &format {
+                Format::Plain => dir.join("backup_label"),
+                Format::Tar(tar, _) => tar.clone(),
+            };
+            let t = manifest_time
+                .or_else(|| mtime(&marker))
+                .ok_or_else(|| {
+                    ProviderError::restore(format!(
+                        "cannot tell when the backup {} ended: no backup history file in the archive and no file time",
+                        dir.display()
+                    ))
+                })?;
+            (
+                t,
+                "its files' modification time (no backup history file in the archive)",
+            )
         }
     };
-    label
-        .lines()
-        .find_map(|l| {
-            let rest = l.strip_prefix("START WAL LOCATION:")?;
-            let file = rest.split("(file ").nth(1)?.trim_end_matches(')').trim();
-            Segment::parse(file)
-        })
-        .ok_or_else(|| {
-            ProviderError::restore(format!(
-                "the backup_label of {} names no start WAL file",
-                b.dir.display()
-            ))
-        })
+    Ok(BaseBackup {
+        name: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        dir: dir.to_path_buf(),
+        format,
+        label,
+        end,
+        end_from,
+    })
+}
+
+/// `START WAL LOCATION: 0/2000028 (file …)` and `START TIMELINE: 1` of a backup label.
+fn parse_label(text: &str) -> Option<Label> {
+    let mut start = None;
+    let mut timeline = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("START WAL LOCATION:") {
+            start = rest.split_whitespace().next().and_then(Lsn::parse);
+            // The file name carries the timeline too (labels before START TIMELINE existed).
+            if timeline.is_none() {
+                timeline = rest
+                    .split("(file ")
+                    .nth(1)
+                    .and_then(|f| super::wal::Segment::parse(f.trim_end_matches(')').trim()))
+                    .map(|s| s.timeline);
+            }
+        } else if let Some(rest) = line.strip_prefix("START TIMELINE:") {
+            timeline = rest.trim().parse().ok();
+        }
+    }
+    Some(Label {
+        start: start?,
+        timeline: timeline?,
+    })
+}
+
+/// The STOP TIME of the archive's backup history file for the backup that started at
+/// `start` (whole seconds: the backup ended within the second after). `None` when the
+/// archive holds none or its time is not in UTC.
+fn backup_stop_time(archive: &Archive, start: Lsn) -> Option<DateTime<Utc>> {
+    archive.backup_files.iter().find_map(|f| {
+        let text = Archive::read_text(f).ok()?;
+        let started = text.lines().find_map(|l| {
+            l.strip_prefix("START WAL LOCATION:")?
+                .split_whitespace()
+                .next()
+                .and_then(Lsn::parse)
+        })?;
+        if started != start {
+            return None;
+        }
+        let stop = text
+            .lines()
+            .find_map(|l| l.strip_prefix("STOP TIME:"))?
+            .trim();
+        let stamp = stop
+            .strip_suffix(" UTC")
+            .or_else(|| stop.strip_suffix(" GMT"))?;
+        let t = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").ok()?;
+        Some(t.and_utc())
+    })
+}
+
+/// The `backup_label` inside a tar base backup (the first entry `pg_basebackup` writes).
+fn read_tar_label(tar: &Path, kind: Compression) -> Result<String, ProviderError> {
+    let fail = |e: std::io::Error| {
+        ProviderError::restore(format!(
+            "cannot read {} ({}): {e}",
+            tar.display(),
+            kind.name()
+        ))
+    };
+    let mut archive = tar::Archive::new(kind.open(tar).map_err(fail)?);
+    for entry in archive.entries().map_err(fail)? {
+        let mut entry = entry.map_err(fail)?;
+        if entry.path().map_err(fail)?.as_os_str() == "backup_label" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).map_err(fail)?;
+            return Ok(text);
+        }
+    }
+    Err(ProviderError::restore(format!(
+        "{} holds no backup_label",
+        tar.display()
+    )))
 }
 
 /// Copies (plain) or unpacks (tar) a base backup into a new data dir. Stops early, with an
 /// error, once `abort` is set.
 fn copy_backup(b: &BaseBackup, data: &Path, abort: &AtomicBool) -> Result<(), ProviderError> {
-    let fail = |what: String| ProviderError::restore(what);
-    match b.format {
+    match &b.format {
         Format::Plain => copy_tree(&b.dir, data, abort)
-            .map_err(|e| fail(format!("copying {}: {e}", b.dir.display())))?,
-        Format::Tar => {
-            std::fs::create_dir_all(data)
-                .map_err(|e| fail(format!("creating {}: {e}", data.display())))?;
-            let base = TAR_NAMES
-                .iter()
-                .map(|n| b.dir.join(n))
-                .find(|p| p.is_file())
-                .unwrap_or_default();
-            untar(&base, data, abort)?;
-            for wal in [
-                "pg_wal.tar",
-                "pg_wal.tar.gz",
-                "pg_wal.tar.lz4",
-                "pg_wal.tar.zst",
-            ] {
-                let p = b.dir.join(wal);
-                if p.is_file() {
-                    untar(&p, &data.join("pg_wal"), abort)?;
+            .map_err(|e| ProviderError::restore(format!("copying {}: {e}", b.dir.display())))?,
+        Format::Tar(base, kind) => {
+            untar(base, *kind, data, abort)?;
+            // `-X stream` puts the WAL written during the backup beside it.
+            if let Ok(entries) = std::fs::read_dir(&b.dir) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(Ok((_, k))) = Compression::split(&name, |s| s == "pg_wal.tar") {
+                        untar(&e.path(), k, &data.join("pg_wal"), abort)?;
+                    }
                 }
             }
         }
@@ -567,44 +855,42 @@ fn copy_backup(b: &BaseBackup, data: &Path, abort: &AtomicBool) -> Result<(), Pr
     Ok(())
 }
 
-/// Unpacks a tar file with `tar` (which recognises compressed ones), killing it on abort.
-fn untar(archive: &Path, into: &Path, abort: &AtomicBool) -> Result<(), ProviderError> {
+/// Unpacks a (compressed) tar file in-process, refusing entries that would land outside
+/// `into`; stops between entries once `abort` is set.
+fn untar(
+    file: &Path,
+    kind: Compression,
+    into: &Path,
+    abort: &AtomicBool,
+) -> Result<(), ProviderError> {
+    let fail = |e: std::io::Error| {
+        ProviderError::restore(format!(
+            "unpacking {} ({}): {e}",
+            file.display(),
+            kind.name()
+        ))
+    };
     std::fs::create_dir_all(into)
         .map_err(|e| ProviderError::restore(format!("creating {}: {e}", into.display())))?;
-    let mut child = std::process::Command::new("tar")
-        .arg("-xf")
-        .arg(archive)
-        .arg("-C")
-        .arg(into)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| ProviderError::harness(format!("cannot run tar: {e}")))?;
-    loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| ProviderError::harness(format!("waiting for tar: {e}")))?
-        {
-            if status.success() {
-                return Ok(());
-            }
-            let mut msg = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut msg);
-            }
-            return Err(ProviderError::restore(format!(
-                "unpacking {}: {}",
-                archive.display(),
-                msg.trim()
-            )));
-        }
+    let mut archive = tar::Archive::new(kind.open(file).map_err(fail)?);
+    archive.set_preserve_permissions(true);
+    for entry in archive.entries().map_err(fail)? {
         if abort.load(Ordering::Relaxed) {
-            let _ = child.kill();
-            let _ = child.wait();
             return Err(ProviderError::restore("the copy was stopped"));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let mut entry = entry.map_err(fail)?;
+        if !entry.unpack_in(into).map_err(fail)? {
+            return Err(ProviderError::restore(format!(
+                "{} holds an entry outside the data dir ({}): refused",
+                file.display(),
+                entry
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )));
+        }
     }
+    Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path, abort: &AtomicBool) -> std::io::Result<()> {
