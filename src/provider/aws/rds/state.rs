@@ -209,7 +209,7 @@ impl RdsRestore {
     }
 
     pub(super) fn tags(&self, run_id: &str) -> Vec<Tag> {
-        let expires = Utc::now() + chrono::Duration::from_std(self.lifetime).unwrap_or_default();
+        let expires = crate::drill::after(Utc::now(), self.lifetime);
         [
             (TAG_RUN_ID, run_id.to_owned()),
             (TAG_DRILL, self.drill.clone()),
