@@ -108,12 +108,15 @@ fn quick(restore: f64) -> Script {
     }
 }
 
+/// Where a scripted restore keeps what the engine lent its restore phase (`poll::expected`).
+type Lent = Arc<Mutex<Option<(Instant, Option<Duration>)>>>;
+
 struct Scripted {
     id: String,
     script: Script,
     incident: Option<DateTime<Utc>>,
     /// What the engine lent the restore phase: its start and expected duration.
-    lent: Arc<Mutex<Option<(Instant, Option<Duration>)>>>,
+    lent: Lent,
 }
 
 impl RestoreDriver for Scripted {
@@ -263,7 +266,7 @@ async fn run_opts(
     scripts: &[(&str, Script)],
     cancel: &Cancel,
     opts: &RunOptions,
-    lent: &Arc<Mutex<Option<(Instant, Option<Duration>)>>>,
+    lent: &Lent,
 ) -> RunOutput {
     let ids: Vec<&str> = scripts.iter().map(|(id, _)| *id).collect();
     let plan = plan(&ids);
