@@ -3,8 +3,8 @@
 use crate::provider::aws::wait::{Seen, until_ready};
 use crate::provider::{ProviderError, RunContext, Waited};
 
-use super::api::*;
-use super::state::*;
+use super::api::sdk_error;
+use super::state::{Created, Kind, Point, RdsRestore};
 
 impl RdsRestore {
     /// Copies the chosen snapshot to the DR region (phase `copy`).

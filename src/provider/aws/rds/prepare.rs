@@ -8,9 +8,9 @@ use crate::drill::Connect;
 use crate::provider::aws::wait::{Seen, until_ready};
 use crate::provider::{ProviderError, Target, Waited};
 
-use super::api::*;
-use super::restore::*;
-use super::state::*;
+use super::api::{describe_cluster, describe_instance, is_failed_status, sdk_error};
+use super::restore::isolation_details;
+use super::state::{Kind, RdsRestore};
 
 /// Sets the master password of an instance (a restored database keeps the source's) and
 /// waits until the change has been applied: `modifying`, then a pending value, then clear.

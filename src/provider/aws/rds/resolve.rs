@@ -9,8 +9,8 @@ use crate::drill::{SnapshotSelector, human};
 use crate::provider::aws::{Session, to_chrono};
 use crate::provider::{ProviderError, RecoveryPoint};
 
-use super::api::*;
-use super::state::*;
+use super::api::{describe_cluster, describe_instance};
+use super::state::{Kind, Point, RdsRestore};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Window {

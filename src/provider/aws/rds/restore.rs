@@ -10,9 +10,9 @@ use crate::provider::aws::to_aws;
 use crate::provider::aws::wait::until_ready;
 use crate::provider::{ProviderError, RunContext, Waited};
 
-use super::api::*;
-use super::resolve::*;
-use super::state::*;
+use super::api::{describe_cluster, describe_instance, sdk_error, seen};
+use super::resolve::refuse_source;
+use super::state::{Created, Kind, Point, RdsRestore};
 
 pub(super) fn isolation_details(
     details: &mut BTreeMap<String, String>,

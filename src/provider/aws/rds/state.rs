@@ -21,7 +21,7 @@ use crate::drill::{
 use crate::provider::ProviderError;
 use crate::provider::aws::{AwsSettings, Secret, Session};
 
-use super::api::*;
+use super::api::sdk_error;
 
 pub const TAG_RUN_ID: &str = "restore-drill:run-id";
 

@@ -7,8 +7,8 @@ use crate::provider::ProviderError;
 use crate::provider::aws::Session;
 use crate::provider::aws::wait::{Seen, until_ready};
 
-use super::api::*;
-use super::state::*;
+use super::api::{describe_cluster, describe_instance, sdk_error};
+use super::state::{Created, RdsRestore, TAG_RUN_ID};
 
 pub(super) fn run_tag(tags: &[Tag]) -> Option<&str> {
     tags.iter()
