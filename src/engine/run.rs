@@ -112,7 +112,7 @@ impl Phases<'_> {
         let watch = PhaseWatch {
             started: Instant::now(),
             expected,
-            calls_are_looks: name == "resolve",
+            calls_are_looks: !super::measure::phase_waits(name),
             looks: looks.clone(),
         };
         let result = tokio::select! {
