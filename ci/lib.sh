@@ -58,6 +58,18 @@ ensure_postgres() {
   echo "PostgreSQL server binaries: $(pg_bindir)" >&2
 }
 
+# pgBackRest (Debian's package): the tests restore from pgBackRest repositories, posix and S3.
+ensure_pgbackrest() {
+  if command -v pgbackrest >/dev/null 2>&1; then
+    echo "pgBackRest: $(pgbackrest version)" >&2
+    return
+  fi
+  step "installing pgBackRest (apt-get install pgbackrest)"
+  apt_install pgbackrest
+  command -v pgbackrest >/dev/null 2>&1 || die "pgbackrest was installed but is not on PATH"
+  echo "pgBackRest: $(pgbackrest version)" >&2
+}
+
 # moto in server mode, from PyPI into a venv under target/ (the AWS API stand-in of the
 # tests). Pinned, so a new moto release cannot change what the tests see.
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"

@@ -237,6 +237,15 @@ enum Command {
         /// Environment variable holding the password (never the password itself).
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
+        /// TLS to the database, as a drill's connect.tls: disable, require (encrypt, any
+        /// certificate) or verify-full (chain and name, needs --ca-bundle). Default: disable
+        /// for a loopback host, require otherwise.
+        #[arg(long, value_name = "MODE", value_parser = ["disable", "require", "verify-full"])]
+        tls: Option<String>,
+        /// CA certificates (PEM) to verify the server with, for --tls verify-full (for RDS,
+        /// the region's bundle, e.g. global-bundle.pem).
+        #[arg(long, value_name = "FILE")]
+        ca_bundle: Option<PathBuf>,
         /// A table and its key columns, as TABLE:KEY or TABLE:KEY1,KEY2 (repeatable).
         #[arg(long = "table", value_name = "TABLE:KEY")]
         tables: Vec<String>,
@@ -471,6 +480,8 @@ fn main() -> ExitCode {
             database,
             user,
             password_env,
+            tls,
+            ca_bundle,
             tables,
             schemas,
             ranges,
@@ -494,6 +505,8 @@ fn main() -> ExitCode {
                     endpoint_url: endpoint_url.clone(),
                 }),
                 password_env: password_env.clone(),
+                tls: tls.clone(),
+                ca_bundle: ca_bundle.clone(),
                 tables: tables.clone(),
                 schemas: schemas.clone(),
                 ranges: *ranges,

@@ -144,3 +144,93 @@ async fn require_encrypts_verify_full_checks_the_chain_and_the_name() {
         )
     );
 }
+
+/// Issue 15 item 13: `restore-drill manifest` connects as a drill would: `--tls` and
+/// `--ca-bundle` are honoured, verify-full refuses the wrong CA, and a remote host defaults to
+/// TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_13_manifest_takes_tls_and_a_ca_bundle() {
+    let pg = common::pg::pg();
+    let scratch = common::pg::Scratch::new(&pg);
+    let source = common::pg::source(&pg, scratch.path(), 5).await;
+    let (ca, crt, key) = certs(scratch.path(), &pg);
+    let admin = source.client("postgres").await.unwrap();
+    for sql in [
+        "alter system set ssl = on".to_owned(),
+        format!("alter system set ssl_cert_file = '{}'", crt.display()),
+        format!("alter system set ssl_key_file = '{}'", key.display()),
+        "select pg_reload_conf()".to_owned(),
+    ] {
+        admin.simple_query(&sql).await.unwrap();
+    }
+    // Wait until the reload made TLS available.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while uses_ssl(&target(source.port(), Tls::Require, None, None))
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "ssl never came on");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let port = source.port().to_string();
+    let out = scratch.path().join("m.json");
+    let manifest = |host: &str, extra: &[&str]| {
+        let mut args = vec![
+            "manifest",
+            "--host",
+            host,
+            "--port",
+            &port,
+            "--database",
+            "postgres",
+            "--user",
+            "postgres",
+            "--table",
+            "events:id",
+            "--out",
+        ];
+        let out = out.to_str().unwrap().to_owned();
+        let mut all: Vec<String> = args.drain(..).map(str::to_owned).collect();
+        all.push(out);
+        all.extend(extra.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        common::restore_drill(&refs)
+    };
+    let ca = ca.to_str().unwrap().to_owned();
+    let run = manifest("localhost", &["--tls", "verify-full", "--ca-bundle", &ca]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("events: 5 rows"), "{}", run.stdout);
+
+    let other = scratch.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let (other_ca, _, _) = certs(&other, &pg);
+    let run = manifest(
+        "localhost",
+        &[
+            "--tls",
+            "verify-full",
+            "--ca-bundle",
+            other_ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 30, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid peer certificate"),
+        "{}",
+        run.stderr
+    );
+
+    let run = manifest("localhost", &["--tls", "verify-full"]);
+    assert_eq!(run.code, 20, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--tls verify-full needs --ca-bundle"),
+        "{}",
+        run.stderr
+    );
+
+    // require: encrypted, any certificate; and the loopback default (plain) still works.
+    let run = manifest("127.0.0.1", &["--tls", "require"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = manifest("127.0.0.1", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

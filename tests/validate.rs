@@ -422,3 +422,51 @@ fn item_5_two_drills_with_one_name_are_refused_naming_both() {
     }
     assert!(!dir.path().join("r").exists(), "nothing ran");
 }
+
+#[test]
+fn item_10_targets_no_run_can_meet_are_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::fs::read_to_string(root().join("drills/ledger-aurora.toml"))
+        .unwrap()
+        .replace("at = \"now\"", "at = \"-30m\"")
+        .replace("to = \"incident\"", "to = \"-15m\"");
+    std::fs::write(dir.path().join("ledger.toml"), ledger).unwrap();
+    std::fs::copy(
+        root().join("drills/tiers.toml"),
+        dir.path().join("tiers.toml"),
+    )
+    .unwrap();
+    let fixed = std::fs::read_to_string(root().join("drills/invoices-s3.toml"))
+        .unwrap()
+        .replacen("at = \"now\"", "at = \"2026-11-21T13:00:00Z\"", 1);
+    std::fs::write(dir.path().join("invoices.toml"), fixed).unwrap();
+    let d = dir.path().display().to_string();
+    let run = restore_drill(&["validate", &d]);
+    assert_eq!(
+        run.code, 0,
+        "warnings do not make a drill invalid: {}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert!(lines[0].starts_with(&format!(
+        "{d}/invoices.toml:1:1: warning: incident: the time since the fixed incident at 2026-11-21T13:00:00Z ("
+    )), "{}", lines[0]);
+    assert!(lines[0].ends_with(
+        "by now) plus detect_allowance (10m) reaches tier \"silver\"'s RTO target (4h): no run can meet it"
+    ), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        format!(
+            "{d}/ledger.toml:1:1: warning: incident: the incident lead (30m) plus detect_allowance (1m) reaches tier \"platinum\"'s RTO target (5m): no run can meet it"
+        )
+    );
+    assert!(
+        lines[2].starts_with(&format!("{d}/ledger.toml:")),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[2].ends_with(
+        "warning: restore \"ledger\": key \"to\": restoring to 15m before the incident loses at least that much, more than tier \"platinum\"'s RPO target (1m): no run can meet it"
+    ), "{}", lines[2]);
+}

@@ -14,6 +14,9 @@ pub struct ManifestArgs {
     pub database: String,
     pub user: String,
     pub password_env: Option<String>,
+    /// `disable`, `require` or `verify-full`; `None`: disable on loopback, else require.
+    pub tls: Option<String>,
+    pub ca_bundle: Option<PathBuf>,
     /// `table:key[,key...]`
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
@@ -80,14 +83,29 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
         },
         None => None,
     };
+    let tls = match args.tls.as_deref() {
+        Some("verify-full") => crate::drill::Tls::VerifyFull,
+        Some("require") => crate::drill::Tls::Require,
+        Some(_) => crate::drill::Tls::Disable,
+        // As a drill's connect.tls: plain only where nothing leaves the machine.
+        None if is_loopback(&args.host) => crate::drill::Tls::Disable,
+        None => crate::drill::Tls::Require,
+    };
+    if tls == crate::drill::Tls::VerifyFull && args.ca_bundle.is_none() {
+        let _ = writeln!(
+            err,
+            "error: --tls verify-full needs --ca-bundle (for RDS, the region's CA bundle, e.g. global-bundle.pem)"
+        );
+        return exit::INVALID;
+    }
     let target = crate::checks::CheckTarget {
         host: args.host.clone(),
         port: args.port,
         database: args.database.clone(),
         user: args.user.clone(),
         password,
-        tls: crate::drill::Tls::Disable,
-        ca_bundle: None,
+        tls,
+        ca_bundle: args.ca_bundle.clone(),
         server_name: None,
     };
     with_signals(|_| async move {
@@ -135,6 +153,14 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
         let _ = writeln!(out, "manifest written to {}", args.out.display());
         exit::OK
     })
+}
+
+/// Whether `host` names this machine (no TLS needed by default).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `restore-drill manifest --s3`: key, size and SHA-256 of every object under a prefix (the

@@ -115,12 +115,24 @@ impl RestorePlan {
     }
 }
 
+impl RestoreKind {
+    /// The point in time the restore goes back to, for the kinds that name one (`to`).
+    pub fn point(&self) -> Option<PointSpec> {
+        match self {
+            RestoreKind::PgPitr { to, .. }
+            | RestoreKind::RdsPitr { to, .. }
+            | RestoreKind::RdsClusterPitr { to, .. }
+            | RestoreKind::S3Versions { to, .. } => Some(*to),
+            RestoreKind::RdsSnapshot { .. } | RestoreKind::BackupRecoveryPoint { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum RestoreKind {
     /// Self-managed PostgreSQL: base backups plus a WAL archive, replayed locally.
     PgPitr {
-        base_backups: PathBuf,
-        wal_archive: PathBuf,
+        source: PgSource,
         to: PointSpec,
         target: LocalTarget,
         connect: Connect,
@@ -171,6 +183,18 @@ impl RestoreKind {
             RestoreKind::BackupRecoveryPoint { .. } => "backup_recovery_point",
         }
     }
+}
+
+/// Where a `pg_pitr` restore reads its backups and WAL from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgSource {
+    /// `pg_basebackup` output and what `archive_command` copied (`base_backups`, `wal_archive`).
+    Files {
+        base_backups: PathBuf,
+        wal_archive: PathBuf,
+    },
+    /// A pgBackRest repository (`[restore.pgbackrest]`): its stanza and configuration file.
+    PgBackRest { stanza: String, config: PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -87,11 +87,22 @@ pub(crate) const RESTORE_KINDS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPgPitr {
     pub(crate) id: Text,
-    pub(crate) base_backups: Text,
-    pub(crate) wal_archive: Text,
+    /// With `wal_archive`; or `pgbackrest` instead of both.
+    pub(crate) base_backups: Option<Text>,
+    pub(crate) wal_archive: Option<Text>,
+    pub(crate) pgbackrest: Option<RawPgBackRest>,
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) connect: RawConnect,
     pub(crate) target: Option<RawLocalTarget>,
+}
+
+/// `[restore.pgbackrest]`: a pgBackRest repository as the source of a `pg_pitr` restore.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPgBackRest {
+    pub(crate) stanza: Text,
+    /// The pgbackrest.conf naming the repository (relative to the drill file's folder).
+    pub(crate) config: Text,
 }
 
 #[derive(Debug, Deserialize)]

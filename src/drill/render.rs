@@ -137,18 +137,31 @@ fn quoted(items: &[&str]) -> String {
 fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
     match &r.kind {
         RestoreKind::PgPitr {
-            base_backups,
-            wal_archive,
+            source,
             to,
             target,
             connect,
         } => {
-            let _ = writeln!(
-                w,
-                "  from      base backups in {}, WAL archive {}; recover to {to}",
-                base_backups.display(),
-                wal_archive.display()
-            );
+            match source {
+                PgSource::Files {
+                    base_backups,
+                    wal_archive,
+                } => {
+                    let _ = writeln!(
+                        w,
+                        "  from      base backups in {}, WAL archive {}; recover to {to}",
+                        base_backups.display(),
+                        wal_archive.display()
+                    );
+                }
+                PgSource::PgBackRest { stanza, config } => {
+                    let _ = writeln!(
+                        w,
+                        "  from      pgBackRest stanza \"{stanza}\" (config {}); recover to {to}",
+                        config.display()
+                    );
+                }
+            }
             let dir = match &target.work_dir {
                 Some(d) => d.display().to_string(),
                 None => "the system temp dir".to_owned(),

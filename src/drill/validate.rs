@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::Utc;
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -260,17 +261,52 @@ impl Validator<'_> {
             }
         }
         let incident = incident?;
-        if incident.detect_allowance >= tier.rto {
+        // Targets no run can meet: say so now, not after a restore.
+        let lead = match incident.at {
+            IncidentAt::Now => Some((Duration::ZERO, String::new())),
+            IncidentAt::Before(d) => Some((d, format!("the incident lead ({}) plus ", human(d)))),
+            IncidentAt::At(t) => (Utc::now() - t).to_std().ok().map(|d| {
+                (
+                    d,
+                    format!(
+                        "the time since the fixed incident at {} ({} by now) plus ",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        human(Duration::from_secs(d.as_secs()))
+                    ),
+                )
+            }),
+        };
+        if let Some((lead, what)) = lead
+            && lead.saturating_add(incident.detect_allowance) >= tier.rto
+        {
             self.diags.warning(
                 root_span.start..root_span.start,
                 "incident",
                 format!(
-                    "detect_allowance ({}) alone reaches tier \"{}\"'s RTO target ({}): no run can meet it",
+                    "{what}detect_allowance ({}){} reaches tier \"{}\"'s RTO target ({}): no run can meet it",
                     human(incident.detect_allowance),
+                    if what.is_empty() { " alone" } else { "" },
                     tier.name,
                     human(tier.rto)
                 ),
             );
+        }
+        for r in &restore_plans {
+            if let Some(PointSpec::BeforeIncident(d)) = r.kind.point()
+                && d > tier.rpo
+                && let Some(k) = known.get(&r.id)
+            {
+                self.diags.warning(
+                    k.span.clone(),
+                    &format!("restore \"{}\"", r.id),
+                    format!(
+                        "key \"to\": restoring to {} before the incident loses at least that much, more than tier \"{}\"'s RPO target ({}): no run can meet it",
+                        human(d),
+                        tier.name,
+                        human(tier.rpo)
+                    ),
+                );
+            }
         }
         Some(DrillPlan {
             name,
@@ -661,8 +697,7 @@ impl Validator<'_> {
 
     fn pg_pitr(&mut self, r: RawPgPitr, ctx: &str) -> Option<RestoreKind> {
         let to = self.point(r.to.as_ref(), ctx);
-        self.nonempty(&r.base_backups, ctx, "base_backups");
-        self.nonempty(&r.wal_archive, ctx, "wal_archive");
+        let source = self.pg_source(&r, ctx);
         let connect = self.connect(r.connect, ctx);
         let target = match r.target {
             Some(t) => LocalTarget {
@@ -674,16 +709,19 @@ impl Validator<'_> {
                 work_dir: None,
             },
         };
-        let base_backups = self.path(r.base_backups.get_ref());
-        let wal_archive = self.path(r.wal_archive.get_ref());
-        if let Some(work) = &target.work_dir {
-            for (src, key) in [
-                (&base_backups, "base_backups"),
-                (&wal_archive, "wal_archive"),
-            ] {
+        if let (
+            Some(work),
+            Some(PgSource::Files {
+                base_backups,
+                wal_archive,
+            }),
+        ) = (&target.work_dir, &source)
+            && let Some(span) = r.base_backups.as_ref().map(Spanned::span)
+        {
+            for (src, key) in [(base_backups, "base_backups"), (wal_archive, "wal_archive")] {
                 if work.starts_with(src) {
                     self.diags.error(
-                        r.base_backups.span(),
+                        span.clone(),
                         ctx,
                         format!("key \"target.work_dir\" lies inside \"{key}\": a restore must never write under its source"),
                     );
@@ -691,12 +729,78 @@ impl Validator<'_> {
             }
         }
         Some(RestoreKind::PgPitr {
-            base_backups,
-            wal_archive,
+            source: source?,
             to: to?,
             target,
             connect: connect?,
         })
+    }
+
+    /// A `pg_pitr` restore reads either `base_backups` + `wal_archive` or a pgBackRest
+    /// repository (`[restore.pgbackrest]`): exactly one of them.
+    fn pg_source(&mut self, r: &RawPgPitr, ctx: &str) -> Option<PgSource> {
+        match (&r.base_backups, &r.wal_archive, &r.pgbackrest) {
+            (Some(base), Some(wal), None) => {
+                self.nonempty(base, ctx, "base_backups");
+                self.nonempty(wal, ctx, "wal_archive");
+                Some(PgSource::Files {
+                    base_backups: self.path(base.get_ref()),
+                    wal_archive: self.path(wal.get_ref()),
+                })
+            }
+            (base, wal, Some(pgbr)) => {
+                if let Some(given) = base.as_ref().or(wal.as_ref()) {
+                    let key = if base.is_some() {
+                        "base_backups"
+                    } else {
+                        "wal_archive"
+                    };
+                    self.diags.error(
+                        given.span(),
+                        ctx,
+                        format!("key \"{key}\": a pg_pitr restore reads either \"base_backups\" and \"wal_archive\" or [restore.pgbackrest], not both; remove one"),
+                    );
+                }
+                self.nonempty(&pgbr.stanza, ctx, "pgbackrest.stanza");
+                self.nonempty(&pgbr.config, ctx, "pgbackrest.config");
+                let config = self.path(pgbr.config.get_ref());
+                if !pgbr.config.get_ref().trim().is_empty() && !config.is_file() {
+                    self.diags.error(
+                        pgbr.config.span(),
+                        ctx,
+                        format!(
+                            "key \"pgbackrest.config\": {} is not a file (the pgbackrest.conf naming the repository, relative to the drill file's folder)",
+                            config.display()
+                        ),
+                    );
+                }
+                Some(PgSource::PgBackRest {
+                    stanza: pgbr.stanza.get_ref().clone(),
+                    config,
+                })
+            }
+            (Some(given), None, None) | (None, Some(given), None) => {
+                let (have, missing) = if r.base_backups.is_some() {
+                    ("base_backups", "wal_archive")
+                } else {
+                    ("wal_archive", "base_backups")
+                };
+                self.diags.error(
+                    given.span(),
+                    ctx,
+                    format!("key \"{have}\" needs \"{missing}\" beside it (or use [restore.pgbackrest] instead of both)"),
+                );
+                None
+            }
+            (None, None, None) => {
+                self.diags.error(
+                    r.id.span(),
+                    ctx,
+                    "missing required key \"base_backups\" and \"wal_archive\", or [restore.pgbackrest]: a pg_pitr restore needs a source",
+                );
+                None
+            }
+        }
     }
 
     fn rds_snapshot(&mut self, r: RawRdsSnapshot, ctx: &str) -> Option<RestoreKind> {

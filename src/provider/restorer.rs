@@ -32,8 +32,7 @@ impl Restorer {
     pub fn new(plan: &DrillPlan, r: &RestorePlan) -> Result<Self, ProviderError> {
         match &r.kind {
             RestoreKind::PgPitr {
-                base_backups,
-                wal_archive,
+                source,
                 to,
                 target,
                 connect,
@@ -53,8 +52,7 @@ impl Restorer {
                 };
                 Ok(Restorer::LocalPitr(Box::new(LocalPitr::new(
                     &r.id,
-                    base_backups,
-                    wal_archive,
+                    source,
                     *to,
                     target.clone(),
                     connect.clone(),

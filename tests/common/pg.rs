@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use restore_drill::provider::local::{PgEnv, SourceCluster};
+use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 
 /// The PostgreSQL binaries, or a failure that says how to get them.
 pub fn pg() -> PgEnv {
@@ -47,7 +47,19 @@ impl Scratch {
 
 /// Starts a source cluster under `root/src` with an `events` table holding `rows` rows.
 pub async fn source(pg: &PgEnv, root: &Path, rows: u32) -> SourceCluster {
-    let s = SourceCluster::start(pg, &root.join("src")).await.unwrap();
+    source_with(pg, root, rows, &SourceOptions::default()).await
+}
+
+/// `source`, started with `options` (e.g. another `archive_command`).
+pub async fn source_with(
+    pg: &PgEnv,
+    root: &Path,
+    rows: u32,
+    options: &SourceOptions,
+) -> SourceCluster {
+    let s = SourceCluster::start_with(pg, &root.join("src"), options)
+        .await
+        .unwrap();
     let c = s.client("postgres").await.unwrap();
     c.batch_execute(&format!(
         "create table events (

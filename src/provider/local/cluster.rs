@@ -18,6 +18,16 @@ pub struct SourceCluster {
     /// Where `base_backup` puts backups: the `base_backups` of a `pg_pitr` restore.
     pub base_backups: PathBuf,
     pub server: Server,
+    /// Whether `archive_command` was the caller's (then `wal_archive` stays empty).
+    custom_archive: bool,
+}
+
+/// How to start a source cluster; the default archives into `root/wal`.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// An `archive_command` instead of the copy into `root/wal` (e.g. pgBackRest's
+    /// `archive-push %p`).
+    pub archive_command: Option<String>,
 }
 
 impl SourceCluster {
@@ -25,6 +35,15 @@ impl SourceCluster {
     /// archiving into `root/wal`, `track_commit_timestamp = on`, trust auth on loopback, and
     /// starts it.
     pub async fn start(pg: &PgEnv, root: &Path) -> Result<Self, PgError> {
+        Self::start_with(pg, root, &SourceOptions::default()).await
+    }
+
+    /// `start`, with `options`.
+    pub async fn start_with(
+        pg: &PgEnv,
+        root: &Path,
+        options: &SourceOptions,
+    ) -> Result<Self, PgError> {
         let data_dir = root.join("source");
         let wal_archive = root.join("wal");
         let base_backups = root.join("base");
@@ -50,8 +69,12 @@ impl SourceCluster {
         )
         .await?;
         let archive = wal_archive.to_string_lossy().into_owned();
+        let command = match &options.archive_command {
+            Some(c) => c.replace('\'', "''"),
+            None => format!("test ! -f \"{archive}/%f\" && cp \"%p\" \"{archive}/%f\""),
+        };
         let conf = format!(
-            "\n# restore-drill source cluster\nwal_level = replica\narchive_mode = on\narchive_command = 'test ! -f \"{archive}/%f\" && cp \"%p\" \"{archive}/%f\"'\ntrack_commit_timestamp = on\nfsync = off\nmax_wal_senders = 4\nshared_buffers = 64MB\n"
+            "\n# restore-drill source cluster\nwal_level = replica\narchive_mode = on\narchive_command = '{command}'\ntrack_commit_timestamp = on\nfsync = off\nmax_wal_senders = 4\nshared_buffers = 64MB\n"
         );
         let conf_path = data_dir.join("postgresql.conf");
         let mut text =
@@ -76,6 +99,7 @@ impl SourceCluster {
             wal_archive,
             base_backups,
             server,
+            custom_archive: options.archive_command.is_some(),
         })
     }
 
@@ -147,7 +171,24 @@ impl SourceCluster {
             Instant::now() + Duration::from_secs(60),
             || {
                 let exists = path.exists();
-                async move { exists.then_some(()) }
+                let client = &client;
+                let segment = &segment;
+                let custom = self.custom_archive;
+                async move {
+                    if !custom {
+                        return exists.then_some(());
+                    }
+                    // The caller's command archives elsewhere: ask the archiver.
+                    let row = client
+                        .query_one(
+                            "select coalesce(last_archived_wal, '') from pg_stat_archiver",
+                            &[],
+                        )
+                        .await
+                        .ok()?;
+                    let last: String = row.get(0);
+                    (last.len() == segment.len() && last >= *segment).then_some(())
+                }
             },
         )
         .await;

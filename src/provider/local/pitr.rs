@@ -1,5 +1,6 @@
 //! `pg_pitr`: a point-in-time restore of self-managed PostgreSQL from `pg_basebackup` output
-//! (plain or tar) and a WAL archive — what RDS PITR does underneath, on this machine.
+//! (plain or tar) and a WAL archive, or from a pgBackRest repository (`pgbackrest.rs`) — what
+//! RDS PITR does underneath, on this machine.
 //!
 //! resolve: the newest base backup that ended before the target time, and the archive's
 //! continuity and newest segment (the local "latest restorable time").
@@ -18,9 +19,10 @@ use chrono::{DateTime, Utc};
 use super::compress::Compression;
 use super::fetch::{FETCH_LOG, failures};
 use super::pg::{PgEnv, Server, connect, free_port};
-use super::wal::{Archive, Lsn, TimelinePath, plan_path};
-use super::waldump::newest_transaction;
-use crate::drill::{Connect, LocalTarget, PointSpec};
+use super::pgbackrest::{self, Repo};
+use super::wal::{Archive, Lsn, Segment, TimelinePath, plan_path};
+use super::waldump::{NewestTransaction, newest_transaction};
+use crate::drill::{Connect, LocalTarget, PgSource, PointSpec};
 use crate::provider::{ProviderError, RecoveryPoint, Target, Waited};
 
 /// How often the restore phase looks at the server while it replays WAL.
@@ -55,22 +57,50 @@ struct Label {
     timeline: u32,
 }
 
-/// The archive and the path through it that resolve chose.
+/// What resolve chose to restore, and how far to recover.
 #[derive(Debug, Clone)]
 struct Resolved {
-    backup: BaseBackup,
-    path: TimelinePath,
+    from: Chosen,
     /// The recovery target time, or `None` to recover to the end of the archive (only when
     /// no transaction in the archive ended after the wanted time).
     target_time: Option<DateTime<Utc>>,
+}
+
+/// The backup resolve chose, by source.
+#[derive(Debug, Clone)]
+enum Chosen {
+    /// A base backup and the path through the WAL archive from it.
+    Files {
+        backup: BaseBackup,
+        path: TimelinePath,
+    },
+    /// A pgBackRest backup set, and the archive's newest segment and where it starts.
+    PgBackRest {
+        repo: Repo,
+        label: String,
+        newest: Option<(Segment, Lsn)>,
+    },
+}
+
+impl Chosen {
+    /// The archive's newest segment and where it starts: replay to the end of the archive
+    /// must reach it.
+    fn newest_segment(&self) -> Option<(String, Lsn)> {
+        match self {
+            Chosen::Files { path, .. } => path
+                .newest()
+                .map(|(s, _)| s.name())
+                .zip(path.newest_start()),
+            Chosen::PgBackRest { newest, .. } => newest.map(|(s, start)| (s.name(), start)),
+        }
+    }
 }
 
 /// One `pg_pitr` restore, from resolve to teardown.
 #[derive(Debug)]
 pub struct LocalPitr {
     restore_id: String,
-    base_backups: PathBuf,
-    wal_archive: PathBuf,
+    source: PgSource,
     to: PointSpec,
     target: LocalTarget,
     connect: Connect,
@@ -96,8 +126,7 @@ impl LocalPitr {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         restore_id: &str,
-        base_backups: &Path,
-        wal_archive: &Path,
+        source: &PgSource,
         to: PointSpec,
         target: LocalTarget,
         connect: Connect,
@@ -106,8 +135,7 @@ impl LocalPitr {
     ) -> Self {
         LocalPitr {
             restore_id: restore_id.to_owned(),
-            base_backups: base_backups.to_path_buf(),
-            wal_archive: wal_archive.to_path_buf(),
+            source: source.clone(),
             to,
             target,
             connect,
@@ -130,10 +158,16 @@ impl LocalPitr {
             .map_err(|e| ProviderError::harness(e.to_string()))?;
         self.pg = Some(pg.clone());
         let wanted = self.to.time(incident);
-        let (base_backups, wal_archive) = (self.base_backups.clone(), self.wal_archive.clone());
+        let source = self.source.clone();
         // Reading labels, headers and WAL is file and process work: off the async threads.
-        let resolved = tokio::task::spawn_blocking(move || {
-            resolve_blocking(&pg, &base_backups, &wal_archive, wanted)
+        let resolved = tokio::task::spawn_blocking(move || match source {
+            PgSource::Files {
+                base_backups,
+                wal_archive,
+            } => resolve_blocking(&pg, &base_backups, &wal_archive, wanted),
+            PgSource::PgBackRest { stanza, config } => {
+                resolve_pgbackrest(&pg, &stanza, &config, wanted)
+            }
         })
         .await
         .map_err(|e| ProviderError::harness(format!("resolving the backup: {e}")))??;
@@ -150,13 +184,16 @@ impl LocalPitr {
         let (Some(pg), Some(resolved)) = (self.pg.clone(), self.resolved.clone()) else {
             return Err(ProviderError::harness("restore called before resolve"));
         };
-        let backup = resolved.backup.clone();
         let parent = self
             .target
             .work_dir
             .clone()
             .unwrap_or_else(std::env::temp_dir);
         let run_dir = parent.join(format!("restore-drill-{run_id}-{}", self.restore_id));
+        if let Chosen::PgBackRest { repo, .. } = &resolved.from {
+            // Before anything is created: not even the run's dir may land in the source.
+            repo.refuse_source(&run_dir)?;
+        }
         std::fs::create_dir_all(&parent).map_err(|e| {
             ProviderError::harness(format!("cannot create {}: {e}", parent.display()))
         })?;
@@ -179,17 +216,36 @@ impl LocalPitr {
             ProviderError::harness(format!("cannot write into {}: {e}", run_dir.display()))
         })?;
         let data = run_dir.join("data");
-        let abort = Arc::new(AtomicBool::new(false));
-        let task = {
-            let (backup, data, abort) = (backup.clone(), data.clone(), abort.clone());
-            tokio::task::spawn_blocking(move || copy_backup(&backup, &data, &abort))
-        };
-        let copying = self.copying.insert(Copying { abort, task });
-        let copied = (&mut copying.task).await;
-        self.copying = None;
-        copied.map_err(|e| ProviderError::harness(format!("copying the base backup: {e}")))??;
         let fetch_log = run_dir.join(FETCH_LOG);
-        self.configure(&data, &resolved, &fetch_log)?;
+        match &resolved.from {
+            Chosen::Files { backup, path } => {
+                let abort = Arc::new(AtomicBool::new(false));
+                let task = {
+                    let (backup, data, abort) = (backup.clone(), data.clone(), abort.clone());
+                    tokio::task::spawn_blocking(move || copy_backup(&backup, &data, &abort))
+                };
+                let copying = self.copying.insert(Copying { abort, task });
+                let copied = (&mut copying.task).await;
+                self.copying = None;
+                copied.map_err(|e| {
+                    ProviderError::harness(format!("copying the base backup: {e}"))
+                })??;
+                let recovery = self.recovery_settings(&data, path, &resolved, &fetch_log)?;
+                self.configure(&data, &recovery)?;
+            }
+            Chosen::PgBackRest { repo, label, .. } => {
+                // pgBackRest restores as the server's user into an empty dir of the run's.
+                std::fs::create_dir(&data).map_err(|e| {
+                    ProviderError::harness(format!("cannot create {}: {e}", data.display()))
+                })?;
+                set_mode(&data, 0o700)?;
+                pg.give(&run_dir)
+                    .map_err(|e| ProviderError::harness(e.to_string()))?;
+                repo.restore(label, resolved.target_time, &data).await?;
+                // pgBackRest wrote restore_command and the target; add what protects the source.
+                self.configure(&data, "")?;
+            }
+        }
         pg.give(&run_dir)
             .map_err(|e| ProviderError::harness(e.to_string()))?;
         set_mode(&data, 0o700)?;
@@ -205,10 +261,12 @@ impl LocalPitr {
         let promoted = self.wait_promoted(&mut polls).await;
         // Any file the archive holds but could not deliver fails the restore, whatever
         // PostgreSQL made of it.
-        if let Some((name, reason)) = failures(&fetch_log).into_iter().next() {
+        if let PgSource::Files { wal_archive, .. } = &self.source
+            && let Some((name, reason)) = failures(&fetch_log).into_iter().next()
+        {
             return Err(ProviderError::restore(format!(
                 "PostgreSQL could not read {name} from the archive {}: {reason}",
-                self.wal_archive.display()
+                wal_archive.display()
             )));
         }
         if let Err(log) = promoted {
@@ -224,8 +282,13 @@ impl LocalPitr {
         }
         // Where replay ended proves how far the archive was read.
         let replayed = self.replayed().await?;
-        let crossed = resolved.path.crossed(replayed);
-        if crossed.len() > 1 {
+        let crossed = match &resolved.from {
+            Chosen::Files { path, .. } => path.crossed(replayed),
+            Chosen::PgBackRest { .. } => Vec::new(),
+        };
+        if crossed.is_empty() {
+            self.notes.push(format!("replayed to {replayed}"));
+        } else if crossed.len() > 1 {
             self.notes.push(format!(
                 "replayed to {replayed}, crossing timelines {}",
                 crossed
@@ -241,11 +304,7 @@ impl LocalPitr {
             ));
         }
         if resolved.target_time.is_none()
-            && let Some((newest, start)) = resolved
-                .path
-                .newest()
-                .map(|(s, _)| s.name())
-                .zip(resolved.path.newest_start())
+            && let Some((newest, start)) = resolved.from.newest_segment()
             && replayed < start
         {
             return Err(ProviderError::restore(format!(
@@ -320,28 +379,32 @@ impl LocalPitr {
         }
     }
 
-    /// Writes the recovery settings: they go last in `postgresql.auto.conf`, so they win over
-    /// anything the source's configuration says (notably its `archive_command`, which must
-    /// never write into the source's archive from a restore). The restore command is this
-    /// binary's `wal-fetch`, which decompresses and logs every request.
-    fn configure(
+    /// The recovery settings of the file layout: the restore command is this binary's
+    /// `wal-fetch`, which decompresses and logs every request.
+    fn recovery_settings(
         &self,
         data: &Path,
+        path: &TimelinePath,
         resolved: &Resolved,
         fetch_log: &Path,
-    ) -> Result<(), ProviderError> {
+    ) -> Result<String, ProviderError> {
+        let PgSource::Files { wal_archive, .. } = &self.source else {
+            return Err(ProviderError::harness(
+                "wal-fetch needs a WAL archive folder",
+            ));
+        };
         let exe = self.fetch_exe(data)?;
         let command = format!(
             "{} wal-fetch --log {} {} %f %p",
             shell_quote(&exe.display().to_string()),
             shell_quote(&fetch_log.display().to_string()),
-            shell_quote(&self.wal_archive.display().to_string()),
+            shell_quote(&wal_archive.display().to_string()),
         );
         let quote = |s: &str| s.replace('\'', "''");
         let mut conf = format!(
-            "\n# restore-drill recovery settings\nrestore_command = '{}'\nrecovery_target_timeline = '{}'\nrecovery_target_action = 'promote'\narchive_mode = off\narchive_command = ''\nhot_standby = on\nlogging_collector = off\n",
+            "restore_command = '{}'\nrecovery_target_timeline = '{}'\nrecovery_target_action = 'promote'\n",
             quote(&command),
-            resolved.path.target_timeline()
+            path.target_timeline()
         );
         if let Some(t) = resolved.target_time {
             conf.push_str(&format!(
@@ -349,6 +412,17 @@ impl LocalPitr {
                 t.format("%Y-%m-%d %H:%M:%S%.6f+00")
             ));
         }
+        Ok(conf)
+    }
+
+    /// Writes `recovery` and the settings that protect the source: they go last in
+    /// `postgresql.auto.conf`, so they win over anything the source's configuration says
+    /// (notably its `archive_command`, which must never write into the source's archive from
+    /// a restore).
+    fn configure(&self, data: &Path, recovery: &str) -> Result<(), ProviderError> {
+        let conf = format!(
+            "\n# restore-drill recovery settings\n{recovery}archive_mode = off\narchive_command = ''\nhot_standby = on\nlogging_collector = off\n"
+        );
         let auto = data.join("postgresql.auto.conf");
         let base = match std::fs::read_to_string(&auto) {
             Ok(text) => match text.find("\n# restore-drill recovery settings\n") {
@@ -603,9 +677,70 @@ fn resolve_blocking(
     ));
     notes.push(format!("timelines: {}", path.describe()));
     notes.extend(path.notes.iter().cloned());
-    let latest = match &newest {
+    let (latest, target_time) = latest_and_target(wanted, newest.as_ref(), backup.end, &mut notes);
+    let point = RecoveryPoint {
+        kind: "pitr".into(),
+        id: backup.dir.display().to_string(),
+        time: target_time,
+        latest_restorable: Some(latest),
+        notes,
+    };
+    Ok((
+        Resolved {
+            from: Chosen::Files { backup, path },
+            target_time,
+        },
+        point,
+    ))
+}
+
+/// Resolve from a pgBackRest repository: the backup set and the archive's newest
+/// transaction (`pgbackrest.rs`), then the same rules as the file layout.
+fn resolve_pgbackrest(
+    pg: &PgEnv,
+    stanza: &str,
+    config: &Path,
+    wanted: Option<DateTime<Utc>>,
+) -> Result<(Resolved, RecoveryPoint), ProviderError> {
+    let repo = Repo::new(stanza, config, pg)?;
+    let chosen = pgbackrest::resolve(pg, &repo, wanted)?;
+    let mut notes = chosen.notes;
+    let (latest, target_time) =
+        latest_and_target(wanted, chosen.newest.as_ref(), chosen.end, &mut notes);
+    let point = RecoveryPoint {
+        kind: "pitr".into(),
+        id: format!("pgbackrest:{}/{}", repo.stanza(), chosen.label),
+        time: target_time,
+        latest_restorable: Some(latest),
+        notes,
+    };
+    Ok((
+        Resolved {
+            from: Chosen::PgBackRest {
+                repo,
+                label: chosen.label,
+                newest: chosen.newest_segment,
+            },
+            target_time,
+        },
+        point,
+    ))
+}
+
+/// The latest restorable commit (the archive's newest, not before the backup's end) and the
+/// recovery target time, with notes saying which. Recovery stops at the first transaction
+/// end after the target time; without one in the archive it would fail, and the state at the
+/// target is the end of the archive — proven here from the WAL, and checked again after
+/// replay (restore).
+fn latest_and_target(
+    wanted: Option<DateTime<Utc>>,
+    newest: Option<&NewestTransaction>,
+    backup_end: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let latest = match newest {
         Some(n) => {
-            let commit = n.commit.unwrap_or(backup.end).max(backup.end);
+            let commit = n.commit.unwrap_or(backup_end).max(backup_end);
             notes.push(format!(
                 "latest restorable commit {} (read from WAL segment {})",
                 rfc3339(commit),
@@ -616,15 +751,12 @@ fn resolve_blocking(
         None => {
             notes.push(format!(
                 "no transaction ended in the archived WAL after the base backup: the latest restorable state is the backup's end, {}",
-                rfc3339(backup.end)
+                rfc3339(backup_end)
             ));
-            backup.end
+            backup_end
         }
     };
-    // Recovery stops at the first transaction end after the target time; without one in
-    // the archive it would fail, and the state at the target is the end of the archive —
-    // proven here from the WAL, and checked again after replay (restore).
-    let target_time = match (wanted, &newest) {
+    let target_time = match (wanted, newest) {
         (Some(t), Some(n)) if n.end > t => Some(t),
         (Some(t), _) => {
             notes.push(format!(
@@ -635,21 +767,7 @@ fn resolve_blocking(
         }
         (None, _) => None,
     };
-    let point = RecoveryPoint {
-        kind: "pitr".into(),
-        id: backup.dir.display().to_string(),
-        time: target_time,
-        latest_restorable: Some(latest),
-        notes,
-    };
-    Ok((
-        Resolved {
-            backup,
-            path,
-            target_time,
-        },
-        point,
-    ))
+    (latest, target_time)
 }
 
 /// The base backups under `root`: each folder holding a plain backup (`backup_label`) or a

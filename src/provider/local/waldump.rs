@@ -54,34 +54,74 @@ pub fn newest_transaction(
             std::fs::write(&p, &data).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
             p
         };
-        let out = std::process::Command::new(pg_waldump)
-            .arg("--rmgr=Transaction")
-            .arg(&plain)
-            .arg(&plain)
-            .env("TZ", "UTC")
-            .env("LC_ALL", "C")
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", pg_waldump.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let found = parse_transactions(&stdout);
-        if found.is_empty() && !ends_normally(&stderr) && !out.status.success() {
-            return Err(format!(
-                "pg_waldump cannot read segment {name} ({}): {}",
-                file.path.display(),
-                stderr.trim()
-            ));
-        }
-        if let Some(end) = found.iter().map(|(t, _)| *t).max() {
-            let commit = found.iter().filter(|(_, c)| *c).map(|(t, _)| *t).max();
-            return Ok(Some(NewestTransaction {
-                commit,
-                end,
-                segment: *seg,
-            }));
+        let found = transactions_in(pg_waldump, &plain, &name, &file.path)?;
+        if let Some(newest) = newest_of(&found, *seg) {
+            return Ok(Some(newest));
         }
     }
     Ok(None)
+}
+
+/// Reads the WAL segments in `dir` (plain, named as PostgreSQL names them, on one
+/// timeline) from the newest back until one holds a transaction end; `None` when none does.
+pub fn newest_transaction_in_dir(
+    pg_waldump: &Path,
+    dir: &Path,
+) -> Result<Option<NewestTransaction>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut segments: Vec<(Segment, std::path::PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| Some((Segment::parse(&e.file_name().to_string_lossy())?, e.path())))
+        .collect();
+    segments.sort_by_key(|(s, _)| (s.timeline, s.log, s.seg));
+    for (seg, path) in segments.iter().rev() {
+        let found = transactions_in(pg_waldump, path, &seg.name(), path)?;
+        if let Some(newest) = newest_of(&found, *seg) {
+            return Ok(Some(newest));
+        }
+    }
+    Ok(None)
+}
+
+/// The newest commit and transaction end among `found`, read from `segment`.
+fn newest_of(found: &[(DateTime<Utc>, bool)], segment: Segment) -> Option<NewestTransaction> {
+    let end = found.iter().map(|(t, _)| *t).max()?;
+    let commit = found.iter().filter(|(_, c)| *c).map(|(t, _)| *t).max();
+    Some(NewestTransaction {
+        commit,
+        end,
+        segment,
+    })
+}
+
+/// Every transaction end pg_waldump finds in one plain segment file (`shown` is the file
+/// as the user knows it, for messages).
+fn transactions_in(
+    pg_waldump: &Path,
+    plain: &Path,
+    name: &str,
+    shown: &Path,
+) -> Result<Vec<(DateTime<Utc>, bool)>, String> {
+    let out = std::process::Command::new(pg_waldump)
+        .arg("--rmgr=Transaction")
+        .arg(plain)
+        .arg(plain)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", pg_waldump.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let found = parse_transactions(&stdout);
+    if found.is_empty() && !ends_normally(&stderr) && !out.status.success() {
+        return Err(format!(
+            "pg_waldump cannot read segment {name} ({}): {}",
+            shown.display(),
+            stderr.trim()
+        ));
+    }
+    Ok(found)
 }
 
 /// What pg_waldump says when it reaches the end of the WAL it was given, not damage.
