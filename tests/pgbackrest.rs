@@ -228,7 +228,7 @@ async fn load_around_incident(src: &mut SourceCluster, not_before: DateTime<Utc>
 
 /// The drill restores exactly the rows committed by the target, measures the RPO from the
 /// data within a second of the truth, never writes into the repository, and leaves nothing.
-async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluster) {
+async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluster, read: &str) {
     let pg = pg();
     let conf = s.path().join("pgbackrest.conf");
     let set = info(&pg, &conf)["backup"][0].clone();
@@ -286,6 +286,14 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
         "{:?}",
         point.notes
     );
+    assert!(
+        point
+            .notes
+            .iter()
+            .any(|n| n.starts_with(&format!("newest archived WAL read {read}"))),
+        "{:?}",
+        point.notes
+    );
     // The restore never archived into the source's repository.
     let after = info(&pg, &conf);
     assert_eq!(before["archive"], after["archive"]);
@@ -296,8 +304,11 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
 async fn a_posix_repository_restores_exactly_what_committed_before_the_target() {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let mut src = pgbackrest_source(&pg, &s, &posix_repo(s.path()), 500).await;
-    restores_exactly_the_committed_rows(&s, &mut src).await;
+    // Bundled (small files packed together, pg_control among them): resolve reads the WAL
+    // with repo-get; the S3 test covers archive-get.
+    let repo = format!("{}\nrepo1-bundle=y", posix_repo(s.path()));
+    let mut src = pgbackrest_source(&pg, &s, &repo, 500).await;
+    restores_exactly_the_committed_rows(&s, &mut src, "with repo-get").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -305,17 +316,23 @@ async fn plan_resolve_names_the_backup_set_and_the_latest_restorable_commit() {
     let pg = pg();
     let s = Scratch::new(&pg);
     let mut src = pgbackrest_source(&pg, &s, &posix_repo(s.path()), 200).await;
+    let set = info(&pg, &s.path().join("pgbackrest.conf"))["backup"][0].clone();
+    let label = set["label"].as_str().unwrap().to_owned();
+    // Commits until one lands after the set's end (whole seconds, rounded up): the latest
+    // restorable time is then that commit, not the set's end.
+    let ended_by =
+        DateTime::from_timestamp(set["timestamp"]["stop"].as_i64().unwrap() + 1, 0).unwrap();
     let c = src.client("postgres").await.unwrap();
-    c.batch_execute("insert into events (writer, payload) values (1, 'last')")
-        .await
-        .unwrap();
+    let insert = "insert into events (writer, payload) values (1, 'last')";
+    while Utc::now() <= ended_by {
+        c.batch_execute(insert).await.unwrap();
+    }
+    // Sent after the set's end, so committed after it.
+    c.batch_execute(insert).await.unwrap();
     src.archive_now().await.unwrap();
     let newest = truth(&src, Utc::now()).await.newest_commit;
+    assert!(newest > ended_by);
     src.stop().await.unwrap();
-    let label = info(&pg, &s.path().join("pgbackrest.conf"))["backup"][0]["label"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     write_drill(s.path(), STANZA, "pgbackrest.conf", "");
     let incident = Utc::now();
     let (code, out, err) = restore_drill(
@@ -438,7 +455,7 @@ async fn an_s3_repository_on_moto_restores_exactly_what_committed_before_the_tar
     let pg = pg();
     let s = Scratch::new(&pg);
     let mut src = pgbackrest_source(&pg, &s, &repo, 500).await;
-    restores_exactly_the_committed_rows(&s, &mut src).await;
+    restores_exactly_the_committed_rows(&s, &mut src, "with archive-get").await;
 }
 
 #[test]

@@ -440,6 +440,12 @@ fn item_10_targets_no_run_can_meet_are_warned() {
         .unwrap()
         .replacen("at = \"now\"", "at = \"2026-11-21T13:00:00Z\"", 1);
     std::fs::write(dir.path().join("invoices.toml"), fixed).unwrap();
+    std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+    std::fs::copy(
+        root().join("drills/manifests/invoices-2026.json"),
+        dir.path().join("manifests/invoices-2026.json"),
+    )
+    .unwrap();
     let d = dir.path().display().to_string();
     let run = restore_drill(&["validate", &d]);
     assert_eq!(
@@ -469,4 +475,52 @@ fn item_10_targets_no_run_can_meet_are_warned() {
     assert!(lines[2].ends_with(
         "warning: restore \"ledger\": key \"to\": restoring to 15m before the incident loses at least that much, more than tier \"platinum\"'s RPO target (1m): no run can meet it"
     ), "{}", lines[2]);
+}
+
+#[test]
+fn item_6_files_a_drill_reads_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("drills/orders-rds-pitr.toml"),
+        dir.path().join("drill.toml"),
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let file = format!("{d}/drill.toml");
+    let run = restore_drill(&["validate", &file]);
+    assert_eq!(run.code, 20, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "{file}:38:13: restore \"orders\": key \"connect.ca_bundle\": {d}/certs/global-bundle.pem does not exist (paths are relative to the drill file's folder)"
+            ),
+            format!(
+                "{file}:58:26: check #3: key \"reference.manifest\": {d}/manifests/orders.json does not exist (paths are relative to the drill file's folder)"
+            ),
+        ],
+        "{}",
+        run.stderr
+    );
+    // There but wrong: named for what is wrong with it.
+    std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+    std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+    std::fs::write(dir.path().join("certs/global-bundle.pem"), "not a cert\n").unwrap();
+    std::fs::write(dir.path().join("manifests/orders.json"), "{\"rows\": 3}").unwrap();
+    let run = restore_drill(&["run", &file, "--reports", &format!("{d}/r")]);
+    assert_eq!(run.code, 20, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("global-bundle.pem holds no PEM certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("orders.json is JSON but not a manifest"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("r").exists(), "nothing ran");
 }

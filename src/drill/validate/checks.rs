@@ -11,6 +11,7 @@ use crate::drill::load::{Value, de, take_kind};
 use crate::drill::plan::*;
 use crate::drill::raw::*;
 
+use super::settings::InputKind;
 use super::text::texts;
 use super::validator::{Known, RawCheck, Validator};
 
@@ -215,7 +216,7 @@ impl Validator<'_> {
             RawCheck::S3Manifest(c) => {
                 self.nonempty(&c.manifest, ctx, "manifest");
                 Some(CheckKind::S3Manifest {
-                    manifest: self.path(c.manifest.get_ref()),
+                    manifest: self.input_file(&c.manifest, ctx, "manifest", InputKind::Manifest),
                 })
             }
             RawCheck::S3ReplicationLag(c) => {
@@ -329,7 +330,12 @@ impl Validator<'_> {
         }
         if let Some(m) = r.manifest {
             self.nonempty(&m, ctx, "reference.manifest");
-            return Some(Reference::Manifest(self.path(m.get_ref())));
+            return Some(Reference::Manifest(self.input_file(
+                &m,
+                ctx,
+                "reference.manifest",
+                InputKind::Manifest,
+            )));
         }
         if let Some(other) = r.restore {
             match known.get(other.get_ref()) {
@@ -372,7 +378,9 @@ impl Validator<'_> {
             user: c.user.into_inner(),
             password_env: c.password_env.map(Spanned::into_inner),
             tls,
-            ca_bundle: c.ca_bundle.map(|p| self.path(p.get_ref())),
+            ca_bundle: c
+                .ca_bundle
+                .map(|p| self.input_file(&p, ctx, "reference.connect.ca_bundle", InputKind::Pem)),
         }))
     }
 }

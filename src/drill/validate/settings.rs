@@ -242,4 +242,67 @@ impl Validator<'_> {
             out
         }
     }
+
+    /// A file the drill reads as input (a reference manifest, a CA bundle): it must exist, be
+    /// readable and parse, now, rather than fail a check after an hour of restoring.
+    pub(super) fn input_file(
+        &mut self,
+        p: &Spanned<String>,
+        ctx: &str,
+        key: &str,
+        kind: InputKind,
+    ) -> PathBuf {
+        let path = self.path(p.get_ref());
+        if p.get_ref().trim().is_empty() {
+            return path;
+        }
+        let problem = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+                "{} does not exist (paths are relative to the drill file's folder)",
+                path.display()
+            )),
+            Err(e) => Some(format!("cannot read {}: {e}", path.display())),
+            Ok(bytes) => match kind {
+                InputKind::Manifest => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    Ok(v)
+                        if v.get("format_version").is_some_and(|f| f.is_u64())
+                            && v.get("kind").is_some_and(|k| k.is_string()) =>
+                    {
+                        None
+                    }
+                    Ok(_) => Some(format!(
+                        "{} is JSON but not a manifest (no format_version and kind): record one with restore-drill manifest",
+                        path.display()
+                    )),
+                    Err(e) => Some(format!(
+                        "{} is not a manifest: not valid JSON ({e})",
+                        path.display()
+                    )),
+                },
+                InputKind::Pem => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    (!text.contains("-----BEGIN CERTIFICATE-----")).then(|| {
+                        format!(
+                            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                            path.display()
+                        )
+                    })
+                }
+            },
+        };
+        if let Some(problem) = problem {
+            self.diags
+                .error(p.span(), ctx, format!("key \"{key}\": {problem}"));
+        }
+        path
+    }
+}
+
+/// What a file a drill reads must parse as.
+#[derive(Clone, Copy)]
+pub(super) enum InputKind {
+    /// A manifest written by `restore-drill manifest` (JSON).
+    Manifest,
+    /// CA certificates (PEM).
+    Pem,
 }

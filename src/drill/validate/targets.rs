@@ -9,6 +9,7 @@ use crate::drill::plan::*;
 use crate::drill::raw::*;
 use crate::drill::time::{PointSpec, TimeText};
 
+use super::settings::InputKind;
 use super::text::{parse_host_port, render_template, texts};
 use super::validator::{SAMPLE_RUN_ID, Validator};
 
@@ -283,7 +284,9 @@ impl Validator<'_> {
             password_env: c.password_env.map(Spanned::into_inner),
             via: c.via.map(Spanned::into_inner),
             tls,
-            ca_bundle: c.ca_bundle.map(|p| self.path(p.get_ref())),
+            ca_bundle: c
+                .ca_bundle
+                .map(|p| self.input_file(&p, ctx, "connect.ca_bundle", InputKind::Pem)),
         })
     }
 

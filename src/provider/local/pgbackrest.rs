@@ -242,6 +242,62 @@ impl Repo {
         }
     }
 
+    /// Fetches `segment` from the archive `archive_id` with `repo-ls` and `repo-get` (which
+    /// decrypts) and decompresses it into `dest`; `Ok(false)` when the archive does not hold
+    /// it.
+    fn repo_segment(
+        &self,
+        archive_id: &str,
+        segment: &str,
+        dest: &Path,
+    ) -> Result<bool, ProviderError> {
+        let dir = format!(
+            "archive/{}/{archive_id}/{}",
+            self.stanza,
+            segment.get(..16).unwrap_or(segment)
+        );
+        let out = self.checked(
+            "repo-ls",
+            self.command(&["repo-ls".to_owned(), dir.clone()]).output(),
+        )?;
+        let listing = String::from_utf8_lossy(&out.stdout);
+        // `<segment>-<sha1>` plus the compression's ending.
+        let is_stem = |s: &str| {
+            s.strip_prefix(segment)
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let Some((name, kind)) =
+            listing
+                .lines()
+                .find_map(|l| match Compression::split(l.trim(), is_stem) {
+                    Some(Ok((_, kind))) => Some((l.trim().to_owned(), kind)),
+                    _ => None,
+                })
+        else {
+            return Ok(false);
+        };
+        let out = self.checked(
+            "repo-get",
+            self.command(&["repo-get".to_owned(), format!("{dir}/{name}")])
+                .output(),
+        )?;
+        let mut data = Vec::new();
+        kind.reader(&out.stdout[..])
+            .and_then(|mut r| r.read_to_end(&mut data))
+            .map_err(|e| {
+                ProviderError::restore(format!(
+                    "cannot decompress {dir}/{name} ({}) from the repository: {e}",
+                    kind.name()
+                ))
+            })?;
+        super::wal::check_segment_bytes(segment, &data)
+            .map_err(|e| ProviderError::restore(format!("{dir}/{name}: {e}")))?;
+        std::fs::write(dest, &data)
+            .map_err(|e| ProviderError::harness(format!("cannot write {}: {e}", dest.display())))?;
+        Ok(true)
+    }
+
     /// Writes the backup set's own `global/pg_control` (from the repository, decompressed)
     /// into `data`, a stand-in data dir for `archive-get`, which reads the cluster's system id
     /// and version there: the source's data dir need not be on this machine, and is never
@@ -284,9 +340,13 @@ impl Repo {
         Ok(true)
     }
 
-    /// `pg1-path` as the configuration file sets it for this stanza (a restore must never
-    /// write there). Only the file itself is read, not `config-include-path`.
+    /// `pg1-path` as pgBackRest would see it for this stanza (a restore must never write
+    /// there): `PGBACKREST_PG1_PATH`, else the configuration file. Only the file itself is
+    /// read, not `config-include-path`; the restore overrides `--pg1-path` in any case.
     fn configured_pg1_path(&self) -> Result<Option<PathBuf>, ProviderError> {
+        if let Some(p) = std::env::var_os("PGBACKREST_PG1_PATH").filter(|p| !p.is_empty()) {
+            return Ok(Some(PathBuf::from(p)));
+        }
         let text = std::fs::read_to_string(&self.config).map_err(|e| {
             ProviderError::restore(format!("cannot read {}: {e}", self.config.display()))
         })?;
@@ -486,7 +546,8 @@ pub(crate) fn resolve(
         ))
     })?;
     let floor = set.archive.start.as_deref().and_then(Segment::parse);
-    let (newest, size) = newest_in_archive(pg, repo, &set.label, max_seg, floor)?;
+    let (newest, size, how) = newest_in_archive(pg, repo, &set.label, archive_id, max_seg, floor)?;
+    notes.push(format!("newest archived WAL read {how}"));
     Ok(Chosen {
         label: set.label,
         end,
@@ -496,15 +557,25 @@ pub(crate) fn resolve(
     })
 }
 
+/// How resolve fetches archived segments.
+#[derive(Debug, Clone, Copy)]
+enum Fetch<'a> {
+    /// `archive-get`, with a stand-in data dir holding the set's pg_control.
+    ArchiveGet(&'a Path),
+    /// `repo-ls` and `repo-get` in the archive `id` (e.g. `15-1`), decompressed here.
+    Repo(&'a str),
+}
+
 /// Fetches the archive's segments from `max` back (not before `floor`, the set's first
 /// segment) until one holds a transaction end. Returns it and the segment size.
 fn newest_in_archive(
     pg: &PgEnv,
     repo: &Repo,
     label: &str,
+    archive_id: &str,
     max: Segment,
     floor: Option<Segment>,
-) -> Result<(Option<NewestTransaction>, u64), ProviderError> {
+) -> Result<(Option<NewestTransaction>, u64, &'static str), ProviderError> {
     let tmp = tempfile::Builder::new()
         .prefix("restore-drill-pgbackrest-")
         .tempdir()
@@ -512,11 +583,17 @@ fn newest_in_archive(
     let (control, wal) = (tmp.path().join("pg_data"), tmp.path().join("wal"));
     std::fs::create_dir(&wal)
         .map_err(|e| ProviderError::harness(format!("cannot create {}: {e}", wal.display())))?;
-    // Without the set's pg_control (a bundled set), archive-get reads the configured
-    // pg1-path's: that works only where the source's data dir is.
-    let pg1_path = repo
-        .control_file(label, &control)?
-        .then_some(control.as_path());
+    // archive-get picks the archive by the cluster's pg_control; a bundled set holds it in a
+    // bundle, and then the segments are read straight from the archive's folder instead.
+    let fetch = if repo.control_file(label, &control)? {
+        Fetch::ArchiveGet(control.as_path())
+    } else {
+        Fetch::Repo(archive_id)
+    };
+    let how = match fetch {
+        Fetch::ArchiveGet(_) => "with archive-get (beside the set's pg_control)",
+        Fetch::Repo(_) => "with repo-get (the set is bundled: its pg_control is in a bundle)",
+    };
     pg.give(tmp.path())
         .map_err(|e| ProviderError::harness(e.to_string()))?;
     let scratch = wal.as_path();
@@ -526,15 +603,19 @@ fn newest_in_archive(
     loop {
         let name = seg.name();
         let dest = scratch.join(&name);
-        if !repo.archive_get(&name, &dest, pg1_path)? {
+        let fetched = match fetch {
+            Fetch::ArchiveGet(pg_data) => repo.archive_get(&name, &dest, Some(pg_data))?,
+            Fetch::Repo(id) => repo.repo_segment(id, &name, &dest)?,
+        };
+        if !fetched {
             if seg == max {
                 return Err(ProviderError::restore(format!(
-                    "pgbackrest archive-get cannot deliver {name}, the archive's newest segment (stanza \"{}\")",
+                    "pgBackRest cannot deliver {name}, the archive's newest segment (stanza \"{}\")",
                     repo.stanza
                 )));
             }
             // A gap or a timeline switch below: what is above was read.
-            return Ok((None, size));
+            return Ok((None, size, how));
         }
         if size == 0 {
             size = std::fs::metadata(&dest).map(|m| m.len()).map_err(|e| {
@@ -548,14 +629,14 @@ fn newest_in_archive(
         }
         let found = newest_transaction_in_dir(&waldump, scratch).map_err(ProviderError::restore)?;
         if found.is_some() {
-            return Ok((found, size));
+            return Ok((found, size, how));
         }
         let _ = std::fs::remove_file(&dest);
         let number = seg.number(size);
         let below_floor =
             floor.is_some_and(|f| f.timeline == seg.timeline && f.number(size) >= number);
         if number == 0 || below_floor {
-            return Ok((None, size));
+            return Ok((None, size, how));
         }
         seg = Segment::at(seg.timeline, number - 1, size);
     }
