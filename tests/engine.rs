@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -107,10 +108,15 @@ fn quick(restore: f64) -> Script {
     }
 }
 
+/// Where a scripted restore keeps what the engine lent its restore phase (`poll::expected`).
+type Lent = Arc<Mutex<Option<(Instant, Option<Duration>)>>>;
+
 struct Scripted {
     id: String,
     script: Script,
     incident: Option<DateTime<Utc>>,
+    /// What the engine lent the restore phase: its start and expected duration.
+    lent: Lent,
 }
 
 impl RestoreDriver for Scripted {
@@ -135,6 +141,7 @@ impl RestoreDriver for Scripted {
     }
 
     async fn restore(&mut self, _: &RunContext) -> Result<Waited, ProviderError> {
+        *self.lent.lock().unwrap() = restore_drill::provider::poll::expected();
         self.script.restore.play().await
     }
 
@@ -252,6 +259,15 @@ prefix = "{{run_id}}/"
 }
 
 async fn run(scripts: &[(&str, Script)], cancel: &Cancel) -> RunOutput {
+    run_opts(scripts, cancel, &RunOptions::default(), &Default::default()).await
+}
+
+async fn run_opts(
+    scripts: &[(&str, Script)],
+    cancel: &Cancel,
+    opts: &RunOptions,
+    lent: &Lent,
+) -> RunOutput {
     let ids: Vec<&str> = scripts.iter().map(|(id, _)| *id).collect();
     let plan = plan(&ids);
     let by_id: HashMap<String, Script> = scripts
@@ -260,7 +276,7 @@ async fn run(scripts: &[(&str, Script)], cancel: &Cancel) -> RunOutput {
         .collect();
     run_with(
         &plan,
-        &RunOptions::default(),
+        opts,
         cancel,
         &(),
         |_: &DrillPlan, r: &RestorePlan| {
@@ -268,6 +284,7 @@ async fn run(scripts: &[(&str, Script)], cancel: &Cancel) -> RunOutput {
                 id: r.id.clone(),
                 script: by_id[&r.id].clone(),
                 incident: None,
+                lent: lent.clone(),
             })
         },
     )
@@ -306,7 +323,8 @@ async fn rto_of_one_restore_is_allowance_plus_lead_plus_verified_and_excludes_te
     assert_eq!(r.measured.rto_seconds, Some(868.0));
     assert_eq!(r.measured.detect_allowance_seconds, 300.0);
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
-    assert_eq!(figures(r, "orders", "resolve"), (0.5, 2, 0.25, Outcome::Ok));
+    // Resolve's looks are its lookups: counted, but it waits for nothing, so its end is exact.
+    assert_eq!(figures(r, "orders", "resolve"), (0.5, 2, 0.0, Outcome::Ok));
     assert_eq!(
         figures(r, "orders", "restore"),
         (498.5, 5, 8.5, Outcome::Ok)
@@ -528,4 +546,28 @@ async fn a_teardown_that_fails_leaks_and_keeps_its_polls() {
     // The run itself was restored and verified: teardown does not change the verdict.
     assert_eq!(r.verdict, Verdict::Met);
     assert_eq!(restore_drill::engine::exit_code(r), 40);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_expected_duration_from_history_reaches_the_wait_and_the_report() {
+    let mut opts = RunOptions::default();
+    opts.expected.insert("restore".into(), secs(1200.0));
+    let lent = Arc::new(Mutex::new(None));
+    let t0 = Instant::now();
+    let out = run_opts(&[("orders", quick(30.0))], &Cancel::new(), &opts, &lent).await;
+    // The restore phase started after 1 s of resolve, and was told to expect 20 minutes.
+    assert_eq!(
+        *lent.lock().unwrap(),
+        Some((t0 + secs(1.0), Some(secs(1200.0))))
+    );
+    let r = &out.report;
+    assert_eq!(phase(r, "orders", "restore").expected_seconds, Some(1200.0));
+    assert_eq!(phase(r, "orders", "prepare").expected_seconds, None);
+    let json = serde_json::to_value(r).unwrap();
+    assert_eq!(json["restores"][0]["phases"][1]["expected_seconds"], 1200.0);
+    assert!(
+        json["restores"][0]["phases"][0]
+            .get("expected_seconds")
+            .is_none()
+    );
 }

@@ -65,6 +65,10 @@ security_groups = ["{}"]"#,
     // and knows the end only to within its last poll interval.
     let restore = phase(report, "restore");
     assert!(restore.polls >= 3, "{restore:?}");
+    // Resolve's looks at the source are its API calls (issue 14): at least the describe of
+    // the source instance; it waits for nothing, so its end is exact.
+    let resolve = phase(report, "resolve");
+    assert!(resolve.polls >= 1, "{resolve:?}");
     assert!(restore.seconds >= HOLD.as_secs_f64(), "{restore:?}");
     assert!(restore.resolution_seconds > 0.0, "{restore:?}");
     let prepare = phase(report, "prepare");

@@ -51,9 +51,8 @@ pub fn validate_restore_job(
             return exit::INVALID;
         }
     };
-    let result = with_result(|| async {
-        crate::provider::aws::backup::validate_restore_job(&plan, &id, job).await
-    });
+    let result =
+        with_result(|| async { crate::engine::validate_restore_job(&plan, &id, job).await });
     match result {
         Ok(Ok((v, reports))) => {
             for c in &reports {

@@ -345,7 +345,11 @@ impl ReportBuilder {
 }
 
 fn phase_report(p: &PhaseRecord) -> PhaseReport {
-    let (polls, resolution) = measure::polls_and_resolution(&p.looks, &p.boundaries, p.reported);
+    let (polls, mut resolution) =
+        measure::polls_and_resolution(&p.looks, &p.boundaries, p.reported);
+    if !measure::phase_waits(&p.name) {
+        resolution = Duration::ZERO;
+    }
     PhaseReport {
         name: p.name.clone(),
         started_at: p.started_at,

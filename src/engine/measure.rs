@@ -38,6 +38,12 @@ impl PhaseRecord {
     }
 }
 
+/// Whether a phase waits for something to become ready (and so has a resolution). `resolve`
+/// only looks things up: its looks are its API calls, and its end is known exactly.
+pub(crate) fn phase_waits(name: &str) -> bool {
+    name != "resolve"
+}
+
 /// Polls and resolution of a phase. The looks the engine saw are authoritative (they survive
 /// a failure, a timeout and an interruption); a provider that does not report its looks is
 /// taken at its word. The resolution is the last gap between two looks of the same wait:
@@ -416,6 +422,14 @@ mod tests {
         assert_eq!(polls_and_resolution(&[], &[], None), (0, s(0.0)));
         // One look: no gap to speak of.
         assert_eq!(polls_and_resolution(&looks[..1], &[], None), (1, s(0.0)));
+    }
+
+    #[test]
+    fn only_resolve_does_not_wait() {
+        assert!(!phase_waits("resolve"));
+        for name in ["copy", "restore", "prepare", "verify", "teardown"] {
+            assert!(phase_waits(name), "{name}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,7 @@ mod driver;
 mod event;
 mod measure;
 mod progress;
+mod restore_job;
 mod run;
 mod stopwatch;
 
@@ -17,5 +18,6 @@ pub use driver::{CheckDone, RestoreDriver, VerifyJob};
 pub use event::{Event, EventSink};
 pub use measure::exit_code;
 pub use progress::Progress;
+pub use restore_job::validate_restore_job;
 pub use run::{RunOptions, RunOutput, new_run_id, run_drill, run_with};
 pub use stopwatch::Stopwatch;

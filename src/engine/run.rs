@@ -112,7 +112,7 @@ impl Phases<'_> {
         let watch = PhaseWatch {
             started: Instant::now(),
             expected,
-            calls_are_looks: name == "resolve",
+            calls_are_looks: !super::measure::phase_waits(name),
             looks: looks.clone(),
         };
         let result = tokio::select! {
@@ -176,7 +176,7 @@ fn connect_of(r: &RestorePlan) -> Option<&Connect> {
 
 /// How checks reach a prepared database target: through the drill's `via` when it names
 /// one, with the certificate still naming the target's endpoint.
-fn check_target_of(r: &RestorePlan, target: &Target) -> Option<CheckTarget> {
+pub(crate) fn check_target_of(r: &RestorePlan, target: &Target) -> Option<CheckTarget> {
     let c = connect_of(r)?;
     let (own_host, port) = target.address.as_deref()?.rsplit_once(':')?;
     let (host, port) = c

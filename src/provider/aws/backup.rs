@@ -577,156 +577,106 @@ pub(super) async fn put_validation(
     Ok(())
 }
 
-/// `restore-drill validate-restore-job`: the drill's checks of one restore, run against what
-/// an AWS Backup restore testing job restored, reported back with PutRestoreValidationResult.
-pub async fn validate_restore_job(
-    plan: &DrillPlan,
-    restore_id: &str,
-    job: &str,
-) -> Result<(Validation, Vec<crate::report::CheckReport>), ProviderError> {
-    let settings = AwsSettings::of(&plan.provider)
-        .ok_or_else(|| ProviderError::harness("the drill's [provider] is not aws"))?;
-    let session = Session::load(&settings).await?;
-    let r = plan
-        .restores
-        .iter()
-        .find(|r| r.id == restore_id)
-        .ok_or_else(|| {
-            ProviderError::harness(format!("the drill has no restore \"{restore_id}\""))
-        })?;
-    let (connect, region) = match &r.kind {
-        RestoreKind::BackupRecoveryPoint {
-            connect: Some(c),
-            target,
-            ..
-        } => (
-            c.clone(),
-            target.region.clone().unwrap_or_else(|| session.region()),
-        ),
-        RestoreKind::BackupRecoveryPoint { connect: None, .. } => {
-            return Err(ProviderError::harness(format!(
-                "restore \"{restore_id}\" has no [restore.connect]: its checks cannot reach a database"
-            )));
-        }
-        other => {
-            return Err(ProviderError::harness(format!(
-                "restore \"{restore_id}\" is {}, not backup_recovery_point",
-                other.name()
-            )));
-        }
-    };
-    let backup = session.backup(Some(&region));
-    let rds = session.rds(Some(&region));
-    let endpoint = settings.endpoint_url.as_deref();
-    let result = check_job(plan, r, &backup, &rds, job, &connect, &region, endpoint).await;
-    let (validation, reports) = match result {
-        Ok(x) => x,
-        // A restore that cannot be checked failed validation: say why, to AWS Backup too.
-        Err(e) if e.blame == crate::provider::Blame::Restore => (
-            Validation {
-                successful: false,
-                message: e.message.clone(),
-            },
-            Vec::new(),
-        ),
-        Err(e) => return Err(e),
-    };
-    put_validation(&backup, job, &validation, endpoint).await?;
-    Ok((validation, reports))
+/// An AWS Backup restore testing job, as its validator sees it: what it restored, and where
+/// the validation result goes. The checks themselves are the engine's
+/// (`engine::validate_restore_job`): providers restore, they never run checks.
+#[derive(Debug)]
+pub struct RestoreJob {
+    backup: BackupClient,
+    rds: RdsClient,
+    job: String,
+    connect: Connect,
+    region: String,
+    endpoint: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn check_job(
-    plan: &DrillPlan,
-    r: &RestorePlan,
+impl RestoreJob {
+    /// The job `job` of the drill's restore `restore_id` (a `backup_recovery_point` restore
+    /// with a `[restore.connect]`).
+    pub async fn open(
+        plan: &DrillPlan,
+        restore_id: &str,
+        job: &str,
+    ) -> Result<Self, ProviderError> {
+        let settings = AwsSettings::of(&plan.provider)
+            .ok_or_else(|| ProviderError::harness("the drill's [provider] is not aws"))?;
+        let session = Session::load(&settings).await?;
+        let r = plan
+            .restores
+            .iter()
+            .find(|r| r.id == restore_id)
+            .ok_or_else(|| {
+                ProviderError::harness(format!("the drill has no restore \"{restore_id}\""))
+            })?;
+        let (connect, region) = match &r.kind {
+            RestoreKind::BackupRecoveryPoint {
+                connect: Some(c),
+                target,
+                ..
+            } => (
+                c.clone(),
+                target.region.clone().unwrap_or_else(|| session.region()),
+            ),
+            RestoreKind::BackupRecoveryPoint { connect: None, .. } => {
+                return Err(ProviderError::harness(format!(
+                    "restore \"{restore_id}\" has no [restore.connect]: its checks cannot reach a database"
+                )));
+            }
+            other => {
+                return Err(ProviderError::harness(format!(
+                    "restore \"{restore_id}\" is {}, not backup_recovery_point",
+                    other.name()
+                )));
+            }
+        };
+        Ok(RestoreJob {
+            backup: session.backup(Some(&region)),
+            rds: session.rds(Some(&region)),
+            job: job.to_owned(),
+            connect,
+            region,
+            endpoint: settings.endpoint_url.clone(),
+        })
+    }
+
+    /// The instance the job restored, reachable with the drill's password (set on it when the
+    /// drill names one). A restore that cannot be reached is the restore's fault.
+    pub async fn target(&self) -> Result<Target, ProviderError> {
+        job_target(
+            &self.backup,
+            &self.rds,
+            &self.job,
+            &self.connect,
+            &self.region,
+            self.endpoint.as_deref(),
+        )
+        .await
+    }
+
+    /// Tells AWS Backup the validation result.
+    pub async fn report(&self, v: &Validation) -> Result<(), ProviderError> {
+        put_validation(&self.backup, &self.job, v, self.endpoint.as_deref()).await
+    }
+}
+
+async fn job_target(
     backup: &BackupClient,
     rds: &RdsClient,
     job: &str,
     connect: &Connect,
     region: &str,
     endpoint: Option<&str>,
-) -> Result<(Validation, Vec<crate::report::CheckReport>), ProviderError> {
+) -> Result<Target, ProviderError> {
     let target = restored_by_job(backup, rds, job, connect, region, endpoint).await?;
-    let password = match &connect.password_env {
-        Some(var) => {
-            let pw = std::env::var(var).map_err(|_| {
-                ProviderError::harness(format!(
-                    "the environment variable {var} (connect.password_env) is not set"
-                ))
-            })?;
-            set_instance_password(rds, &target.name, &pw, endpoint).await?;
-            Some(pw)
-        }
-        None => None,
-    };
-    let (own_host, own_port) = target
-        .address
-        .as_deref()
-        .and_then(|a| a.rsplit_once(':'))
-        .ok_or_else(|| ProviderError::restore(format!("{} has no endpoint", target.name)))?;
-    let (host, port) = connect
-        .via
-        .as_deref()
-        .and_then(|v| v.rsplit_once(':'))
-        .unwrap_or((own_host, own_port));
-    let cx = crate::checks::CheckContext {
-        target: crate::checks::CheckTarget {
-            host: host.to_owned(),
-            port: port
-                .parse()
-                .map_err(|_| ProviderError::harness(format!("bad port in {host}:{port}")))?,
-            database: connect.database.clone(),
-            user: connect.user.clone(),
-            password,
-            tls: connect.tls,
-            ca_bundle: connect.ca_bundle.clone(),
-            server_name: Some(own_host.to_owned()),
-        },
-        restored_to: None,
-        pg_bin_dir: None,
-        others: HashMap::new(),
-    };
-    let mut reports = Vec::new();
-    for check in plan.checks.iter().filter(|c| c.restore == r.id) {
-        let (report, _) = crate::checks::run_check(check, &cx).await;
-        reports.push(report);
+    if let Some(var) = &connect.password_env {
+        let pw = std::env::var(var).map_err(|_| {
+            ProviderError::harness(format!(
+                "the environment variable {var} (connect.password_env) is not set"
+            ))
+        })?;
+        set_instance_password(rds, &target.name, &pw, endpoint).await?;
     }
-    let bad: Vec<&crate::report::CheckReport> = reports
-        .iter()
-        .filter(|c| c.outcome != crate::report::CheckOutcome::Passed)
-        .collect();
-    let message = match bad.first() {
-        None => format!(
-            "restore-drill {}: {} of {} checks of drill {} passed on {}",
-            env!("CARGO_PKG_VERSION"),
-            reports.len(),
-            reports.len(),
-            plan.name,
-            target.name
-        ),
-        Some(first) => format!(
-            "restore-drill {}: {} of {} checks of drill {} did not pass on {}; first: {} ({}): {}",
-            env!("CARGO_PKG_VERSION"),
-            bad.len(),
-            reports.len(),
-            plan.name,
-            target.name,
-            first.name,
-            first.outcome.as_str(),
-            first
-                .findings
-                .first()
-                .map(|f| f.message.as_str())
-                .unwrap_or("")
-        ),
-    };
-    Ok((
-        Validation {
-            successful: bad.is_empty() && !reports.is_empty(),
-            message,
-        },
-        reports,
-    ))
+    Ok(target)
 }
 
 /// The Backup flows against the SDK's own mocks (moto implements no restore jobs): each
@@ -992,68 +942,10 @@ mod tests {
         assert_eq!((ok.num_calls(), failed.num_calls()), (1, 1));
     }
 
-    /// The validator end to end: the job names an RDS instance (mocked describe), whose
-    /// endpoint is a real local PostgreSQL; the drill's checks run against it and the result
-    /// goes back to AWS Backup, FAILED with the first failing check when one fails.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn validate_restore_job_runs_the_drills_checks_on_the_restored_instance() {
-        let pg = crate::provider::local::PgEnv::find(None).expect(
-            "these tests need a real PostgreSQL server: run ci/test (it installs it with apt)",
-        );
-        let dir = tempfile::tempdir().unwrap();
-        pg.give(dir.path()).unwrap();
-        let mut source = crate::provider::local::SourceCluster::start(&pg, &dir.path().join("src"))
-            .await
-            .unwrap();
-        let c = source.client("postgres").await.unwrap();
-        c.batch_execute(
-            "create table payments (id int); insert into payments select generate_series(1, 7);",
-        )
-        .await
-        .unwrap();
-        let port = source.port();
-        let drill = dir.path().join("drill.toml");
-        let write = |expect: &str| {
-            std::fs::write(
-                &drill,
-                format!(
-                    r#"name = "payments-backup"
-tier = "silver"
-schedule = "quarterly"
-
-[provider]
-kind = "aws"
-region = "us-east-1"
-
-[[restore]]
-id = "payments"
-kind = "backup_recovery_point"
-vault = "prod-vault"
-resource_arn = "{RESOURCE}"
-to = "latest"
-iam_role_arn = "arn:aws:iam::123456789012:role/drill-restore"
-[restore.target]
-identifier = "drill-payments-{{run_id}}"
-allow_shared_network = true
-[restore.connect]
-database = "postgres"
-user = "postgres"
-tls = "disable"
-
-[[check]]
-restore = "payments"
-kind = "sql"
-name = "payments are back"
-query = "select count(*) from payments"
-expect = "{expect}"
-"#
-                ),
-            )
-            .unwrap();
-            crate::drill::load_drill(&drill)
-                .plan
-                .expect("a valid drill")
-        };
+    /// The validator's view of a job: it names an RDS instance (mocked describe), whose
+    /// endpoint is where the drill's checks go (they run in `engine::validate_restore_job`).
+    #[tokio::test]
+    async fn a_restore_testing_job_names_the_instance_to_check() {
         let describe_job = mock!(aws_sdk_backup::Client::describe_restore_job)
             .then_output(|| job(RestoreJobStatus::Completed, None));
         let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe_job]);
@@ -1066,68 +958,24 @@ expect = "{expect}"
                             .db_instance_identifier("drill-payments-r1")
                             .db_instance_status("available")
                             .publicly_accessible(false)
-                            .endpoint(
-                                Endpoint::builder()
-                                    .address("127.0.0.1")
-                                    .port(port as i32)
-                                    .build(),
-                            )
+                            .endpoint(Endpoint::builder().address("127.0.0.1").port(5999).build())
                             .build(),
                     )
                     .build()
             });
         let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db]);
-
-        let plan = write("= 7");
-        let r = &plan.restores[0];
-        let RestoreKind::BackupRecoveryPoint {
-            connect: Some(connect),
-            ..
-        } = &r.kind
-        else {
-            panic!("a backup restore with connect");
+        let connect = Connect {
+            database: "postgres".into(),
+            user: "postgres".into(),
+            password_env: None,
+            via: None,
+            tls: crate::drill::Tls::Disable,
+            ca_bundle: None,
         };
-        let (v, reports) = check_job(
-            &plan,
-            r,
-            &backup,
-            &rds,
-            "job-42",
-            connect,
-            "us-east-1",
-            None,
-        )
-        .await
-        .unwrap();
-        assert!(v.successful, "{v:?}");
-        assert_eq!(
-            v.message,
-            "restore-drill 0.1.0: 1 of 1 checks of drill payments-backup passed on drill-payments-r1"
-        );
-        assert_eq!(reports.len(), 1);
-
-        let plan = write("= 8");
-        let r = &plan.restores[0];
-        let (v, _) = check_job(
-            &plan,
-            r,
-            &backup,
-            &rds,
-            "job-42",
-            connect,
-            "us-east-1",
-            None,
-        )
-        .await
-        .unwrap();
-        assert!(!v.successful);
-        assert!(
-            v.message.starts_with(
-                "restore-drill 0.1.0: 1 of 1 checks of drill payments-backup did not pass on drill-payments-r1; first: payments are back (failed): "
-            ),
-            "{}",
-            v.message
-        );
-        source.stop().await.unwrap();
+        let target = job_target(&backup, &rds, "job-42", &connect, "us-east-1", None)
+            .await
+            .unwrap();
+        assert_eq!(target.name, "drill-payments-r1");
+        assert_eq!(target.address.as_deref(), Some("127.0.0.1:5999"));
     }
 }

@@ -1,0 +1,66 @@
+//! Copy: a snapshot copied to the DR region before it is restored there.
+
+use crate::provider::aws::wait::{Seen, until_ready};
+use crate::provider::{ProviderError, RunContext, Waited};
+
+use super::api::sdk_error;
+use super::state::{Created, Kind, Point, RdsRestore};
+
+impl RdsRestore {
+    /// Copies the chosen snapshot to the DR region (phase `copy`).
+    pub async fn copy(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
+        self.run_id = Some(cx.run_id.clone());
+        let Kind::Snapshot {
+            copy: Some(copy), ..
+        } = self.kind.clone()
+        else {
+            return Ok(Waited::default());
+        };
+        let Some(Point::Snapshot { arn, .. }) = self.point.clone() else {
+            return Err(ProviderError::harness("copy before resolve"));
+        };
+        let run_id = cx.run_id.clone();
+        let copy_id = format!("drill-copy-{run_id}-{}", self.id).to_lowercase();
+        let client = self.session()?.rds(Some(&copy.region));
+        self.created.push(Created::Snapshot {
+            region: copy.region.clone(),
+            id: copy_id.clone(),
+        });
+        let mut call = client
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(&arn)
+            .target_db_snapshot_identifier(&copy_id)
+            .copy_tags(false)
+            .set_tags(Some(self.tags(&run_id)));
+        if let Some(k) = &copy.kms_key {
+            call = call.kms_key_id(k);
+        }
+        call.send()
+            .await
+            .map_err(|e| self.api_error("CopyDBSnapshot", e))?;
+        let what = format!("snapshot copy {copy_id} in {}", copy.region);
+        let waited = until_ready(&what, || {
+            let client = client.clone();
+            let copy_id = copy_id.clone();
+            async move {
+                let out = client
+                    .describe_db_snapshots()
+                    .db_snapshot_identifier(&copy_id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DescribeDBSnapshots", e, None))?;
+                Ok(match out.db_snapshots().first().and_then(|s| s.status()) {
+                    Some("available") => Seen::Ready,
+                    Some(s @ ("failed" | "incompatible-restore" | "deleted")) => {
+                        Seen::Failed(s.to_owned())
+                    }
+                    Some(s) => Seen::Pending(s.to_owned()),
+                    None => Seen::Pending("not visible yet".into()),
+                })
+            }
+        })
+        .await?;
+        self.point = Some(Point::Snapshot { arn: copy_id });
+        Ok(waited)
+    }
+}

@@ -1,0 +1,16 @@
+//! RDS restores: point in time (`rds_pitr`), snapshots with an optional cross-region copy
+//! (`rds_snapshot`) and Aurora clusters (`rds_cluster_pitr`), one file per concern.
+
+mod api;
+mod copy;
+mod prepare;
+mod resolve;
+mod restore;
+mod state;
+mod teardown;
+
+pub(in crate::provider::aws) use api::{describe_instance, sdk_error};
+pub(in crate::provider::aws) use prepare::{instance_target, set_instance_password};
+pub(in crate::provider::aws) use state::Created;
+pub use state::{RdsRestore, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID};
+pub(in crate::provider::aws) use teardown::delete;

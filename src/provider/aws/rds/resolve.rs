@@ -1,0 +1,354 @@
+//! Resolve: the recovery point of an RDS restore: the restore window of a source instance or
+//! replicated automated backup, or the snapshot to restore from.
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::DbSnapshot;
+use chrono::{DateTime, Utc};
+
+use crate::drill::{SnapshotSelector, human};
+use crate::provider::aws::{Session, to_chrono};
+use crate::provider::{ProviderError, RecoveryPoint};
+
+use super::api::{describe_cluster, describe_instance};
+use super::state::{Kind, Point, RdsRestore};
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub(super) earliest: DateTime<Utc>,
+    pub(super) latest: DateTime<Utc>,
+    pub(super) retention_days: i32,
+}
+
+/// Refuses a point outside the restorable window, saying which side and by how much.
+pub(super) fn check_window(
+    source: &str,
+    wanted: Option<DateTime<Utc>>,
+    w: &Window,
+) -> Result<(), ProviderError> {
+    let Some(t) = wanted else { return Ok(()) };
+    let by = |a: DateTime<Utc>, b: DateTime<Utc>| human((a - b).to_std().unwrap_or_default());
+    if t > w.latest {
+        return Err(ProviderError::restore(format!(
+            "{source} cannot be restored to {}: its latest restorable time is {} ({} earlier); \
+             RDS ships transaction logs about every 5 minutes, so a very recent point is not restorable yet",
+            t.to_rfc3339(),
+            w.latest.to_rfc3339(),
+            by(t, w.latest)
+        )));
+    }
+    if t < w.earliest {
+        return Err(ProviderError::restore(format!(
+            "{source} cannot be restored to {}: it is {} before the earliest restorable time {} \
+             (backup retention {} days)",
+            t.to_rfc3339(),
+            by(w.earliest, t),
+            w.earliest.to_rfc3339(),
+            w.retention_days
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn refuse_source(target: &str, source: &str) -> Result<(), ProviderError> {
+    let source_id = source.rsplit(':').next().unwrap_or(source);
+    if target.eq_ignore_ascii_case(source) || target.eq_ignore_ascii_case(source_id) {
+        return Err(ProviderError::harness(format!(
+            "refusing to restore into {target}: it is the source's own identifier"
+        )));
+    }
+    Ok(())
+}
+
+impl RdsRestore {
+    pub async fn resolve(
+        &mut self,
+        incident: DateTime<Utc>,
+    ) -> Result<RecoveryPoint, ProviderError> {
+        let session = Session::load(&self.settings).await?;
+        self.source_region = session.region();
+        self.session = Some(session);
+        let target_region = self.target_region();
+        match self.kind.clone() {
+            Kind::Pitr { source, to, .. } => {
+                let wanted = to.time(incident);
+                let (client, region, backup_arn) =
+                    if source.starts_with("arn:aws:rds:") && source.contains(":auto-backup:") {
+                        // A replicated automated backup: it lives in its ARN's region.
+                        let region = source.split(':').nth(3).unwrap_or_default().to_owned();
+                        (
+                            self.session()?.rds(Some(&region)),
+                            region,
+                            Some(source.clone()),
+                        )
+                    } else {
+                        let region = self.source_region.clone();
+                        (self.session()?.rds(None), region, None)
+                    };
+                let window = match &backup_arn {
+                    Some(arn) => self.backup_window(&client, arn, &region).await?,
+                    None => self.instance_window(&client, &source, &region).await?,
+                };
+                if backup_arn.is_none() && target_region != self.source_region {
+                    return Err(ProviderError::harness(format!(
+                        "restore \"{}\": target.region {target_region} differs from the source's region {}; \
+                         a point-in-time restore into another region needs the automated backups replicated \
+                         there: set source to the replicated backup's ARN (arn:aws:rds:{target_region}:...:auto-backup:...)",
+                        self.id, self.source_region
+                    )));
+                }
+                check_window(&source, wanted, &window)?;
+                self.point = Some(Point::Time {
+                    time: wanted,
+                    automated_backup_arn: backup_arn,
+                });
+                Ok(RecoveryPoint {
+                    kind: "pitr".into(),
+                    id: source,
+                    time: wanted,
+                    latest_restorable: Some(window.latest),
+                    notes: vec![format!(
+                        "restorable window: {} to {} ({} days of retention)",
+                        window.earliest.to_rfc3339(),
+                        window.latest.to_rfc3339(),
+                        window.retention_days
+                    )],
+                })
+            }
+            Kind::Cluster { source, to, .. } => {
+                let wanted = to.time(incident);
+                let client = self.session()?.rds(None);
+                if target_region != self.source_region {
+                    return Err(ProviderError::harness(format!(
+                        "restore \"{}\": an Aurora point-in-time restore happens in the source's region ({}), not {target_region}",
+                        self.id, self.source_region
+                    )));
+                }
+                let c = describe_cluster(&client, &source)
+                    .await
+                    .map_err(|e| self.api_error("DescribeDBClusters", e))?
+                    .ok_or_else(|| {
+                        ProviderError::restore(format!(
+                            "source cluster {source} not found in {}",
+                            self.source_region
+                        ))
+                    })?;
+                let latest = c.latest_restorable_time().and_then(to_chrono).ok_or_else(|| {
+                    ProviderError::restore(format!(
+                        "source cluster {source} has no latest restorable time: are its automated backups on?"
+                    ))
+                })?;
+                let retention = c.backup_retention_period().unwrap_or(0);
+                let earliest = c
+                    .earliest_restorable_time()
+                    .and_then(to_chrono)
+                    .unwrap_or(latest - chrono::Duration::days(retention.into()));
+                let window = Window {
+                    earliest,
+                    latest,
+                    retention_days: retention,
+                };
+                check_window(&source, wanted, &window)?;
+                self.point = Some(Point::Time {
+                    time: wanted,
+                    automated_backup_arn: None,
+                });
+                Ok(RecoveryPoint {
+                    kind: "pitr".into(),
+                    id: c.db_cluster_arn().unwrap_or(&source).to_owned(),
+                    time: wanted,
+                    latest_restorable: Some(latest),
+                    notes: vec![format!(
+                        "restorable window: {} to {} ({retention} days of retention)",
+                        earliest.to_rfc3339(),
+                        latest.to_rfc3339(),
+                    )],
+                })
+            }
+            Kind::Snapshot {
+                source,
+                selector,
+                copy,
+                ..
+            } => {
+                let client = self.session()?.rds(None);
+                if copy.is_none() && target_region != self.source_region {
+                    return Err(ProviderError::harness(format!(
+                        "restore \"{}\": target.region {target_region} differs from the snapshot's region {}: \
+                         set copy_to_region to copy the snapshot there first",
+                        self.id, self.source_region
+                    )));
+                }
+                let snap = self
+                    .choose_snapshot(&client, &source, &selector, incident)
+                    .await?;
+                let id = snap.db_snapshot_identifier().unwrap_or_default().to_owned();
+                let arn = snap.db_snapshot_arn().unwrap_or(&id).to_owned();
+                let time = snap.snapshot_create_time().and_then(to_chrono);
+                self.point = Some(Point::Snapshot { arn: arn.clone() });
+                let mut notes = vec![format!(
+                    "{} snapshot {id} of {source}",
+                    snap.snapshot_type().unwrap_or("a")
+                )];
+                if let Some(c) = &copy {
+                    notes.push(format!("copied to {} before the restore", c.region));
+                }
+                Ok(RecoveryPoint {
+                    kind: "snapshot".into(),
+                    id: arn,
+                    time,
+                    latest_restorable: None,
+                    notes,
+                })
+            }
+        }
+    }
+
+    pub(super) async fn instance_window(
+        &self,
+        client: &Client,
+        source: &str,
+        region: &str,
+    ) -> Result<Window, ProviderError> {
+        let db = describe_instance(client, source)
+            .await
+            .map_err(|e| self.api_error("DescribeDBInstances", e))?
+            .ok_or_else(|| {
+                ProviderError::restore(format!("source instance {source} not found in {region}"))
+            })?;
+        let retention = db.backup_retention_period().unwrap_or(0);
+        if retention == 0 {
+            return Err(ProviderError::restore(format!(
+                "source instance {source} has automated backups turned off (backup retention 0 days): \
+                 it cannot be restored to a point in time"
+            )));
+        }
+        let latest = db
+            .latest_restorable_time()
+            .and_then(to_chrono)
+            .ok_or_else(|| {
+                ProviderError::restore(format!(
+                    "source instance {source} has no latest restorable time yet"
+                ))
+            })?;
+        // The automated backups' restore window is exact; older APIs and emulators may not
+        // give it, then the retention period bounds it.
+        let mut earliest = latest - chrono::Duration::days(retention.into());
+        if let Some(created) = db.instance_create_time().and_then(to_chrono) {
+            earliest = earliest.max(created);
+        }
+        if let Ok(out) = client
+            .describe_db_instance_automated_backups()
+            .db_instance_identifier(source)
+            .send()
+            .await
+            && let Some(e) = out
+                .db_instance_automated_backups()
+                .iter()
+                .filter_map(|b| b.restore_window()?.earliest_time())
+                .filter_map(to_chrono)
+                .min()
+        {
+            earliest = e;
+        }
+        Ok(Window {
+            earliest,
+            latest,
+            retention_days: retention,
+        })
+    }
+
+    pub(super) async fn backup_window(
+        &self,
+        client: &Client,
+        arn: &str,
+        region: &str,
+    ) -> Result<Window, ProviderError> {
+        let out = client
+            .describe_db_instance_automated_backups()
+            .db_instance_automated_backups_arn(arn)
+            .send()
+            .await
+            .map_err(|e| self.api_error("DescribeDBInstanceAutomatedBackups", e))?;
+        let b = out.db_instance_automated_backups().first().ok_or_else(|| {
+            ProviderError::restore(format!("automated backup {arn} not found in {region}"))
+        })?;
+        let w = b.restore_window();
+        let (Some(earliest), Some(latest)) = (
+            w.and_then(|w| w.earliest_time()).and_then(to_chrono),
+            w.and_then(|w| w.latest_time()).and_then(to_chrono),
+        ) else {
+            return Err(ProviderError::restore(format!(
+                "automated backup {arn} has no restore window (status {})",
+                b.status().unwrap_or("unknown")
+            )));
+        };
+        Ok(Window {
+            earliest,
+            latest,
+            retention_days: b.backup_retention_period().unwrap_or(0),
+        })
+    }
+
+    pub(super) async fn choose_snapshot(
+        &self,
+        client: &Client,
+        source: &str,
+        selector: &SnapshotSelector,
+        incident: DateTime<Utc>,
+    ) -> Result<DbSnapshot, ProviderError> {
+        let (kind, at) =
+            match selector {
+                SnapshotSelector::Id(id) => {
+                    let out = client
+                        .describe_db_snapshots()
+                        .db_snapshot_identifier(id)
+                        .send()
+                        .await;
+                    return match out {
+                        Ok(o) => o.db_snapshots().first().cloned().ok_or_else(|| {
+                            ProviderError::restore(format!("snapshot {id} not found"))
+                        }),
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_db_snapshot_not_found_fault()) =>
+                        {
+                            Err(ProviderError::restore(format!(
+                                "snapshot {id} not found in {}",
+                                self.source_region
+                            )))
+                        }
+                        Err(e) => Err(self.api_error("DescribeDBSnapshots", e)),
+                    };
+                }
+                SnapshotSelector::LatestAutomated(p) => ("automated", p.time(incident)),
+                SnapshotSelector::LatestManual(p) => ("manual", p.time(incident)),
+            };
+        let mut all = Vec::new();
+        let mut pages = client
+            .describe_db_snapshots()
+            .db_instance_identifier(source)
+            .snapshot_type(kind)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.api_error("DescribeDBSnapshots", e))?;
+            all.extend(page.db_snapshots().iter().cloned());
+        }
+        let available = all
+            .iter()
+            .filter(|s| s.status() == Some("available"))
+            .filter_map(|s| Some((s.snapshot_create_time().and_then(to_chrono)?, s)));
+        let best = available
+            .filter(|(t, _)| at.is_none_or(|at| *t <= at))
+            .max_by_key(|(t, _)| *t)
+            .map(|(_, s)| s.clone());
+        best.ok_or_else(|| {
+            ProviderError::restore(format!(
+                "no available {kind} snapshot of {source}{} ({} {kind} snapshots in all)",
+                at.map(|t| format!(" taken at or before {}", t.to_rfc3339()))
+                    .unwrap_or_default(),
+                all.len()
+            ))
+        })
+    }
+}
