@@ -356,6 +356,8 @@ impl LocalPitr {
     async fn wait_promoted(&mut self, polls: &mut u32) -> Result<(), String> {
         loop {
             *polls += 1;
+            // Told to the engine as it happens, so a phase cut off by its timeout keeps it.
+            crate::provider::poll::look();
             let Some(server) = self.server.as_mut() else {
                 return Err("no server".into());
             };
