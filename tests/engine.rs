@@ -571,3 +571,40 @@ async fn the_expected_duration_from_history_reaches_the_wait_and_the_report() {
             .is_none()
     );
 }
+
+/// Issue 15 item 9: a signal during teardown is an interrupted run (exit 130), teardown still
+/// finishes, and what is being removed is known for a second signal's message.
+#[tokio::test(start_paused = true)]
+async fn item_9_a_signal_during_teardown_exits_130_after_teardown_finishes() {
+    let cancel = Cancel::new();
+    let stop = cancel.clone();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    tokio::spawn(async move {
+        // Verified by ~20 s; teardown takes 300 s: signal in the middle of it.
+        tokio::time::sleep(secs(100.0)).await;
+        stop.cancel("SIGINT");
+        *seen2.lock().unwrap() = stop.still_removing();
+    });
+    let out = run(&[("orders", quick(10.0))], &cancel).await;
+    let r = &out.report;
+    assert_eq!(r.interrupted_by.as_deref(), Some("SIGINT"));
+    assert_eq!(restore_drill::engine::exit_code(r), 130);
+    assert_eq!(
+        figures(r, "orders", "teardown"),
+        (300.0, 0, 0.0, Outcome::Ok),
+        "teardown was not cut short"
+    );
+    assert!(r.teardown.leaked.is_empty());
+    assert!(r.measured.rto_seconds.is_some(), "everything was verified");
+    assert!(
+        r.verdict_reason
+            .contains("Interrupted by SIGINT during teardown, after every restore was verified"),
+        "{}",
+        r.verdict_reason
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("orders"), "{seen:?}");
+    assert!(cancel.still_removing().is_empty());
+}

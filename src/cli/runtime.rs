@@ -32,8 +32,24 @@ pub(super) fn watch_signals(cancel: &crate::engine::Cancel) {
         if let Ok(mut s) = signal(kind) {
             tokio::spawn(async move {
                 while s.recv().await.is_some() {
-                    cancel.cancel(name);
-                    eprintln!("restore-drill: {name} received; tearing down before exit");
+                    if cancel.reason().is_none() {
+                        cancel.cancel(name);
+                        eprintln!("restore-drill: {name} received; tearing down before exit");
+                        continue;
+                    }
+                    // Again: teardown is never cut short; say what it is still removing and
+                    // what a hard kill would leave.
+                    let left = cancel.still_removing();
+                    if left.is_empty() {
+                        eprintln!(
+                            "restore-drill: {name} again; finishing the reports, nothing is left to remove"
+                        );
+                    } else {
+                        eprintln!(
+                            "restore-drill: {name} again; still removing {}. Teardown is not cut short: if this process is killed now, these are left behind for `restore-drill sweep` to remove",
+                            left.join(", ")
+                        );
+                    }
                 }
             });
         }

@@ -295,10 +295,12 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
         })
         .collect();
     if let Some(sig) = j.interrupted_by {
-        (
-            Verdict::Error,
-            format!("Interrupted by {sig} before every restore was verified."),
-        )
+        let when = if j.rto.is_some() && j.failures.is_empty() {
+            "during teardown, after every restore was verified; teardown finished"
+        } else {
+            "before every restore was verified"
+        };
+        (Verdict::Error, format!("Interrupted by {sig} {when}."))
     } else if j
         .failures
         .iter()

@@ -418,8 +418,9 @@ pub async fn run_with<D: RestoreDriver>(
             .map(|(((r, p), (d, _)), ph)| verify(plan, r, p, d, &others, ph)),
     )
     .await;
-    if let Some(reason) = cancel.reason() {
-        out.emit(&Event::Interrupted { reason: &reason });
+    let interrupted_before = cancel.reason();
+    if let Some(reason) = &interrupted_before {
+        out.emit(&Event::Interrupted { reason });
     }
 
     // Teardown: on every path, unless the target is to be kept.
@@ -429,7 +430,7 @@ pub async fn run_with<D: RestoreDriver>(
     let mut kept = Vec::new();
     let never = Cancel::new();
     let mut teardowns = Vec::new();
-    for ((d, _), r) in drivers.iter_mut().zip(&plan.restores) {
+    for (((d, _), r), p) in drivers.iter_mut().zip(&plan.restores).zip(&pipelines) {
         let Some(d) = d else { continue };
         if keep {
             if let Some(how) = d.keep() {
@@ -443,6 +444,12 @@ pub async fn run_with<D: RestoreDriver>(
         }
         let out = &out;
         let never = &never;
+        // What a second Ctrl-C reports as still being removed.
+        let what = match &p.check_target {
+            Some(t) => format!("{} ({}:{})", r.id, t.host, t.port),
+            None => r.id.clone(),
+        };
+        cancel.removing(&r.id, Some(what));
         teardowns.push(async move {
             // Teardown is never interrupted: a second Ctrl-C must not leak a database.
             let ph = Phases {
@@ -475,9 +482,17 @@ pub async fn run_with<D: RestoreDriver>(
                 restore: &r.id,
                 leaked: &leaked,
             });
+            cancel.removing(&r.id, None);
         });
     }
     futures_util::future::join_all(teardowns).await;
+    // A signal during teardown: teardown has finished all the same, and the run says it was
+    // interrupted (exit 130), never a quiet success.
+    if interrupted_before.is_none()
+        && let Some(reason) = cancel.reason()
+    {
+        out.emit(&Event::Interrupted { reason: &reason });
+    }
 
     // The builder saw `RunStarted` above, so it has a report to give.
     #[allow(clippy::expect_used)]
