@@ -58,7 +58,39 @@ where
         ),
         _ => format!("{call} failed: {}", error_chain(&e)),
     };
-    ProviderError::harness(msg)
+    match restore_fault(e.code()) {
+        Some(why) => ProviderError::restore(format!("{msg} ({why})")),
+        None => ProviderError::harness(msg),
+    }
+}
+
+/// Error codes that say the backup cannot be restored as configured (its encryption key, or
+/// the account's room for the copy), not that the harness failed: exit 11, not 30.
+pub(in crate::provider::aws) fn restore_fault(code: Option<&str>) -> Option<&'static str> {
+    let code = code?;
+    let bare = code.strip_suffix("Fault").unwrap_or(code);
+    match bare {
+        "KMSKeyNotAccessible"
+        | "InvalidKMSKey"
+        | "KMSInvalidStateException"
+        | "KMSDisabledException"
+        | "KMSNotFoundException"
+        | "KMSAccessDeniedException" => Some(
+            "the backup's KMS key cannot be used here: it is disabled, deleted, or not shared with this account and role",
+        ),
+        "StorageQuotaExceeded"
+        | "InstanceQuotaExceeded"
+        | "DBClusterQuotaExceeded"
+        | "SnapshotQuotaExceeded"
+        | "DBSubnetGroupQuotaExceeded"
+        | "LimitExceededException" => Some("an account quota leaves no room for the restored copy"),
+        "InsufficientDBInstanceCapacity"
+        | "InsufficientStorageClusterCapacity"
+        | "InsufficientDBClusterCapacity" => {
+            Some("AWS has no capacity for this instance class in the target's zones")
+        }
+        _ => None,
+    }
 }
 
 pub(in crate::provider::aws) async fn describe_instance(
@@ -112,5 +144,70 @@ pub(in crate::provider::aws) async fn describe_cluster(
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_rds::operation::restore_db_instance_to_point_in_time::RestoreDBInstanceToPointInTimeError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error(
+        e: RestoreDBInstanceToPointInTimeError,
+    ) -> SdkError<RestoreDBInstanceToPointInTimeError, aws_sdk_rds::config::http::HttpResponse>
+    {
+        let raw = aws_sdk_rds::config::http::HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::empty(),
+        );
+        SdkError::service_error(e, raw)
+    }
+
+    #[test]
+    fn item_11_kms_and_quota_faults_blame_the_restore() {
+        use aws_sdk_rds::types::error::{KmsKeyNotAccessibleFault, StorageQuotaExceededFault};
+        let kms = service_error(
+            RestoreDBInstanceToPointInTimeError::KmsKeyNotAccessibleFault(
+                KmsKeyNotAccessibleFault::builder()
+                    .message("The specified KMS key is disabled")
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("KMSKeyNotAccessibleFault")
+                            .message("The specified KMS key is disabled")
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+        let e = sdk_error("RestoreDBInstanceToPointInTime", kms, None);
+        assert_eq!(e.blame, crate::provider::Blame::Restore, "{}", e.message);
+        assert!(
+            e.message.contains("KMS key cannot be used here"),
+            "{}",
+            e.message
+        );
+
+        let quota = service_error(
+            RestoreDBInstanceToPointInTimeError::StorageQuotaExceededFault(
+                StorageQuotaExceededFault::builder()
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("StorageQuotaExceeded")
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+        let e = sdk_error("RestoreDBInstanceToPointInTime", quota, None);
+        assert_eq!(e.blame, crate::provider::Blame::Restore, "{}", e.message);
+
+        // Our own credentials or a throttle stay the harness's.
+        for code in ["AccessDenied", "Throttling", "InvalidClientTokenId"] {
+            assert_eq!(restore_fault(Some(code)), None, "{code}");
+        }
+        assert!(restore_fault(Some("InstanceQuotaExceeded")).is_some());
+        assert!(restore_fault(Some("InsufficientDBInstanceCapacity")).is_some());
     }
 }
