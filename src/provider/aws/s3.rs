@@ -232,7 +232,8 @@ impl S3Restore {
             )));
         }
         let client = live.session.s3(self.target.region.as_deref());
-        let created_at = Utc::now();
+        // Whole seconds, as the tags have them: the marker and the tags say the same expiry.
+        let created_at = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
         let expires_at = crate::drill::after(created_at, self.lifetime);
         let tags = vec![
             (TAG_RUN_ID.to_owned(), cx.run_id.clone()),
