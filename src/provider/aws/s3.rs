@@ -831,9 +831,7 @@ pub(crate) async fn delete_prefix(
         if round == 3 {
             return Ok(ids.len());
         }
-        let (marker, rest): (Vec<_>, Vec<_>) =
-            ids.into_iter().partition(|(k, _)| Some(k.as_str()) == last);
-        let batch = if rest.is_empty() { marker } else { rest };
+        let batch = next_batch(ids, last);
         for chunk in batch.chunks(1000) {
             let objects: Result<Vec<_>, _> = chunk
                 .iter()
@@ -862,6 +860,15 @@ pub(crate) async fn delete_prefix(
         }
     }
     Ok(0)
+}
+
+/// What to delete next of what is left under a prefix: everything but the versions of key
+/// `last`, and those only once nothing else is left.
+fn next_batch(left: Vec<(String, String)>, last: Option<&str>) -> Vec<(String, String)> {
+    let (marker, rest): (Vec<_>, Vec<_>) = left
+        .into_iter()
+        .partition(|(k, _)| Some(k.as_str()) == last);
+    if rest.is_empty() { marker } else { rest }
 }
 
 /// Every (key, version id) under `prefix`, versions and delete markers alike.
@@ -927,5 +934,28 @@ pub(crate) fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_batch;
+
+    fn ids(keys: &[&str]) -> Vec<(String, String)> {
+        keys.iter()
+            .map(|k| ((*k).to_owned(), "v1".to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_run_marker_is_deleted_only_once_nothing_else_is_left() {
+        let marker = "drill/r/.restore-drill-run.json";
+        let left = ids(&["drill/r/a", marker, "drill/r/b"]);
+        assert_eq!(
+            next_batch(left.clone(), Some(marker)),
+            ids(&["drill/r/a", "drill/r/b"])
+        );
+        assert_eq!(next_batch(ids(&[marker]), Some(marker)), ids(&[marker]));
+        assert_eq!(next_batch(left.clone(), None), left);
     }
 }
