@@ -1006,3 +1006,89 @@ prefix = "drill/{{run_id}}/"
     // The source's whole version list is exactly as it was.
     assert_eq!(all_versions(&s3, SOURCE, "").await, source_before);
 }
+
+/// A run marker as `s3_versions` writes it, for leftovers made by hand.
+fn marker_json(run_id: &str, bucket: &str, prefix: &str, expires: &str) -> Vec<u8> {
+    serde_json::json!({
+        "run-id": run_id,
+        "drill": "by-hand",
+        "restore": "files",
+        "bucket": bucket,
+        "prefix": prefix,
+        "created-bucket": false,
+        "created-at": "2026-01-01T00:00:00Z",
+        "expires-at": expires,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Issue 15 item 4, the other cases: in a target bucket that runs did not create, `sweep`
+/// removes only the prefixes of the runs it is asked for (`--run-id`, or past their
+/// `expires-at`), every version and delete marker there, and keeps the bucket, the other
+/// run's prefix and everything without a marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created() {
+    const SHARED: &str = "shared-drill";
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, SHARED).await;
+    put(&s3, SHARED, "keep/me", b"not restore-drill's").await;
+    for (run, expires) in [
+        ("run-a", "2026-01-01T01:00:00Z"),
+        ("run-b", "2099-01-01T00:00:00Z"),
+    ] {
+        let prefix = format!("drill/{run}/");
+        put(
+            &s3,
+            SHARED,
+            &format!("{prefix}.restore-drill-run.json"),
+            &marker_json(run, SHARED, &prefix, expires),
+        )
+        .await;
+        put(&s3, SHARED, &format!("{prefix}k"), b"one").await;
+        put(&s3, SHARED, &format!("{prefix}k"), b"two").await;
+        delete(&s3, SHARED, &format!("{prefix}gone")).await;
+    }
+    let before = all_versions(&s3, SHARED, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let of_prefix = |listed: &[Listed], p: &str| -> Vec<Listed> {
+        listed
+            .iter()
+            .filter(|l| l.key.starts_with(p))
+            .cloned()
+            .collect()
+    };
+
+    // --run-id takes that run's prefix only, whatever its expiry.
+    let by_id = sweep(dir.path(), &moto, &["--run-id", "run-b"]);
+    assert_eq!(by_id.code, 0, "{}{}", by_id.stdout, by_id.stderr);
+    assert!(
+        by_id
+            .stdout
+            .contains(&format!("S3 objects s3://{SHARED}/drill/run-b/  run run-b")),
+        "{}",
+        by_id.stdout
+    );
+    let after_b = all_versions(&s3, SHARED, "").await;
+    assert_eq!(of_prefix(&after_b, "drill/run-b/"), []);
+    assert_eq!(
+        of_prefix(&after_b, "drill/run-a/"),
+        of_prefix(&before, "drill/run-a/")
+    );
+    assert_eq!(of_prefix(&after_b, "keep/"), of_prefix(&before, "keep/"));
+
+    // A plain sweep takes run-a (expired), keeps the bucket: no run created it.
+    let plain = sweep(dir.path(), &moto, &[]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    assert!(
+        plain.stdout.contains(&format!(
+            "S3 objects s3://{SHARED}/drill/run-a/  run run-a  drill by-hand  created 2026-01-01T00:00:00Z  expires 2026-01-01T01:00:00Z  deleted"
+        )),
+        "{}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains("S3 bucket"), "{}", plain.stdout);
+    let after = all_versions(&s3, SHARED, "").await;
+    assert_eq!(after, of_prefix(&before, "keep/"));
+}
