@@ -1008,14 +1008,20 @@ prefix = "drill/{{run_id}}/"
 }
 
 /// A run marker as `s3_versions` writes it, for leftovers made by hand.
-fn marker_json(run_id: &str, bucket: &str, prefix: &str, expires: &str) -> Vec<u8> {
+fn marker_json(
+    run_id: &str,
+    bucket: &str,
+    prefix: &str,
+    expires: &str,
+    created_bucket: bool,
+) -> Vec<u8> {
     serde_json::json!({
         "run-id": run_id,
         "drill": "by-hand",
         "restore": "files",
         "bucket": bucket,
         "prefix": prefix,
-        "created-bucket": false,
+        "created-bucket": created_bucket,
         "created-at": "2026-01-01T00:00:00Z",
         "expires-at": expires,
     })
@@ -1043,7 +1049,7 @@ async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_cr
             &s3,
             SHARED,
             &format!("{prefix}.restore-drill-run.json"),
-            &marker_json(run, SHARED, &prefix, expires),
+            &marker_json(run, SHARED, &prefix, expires, false),
         )
         .await;
         put(&s3, SHARED, &format!("{prefix}k"), b"one").await;
@@ -1091,4 +1097,38 @@ async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_cr
     assert!(!plain.stdout.contains("S3 bucket"), "{}", plain.stdout);
     let after = all_versions(&s3, SHARED, "").await;
     assert_eq!(after, of_prefix(&before, "keep/"));
+
+    // A bucket a run created but could not tag is known by the run's marker, and goes once
+    // the run's prefix is empty.
+    create_versioned_bucket(&s3, "untagged-drill").await;
+    put(
+        &s3,
+        "untagged-drill",
+        "drill/run-c/.restore-drill-run.json",
+        &marker_json(
+            "run-c",
+            "untagged-drill",
+            "drill/run-c/",
+            "2026-01-01T01:00:00Z",
+            true,
+        ),
+    )
+    .await;
+    put(&s3, "untagged-drill", "drill/run-c/k", b"copy").await;
+    let swept = sweep(dir.path(), &moto, &[]);
+    assert_eq!(swept.code, 0, "{}{}", swept.stdout, swept.stderr);
+    assert!(
+        swept
+            .stdout
+            .contains("S3 bucket s3://untagged-drill  run run-c  drill by-hand"),
+        "{}",
+        swept.stdout
+    );
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, [SHARED], "{}", swept.stdout);
+    assert_eq!(
+        all_versions(&s3, SHARED, "").await,
+        of_prefix(&before, "keep/")
+    );
 }

@@ -4,7 +4,9 @@
 //! the marker last, then the bucket if a run created it and nothing else is left in it.
 //!
 //! Only a marker whose bucket and prefix match where it sits, or a bucket tag, names
-//! anything to delete: a bucket without either (a source) is only listed, never written.
+//! anything to delete: a bucket without either (a source) is only listed, never written. A
+//! bucket whose tagging failed when a run created it is known by that run's marker
+//! (`created-bucket`), and deleted, like a tagged one, only once it is empty.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::EncodingType;
@@ -112,6 +114,9 @@ async fn sweep_bucket(
         }
     };
     let mut live_runs = Vec::new();
+    // The stale run whose marker says it created the bucket: the bucket is still its, should
+    // tagging the bucket have failed when it was created.
+    let mut creator: Option<RunMarker> = None;
     for run in markers {
         let stale = is_stale(&run.run_id, Some(run.created_at), Some(run.expires_at));
         let mut f = S3Found {
@@ -133,25 +138,32 @@ async fn sweep_bucket(
                 Err(e) => Some(e),
             };
         }
+        if stale && f.error.is_none() && run.created_bucket {
+            creator = Some(run);
+        }
         found.push(f);
     }
-    let Some(run_id) = tag(TAG_RUN_ID) else {
-        return found;
+    let (run_id, drill, expires, stale) = match (tag(TAG_RUN_ID), creator) {
+        (Some(run_id), _) => {
+            let expires = tag(TAG_EXPIRES_AT).and_then(|t| parse_time(&t));
+            let stale = is_stale(&run_id, created, expires);
+            (run_id, tag(TAG_DRILL).unwrap_or_default(), expires, stale)
+        }
+        (None, Some(run)) => (run.run_id, run.drill, Some(run.expires_at), true),
+        (None, None) => return found,
     };
-    let expires = tag(TAG_EXPIRES_AT).and_then(|t| parse_time(&t));
-    // A later run may restore into a bucket an earlier one created: while that run is not
-    // stale, the bucket stays.
-    let stale = is_stale(&run_id, created, expires) && live_runs.is_empty();
     let mut f = S3Found {
         resource: format!("S3 bucket s3://{bucket}"),
         run_id,
-        drill: tag(TAG_DRILL).unwrap_or_default(),
+        drill,
         created,
         expires,
-        stale,
+        // A later run may restore into a bucket an earlier one created: while that run is
+        // not stale, the bucket stays.
+        stale: stale && live_runs.is_empty(),
         error: None,
     };
-    if stale && !dry_run {
+    if f.stale && !dry_run {
         f.error = delete_empty_bucket(client, bucket).await.err();
     }
     found.push(f);
