@@ -166,7 +166,26 @@ pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, P
             }
             found.push(f);
         }
-        for f in super::s3::sweep::sweep(&session, region, &is_stale, args.dry_run).await? {
+        // S3 is searched with other permissions than RDS (the drill role may lack
+        // s3:ListAllMyBuckets): a search that cannot run is a leftover not ruled out, and
+        // leaves what was found on RDS swept.
+        let s3_found =
+            match super::s3::sweep::sweep(&session, region, &is_stale, args.dry_run).await {
+                Ok(f) => f,
+                Err(e) => {
+                    found.push(Found {
+                        resource: format!("S3 buckets ({region})"),
+                        run_id: "-".into(),
+                        drill: String::new(),
+                        created: None,
+                        expires: None,
+                        stale: true,
+                        error: Some(format!("not searched: {e}")),
+                    });
+                    continue;
+                }
+            };
+        for f in s3_found {
             found.push(Found {
                 resource: f.resource,
                 run_id: f.run_id,
