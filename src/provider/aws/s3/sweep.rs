@@ -98,18 +98,21 @@ async fn sweep_bucket(
     let markers = match markers(client, bucket).await {
         Ok(m) => m,
         Err(e) => {
-            // A bucket a run created still counts as found, and stays.
-            if let Some(run_id) = tag(TAG_RUN_ID) {
-                found.push(S3Found {
-                    resource: format!("S3 bucket s3://{bucket}"),
-                    run_id,
-                    drill: tag(TAG_DRILL).unwrap_or_default(),
-                    created,
-                    expires: tag(TAG_EXPIRES_AT).and_then(|t| parse_time(&t)),
-                    stale: true,
-                    error: Some(e),
-                });
-            }
+            // A bucket a run created still counts as found, and stays; any other is skipped.
+            let Some(run_id) = tag(TAG_RUN_ID) else {
+                tracing::warn!("skipped, no run markers looked for: {e}");
+                return found;
+            };
+            let expires = tag(TAG_EXPIRES_AT).and_then(|t| parse_time(&t));
+            found.push(S3Found {
+                resource: format!("S3 bucket s3://{bucket}"),
+                stale: is_stale(&run_id, created, expires),
+                run_id,
+                drill: tag(TAG_DRILL).unwrap_or_default(),
+                created,
+                expires,
+                error: Some(e),
+            });
             return found;
         }
     };
