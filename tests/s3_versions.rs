@@ -958,6 +958,7 @@ prefix = "drill/{{run_id}}/"
     assert_eq!(marker["run-id"], run_id.as_str(), "{marker}");
     assert_eq!(marker["drill"], "killed", "{marker}");
     assert_eq!(marker["restore"], "files", "{marker}");
+    assert_eq!(marker["created-bucket"], true, "{marker}");
     let tags = s3.get_bucket_tagging().bucket(TARGET).send().await.unwrap();
     let expires = tags
         .tag_set()

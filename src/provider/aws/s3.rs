@@ -418,7 +418,7 @@ impl S3Restore {
         let w = live.target.as_ref()?;
         live.kept = true;
         Some(format!(
-            "restored objects under s3://{}/{} — remove them (every version) when done{}",
+            "restored objects under s3://{}/{} — remove them (every version) when done{}, or let `restore-drill sweep` take them once they expire (`--run-id` takes them now)",
             w.bucket,
             w.prefix,
             if w.created_bucket {
