@@ -118,11 +118,14 @@ enum Command {
         metrics_file: Option<PathBuf>,
     },
     /// Delete what killed runs left on AWS: RDS instances, clusters and snapshot copies
-    /// tagged by restore-drill whose restore-drill:expires-at has passed.
+    /// tagged by restore-drill, the object versions under s3_versions target prefixes
+    /// holding a run marker (.restore-drill-run.json), and buckets a run created, whose
+    /// restore-drill:expires-at has passed.
     ///
     /// Teardown runs on success, failure, timeout and Ctrl-C; only a run killed outright
     /// (SIGKILL, a lost host) leaves resources behind. Only resources carrying the
-    /// restore-drill:run-id tag are ever considered, so a source is never touched. AWS
+    /// restore-drill:run-id tag or a run marker are ever considered, so a source is never
+    /// touched. AWS
     /// settings come from the usual places (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, the
     /// credential chain) or the flags. Exits 0 when nothing stale remains, 40 when something
     /// could not be deleted, 30 when AWS could not be asked.

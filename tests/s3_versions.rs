@@ -478,10 +478,18 @@ prefix = "tie/"
 
     // The restored prefix is the truth, exactly: same keys, same bytes.
     let restored = contents(&s3, "drill-kept", &prefix).await;
-    let restored: BTreeMap<String, Vec<u8>> = restored
+    let mut restored: BTreeMap<String, Vec<u8>> = restored
         .into_iter()
         .map(|(k, v)| (k.strip_prefix(&prefix).unwrap().to_owned(), v))
         .collect();
+    // The run marker stays with a kept prefix (sweep takes both once they expire); the
+    // restored-set check above passed, so it was not counted as an extra object.
+    let marker = restored
+        .remove(".restore-drill-run.json")
+        .expect("a kept prefix keeps its run marker");
+    let marker: serde_json::Value = serde_json::from_slice(&marker).unwrap();
+    assert_eq!(marker["prefix"], prefix.as_str(), "{marker}");
+    assert_eq!(marker["created-bucket"], false, "{marker}");
     let missing: Vec<&String> = truth
         .keys()
         .filter(|k| !restored.contains_key(*k))
@@ -808,5 +816,320 @@ async fn nothing_current_at_the_point_fails_instead_of_passing_empty() {
         format!(
             "nothing under s3://{SOURCE}/ was current at 2026-01-01T00:00:00Z (1 versions and 0 delete markers listed)"
         )
+    );
+}
+
+/// `restore-drill sweep ARGS` against moto.
+fn sweep(dir: &Path, moto: &Moto, args: &[&str]) -> common::Run {
+    let endpoint = moto.endpoint();
+    let mut all = vec![
+        "sweep",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        endpoint.as_str(),
+    ];
+    all.extend_from_slice(args);
+    restore_drill_env(dir, &all, &moto.env())
+}
+
+/// Issue 15 item 4: an `s3_versions` run killed by SIGKILL mid-copy (teardown never runs)
+/// leaves copies of production objects and the bucket it created; `sweep` finds them by the
+/// run marker and the bucket's tags and removes every version written, the marker last, and
+/// the bucket. A plain sweep keeps them until they expire, and the source is never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_4_a_killed_s3_run_is_swept() {
+    const TARGET: &str = "drill-swept";
+    const KEYS: usize = 1000;
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    futures_util::stream::iter(0..KEYS)
+        .map(|i| {
+            let s3 = s3.clone();
+            async move {
+                put(
+                    &s3,
+                    SOURCE,
+                    &format!("data/{i:04}"),
+                    &body("data", i as u32),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    // History, and a marker-named object that names another place: the source holds
+    // versions, delete markers and a lookalike, none of which a sweep may touch.
+    put(&s3, SOURCE, "data/0000", b"overwritten").await;
+    delete(&s3, SOURCE, "data/0001").await;
+    put(
+        &s3,
+        SOURCE,
+        "old/.restore-drill-run.json",
+        br#"{"run-id":"x","drill":"d","restore":"r","bucket":"elsewhere","prefix":"old/","created-bucket":true,"created-at":"2020-01-01T00:00:00Z","expires-at":"2020-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    let source_before = all_versions(&s3, SOURCE, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("killed.toml"),
+        format!(
+            r#"name = "killed"
+tier = "bronze"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+endpoint_url = "{}"
+
+[[restore]]
+id = "files"
+kind = "s3_versions"
+bucket = "{SOURCE}"
+to = "latest"
+concurrency = 1
+[restore.target]
+bucket = "{TARGET}"
+prefix = "drill/{{run_id}}/"
+"#,
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_restore-drill"))
+        .args(["run", "killed.toml", "--format", "none"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .envs(moto.env())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-copy: the marker and some copies are there, most copies are not.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = s3
+            .list_object_versions()
+            .bucket(TARGET)
+            .prefix("drill/")
+            .send()
+            .await;
+        if listed.is_ok_and(|l| l.versions().len() >= 10) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no copies in s3://{TARGET}/drill/ after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed by a signal: {status:?}");
+    let written = all_versions(&s3, TARGET, "").await;
+    let markers: Vec<&Listed> = written
+        .iter()
+        .filter(|v| v.key.ends_with("/.restore-drill-run.json") && v.key.matches('/').count() == 2)
+        .collect();
+    assert_eq!(markers.len(), 1, "one run marker: {markers:#?}");
+    let prefix = markers[0]
+        .key
+        .strip_suffix(".restore-drill-run.json")
+        .unwrap()
+        .to_owned();
+    let run_id = prefix
+        .strip_prefix("drill/")
+        .and_then(|p| p.strip_suffix('/'))
+        .unwrap()
+        .to_owned();
+    assert!(
+        written.len() > 10 && written.len() < KEYS,
+        "killed mid-copy: {} versions written",
+        written.len()
+    );
+    let marker: serde_json::Value =
+        serde_json::from_slice(&get(&s3, TARGET, &markers[0].key).await).unwrap();
+    assert_eq!(marker["run-id"], run_id.as_str(), "{marker}");
+    assert_eq!(marker["drill"], "killed", "{marker}");
+    assert_eq!(marker["restore"], "files", "{marker}");
+    assert_eq!(marker["created-bucket"], true, "{marker}");
+    let tags = s3.get_bucket_tagging().bucket(TARGET).send().await.unwrap();
+    let expires = tags
+        .tag_set()
+        .iter()
+        .find(|t| t.key() == "restore-drill:expires-at")
+        .map(|t| t.value().to_owned());
+    assert_eq!(
+        marker["expires-at"].as_str(),
+        expires.as_deref(),
+        "the marker and the bucket tag carry the same expiry"
+    );
+    let objects_line = format!("S3 objects s3://{TARGET}/{prefix}  run {run_id}  drill killed");
+    let bucket_line = format!("S3 bucket s3://{TARGET}  run {run_id}  drill killed");
+    let line_of = |out: &str, start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no line starting {start:?} in:\n{out}"))
+    };
+
+    // Not expired yet: a plain sweep keeps everything.
+    let plain = sweep(dir.path(), &moto, &[]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    assert!(line_of(&plain.stdout, &objects_line).ends_with("kept (not stale)"));
+    assert!(line_of(&plain.stdout, &bucket_line).ends_with("kept (not stale)"));
+    assert!(!plain.stdout.contains(SOURCE), "{}", plain.stdout);
+    assert_eq!(all_versions(&s3, TARGET, "").await, written);
+
+    // A dry run lists it and deletes nothing.
+    let dry = sweep(dir.path(), &moto, &["--dry-run", "--older-than", "0s"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(line_of(&dry.stdout, &objects_line).ends_with("would delete"));
+    assert!(line_of(&dry.stdout, &bucket_line).ends_with("would delete"));
+    assert!(!dry.stdout.contains(SOURCE), "{}", dry.stdout);
+    assert_eq!(all_versions(&s3, TARGET, "").await, written);
+
+    // The sweep removes every version written and the bucket the run created.
+    let swept = sweep(dir.path(), &moto, &["--older-than", "0s"]);
+    assert_eq!(swept.code, 0, "{}{}", swept.stdout, swept.stderr);
+    assert!(line_of(&swept.stdout, &objects_line).ends_with("  deleted"));
+    assert!(line_of(&swept.stdout, &bucket_line).ends_with("  deleted"));
+    assert!(!swept.stdout.contains(SOURCE), "{}", swept.stdout);
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, [SOURCE], "{}", swept.stdout);
+    // The source's whole version list is exactly as it was.
+    assert_eq!(all_versions(&s3, SOURCE, "").await, source_before);
+}
+
+/// A run marker as `s3_versions` writes it, for leftovers made by hand.
+fn marker_json(
+    run_id: &str,
+    bucket: &str,
+    prefix: &str,
+    expires: &str,
+    created_bucket: bool,
+) -> Vec<u8> {
+    serde_json::json!({
+        "run-id": run_id,
+        "drill": "by-hand",
+        "restore": "files",
+        "bucket": bucket,
+        "prefix": prefix,
+        "created-bucket": created_bucket,
+        "created-at": "2026-01-01T00:00:00Z",
+        "expires-at": expires,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Issue 15 item 4, the other cases: in a target bucket that runs did not create, `sweep`
+/// removes only the prefixes of the runs it is asked for (`--run-id`, or past their
+/// `expires-at`), every version and delete marker there, and keeps the bucket, the other
+/// run's prefix and everything without a marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created() {
+    const SHARED: &str = "shared-drill";
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, SHARED).await;
+    put(&s3, SHARED, "keep/me", b"not restore-drill's").await;
+    for (run, expires) in [
+        ("run-a", "2026-01-01T01:00:00Z"),
+        ("run-b", "2099-01-01T00:00:00Z"),
+    ] {
+        let prefix = format!("drill/{run}/");
+        put(
+            &s3,
+            SHARED,
+            &format!("{prefix}.restore-drill-run.json"),
+            &marker_json(run, SHARED, &prefix, expires, false),
+        )
+        .await;
+        put(&s3, SHARED, &format!("{prefix}k"), b"one").await;
+        put(&s3, SHARED, &format!("{prefix}k"), b"two").await;
+        delete(&s3, SHARED, &format!("{prefix}gone")).await;
+    }
+    let before = all_versions(&s3, SHARED, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let of_prefix = |listed: &[Listed], p: &str| -> Vec<Listed> {
+        listed
+            .iter()
+            .filter(|l| l.key.starts_with(p))
+            .cloned()
+            .collect()
+    };
+
+    // --run-id takes that run's prefix only, whatever its expiry.
+    let by_id = sweep(dir.path(), &moto, &["--run-id", "run-b"]);
+    assert_eq!(by_id.code, 0, "{}{}", by_id.stdout, by_id.stderr);
+    assert!(
+        by_id
+            .stdout
+            .contains(&format!("S3 objects s3://{SHARED}/drill/run-b/  run run-b")),
+        "{}",
+        by_id.stdout
+    );
+    let after_b = all_versions(&s3, SHARED, "").await;
+    assert_eq!(of_prefix(&after_b, "drill/run-b/"), []);
+    assert_eq!(
+        of_prefix(&after_b, "drill/run-a/"),
+        of_prefix(&before, "drill/run-a/")
+    );
+    assert_eq!(of_prefix(&after_b, "keep/"), of_prefix(&before, "keep/"));
+
+    // A plain sweep takes run-a (expired), keeps the bucket: no run created it.
+    let plain = sweep(dir.path(), &moto, &[]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    assert!(
+        plain.stdout.contains(&format!(
+            "S3 objects s3://{SHARED}/drill/run-a/  run run-a  drill by-hand  created 2026-01-01T00:00:00Z  expires 2026-01-01T01:00:00Z  deleted"
+        )),
+        "{}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains("S3 bucket"), "{}", plain.stdout);
+    let after = all_versions(&s3, SHARED, "").await;
+    assert_eq!(after, of_prefix(&before, "keep/"));
+
+    // A bucket a run created but could not tag is known by the run's marker, and goes once
+    // the run's prefix is empty.
+    create_versioned_bucket(&s3, "untagged-drill").await;
+    put(
+        &s3,
+        "untagged-drill",
+        "drill/run-c/.restore-drill-run.json",
+        &marker_json(
+            "run-c",
+            "untagged-drill",
+            "drill/run-c/",
+            "2026-01-01T01:00:00Z",
+            true,
+        ),
+    )
+    .await;
+    put(&s3, "untagged-drill", "drill/run-c/k", b"copy").await;
+    let swept = sweep(dir.path(), &moto, &[]);
+    assert_eq!(swept.code, 0, "{}{}", swept.stdout, swept.stderr);
+    assert!(
+        swept
+            .stdout
+            .contains("S3 bucket s3://untagged-drill  run run-c  drill by-hand"),
+        "{}",
+        swept.stdout
+    );
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, [SHARED], "{}", swept.stdout);
+    assert_eq!(
+        all_versions(&s3, SHARED, "").await,
+        of_prefix(&before, "keep/")
     );
 }

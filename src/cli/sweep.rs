@@ -37,9 +37,10 @@ pub fn sweep(
     for f in &found {
         let action = match (&f.error, f.stale, args.dry_run) {
             (_, false, _) => "kept (not stale)".to_owned(),
-            (_, true, true) => "would delete".to_owned(),
+            // Also on a dry run: what could not even be looked at would not be deleted.
+            (Some(e), true, _) => format!("NOT deleted: {e}"),
+            (None, true, true) => "would delete".to_owned(),
             (None, true, false) => "deleted".to_owned(),
-            (Some(e), true, false) => format!("NOT deleted: {e}"),
         };
         stale += usize::from(f.stale);
         left += usize::from(f.stale && f.error.is_some());
@@ -58,7 +59,15 @@ pub fn sweep(
         "restore-drill: {} resources tagged by restore-drill, {stale} stale, {}",
         found.len(),
         if args.dry_run {
-            format!("{stale} would be deleted (dry run)")
+            format!(
+                "{} would be deleted (dry run){}",
+                stale - left,
+                if left > 0 {
+                    format!(", {left} could not be looked at")
+                } else {
+                    String::new()
+                }
+            )
         } else {
             format!("{} deleted, {left} left", stale - left)
         }

@@ -11,7 +11,9 @@
 
 mod copy;
 mod keys;
+mod marker;
 mod objects;
+pub(crate) mod sweep;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -29,10 +31,10 @@ use crate::drill::{PointSpec, S3Target, render_template};
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
 use versions::{Decision, Entry, KeyEntries, ObjectMeta, Tie};
 
-const TAG_RUN_ID: &str = "restore-drill:run-id";
-const TAG_DRILL: &str = "restore-drill:drill";
-const TAG_RESTORE: &str = "restore-drill:restore";
-const TAG_EXPIRES_AT: &str = "restore-drill:expires-at";
+pub(crate) const TAG_RUN_ID: &str = "restore-drill:run-id";
+pub(crate) const TAG_DRILL: &str = "restore-drill:drill";
+pub(crate) const TAG_RESTORE: &str = "restore-drill:restore";
+pub(crate) const TAG_EXPIRES_AT: &str = "restore-drill:expires-at";
 
 #[derive(Debug)]
 pub struct S3Restore {
@@ -221,15 +223,25 @@ impl S3Restore {
                 "the target prefix renders empty: a run writes only under a prefix of its own",
             ));
         }
+        // The run's marker sits at target prefix + MARKER_NAME; a source key of that name
+        // would be copied onto it.
+        if live.chosen.iter().any(|o| o.key == marker::MARKER_NAME) {
+            return Err(ProviderError::harness(format!(
+                "the source holds a key named \"{}\", which restore-drill keeps for its run marker",
+                marker::MARKER_NAME
+            )));
+        }
         let client = live.session.s3(self.target.region.as_deref());
+        // Whole seconds, as the tags have them: the marker and the tags say the same expiry.
+        let created_at = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+        let expires_at = crate::drill::after(created_at, self.lifetime);
         let tags = vec![
             (TAG_RUN_ID.to_owned(), cx.run_id.clone()),
             (TAG_DRILL.to_owned(), self.drill.clone()),
             (TAG_RESTORE.to_owned(), self.id.clone()),
             (
                 TAG_EXPIRES_AT.to_owned(),
-                crate::drill::after(Utc::now(), self.lifetime)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
         ];
         let created_bucket = ensure_bucket(
@@ -271,6 +283,18 @@ impl S3Restore {
                 self.target.bucket
             )));
         }
+        // Before the first copy: a run killed from here on leaves a marker `sweep` finds.
+        let run = marker::RunMarker {
+            run_id: cx.run_id.clone(),
+            drill: self.drill.clone(),
+            restore: self.id.clone(),
+            bucket: self.target.bucket.clone(),
+            prefix: prefix.clone(),
+            created_bucket,
+            created_at,
+            expires_at,
+        };
+        marker::write(&client, &run).await?;
         let job = copy::Job {
             source_bucket: self.bucket.clone(),
             target_bucket: self.target.bucket.clone(),
@@ -361,7 +385,8 @@ impl S3Restore {
             return Ok(());
         };
         let mut left = Vec::new();
-        match delete_prefix(&w.client, &w.bucket, &w.prefix).await {
+        let last = marker::key_of(&w.prefix);
+        match delete_prefix(&w.client, &w.bucket, &w.prefix, Some(&last)).await {
             Ok(0) => {}
             Ok(n) => left.push(format!(
                 "s3://{}/{} ({n} object versions)",
@@ -393,7 +418,7 @@ impl S3Restore {
         let w = live.target.as_ref()?;
         live.kept = true;
         Some(format!(
-            "restored objects under s3://{}/{} — remove them (every version) when done{}",
+            "restored objects under s3://{}/{} — remove them (every version) when done{}, or let `restore-drill sweep` take them once they expire (`--run-id` takes them now)",
             w.bucket,
             w.prefix,
             if w.created_bucket {
@@ -754,8 +779,15 @@ fn tag_header(tags: &[(String, String)]) -> String {
 }
 
 /// Deletes every object version, delete marker and unfinished multipart upload under
-/// `prefix`; returns how many versions are still there afterwards.
-async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<usize, String> {
+/// `prefix`, the versions of key `last` (the run marker) only once nothing else is left, so
+/// a teardown or sweep cut off midway still leaves the marker that finds the rest; returns
+/// how many versions are still there afterwards.
+pub(crate) async fn delete_prefix(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    last: Option<&str>,
+) -> Result<usize, String> {
     if prefix.is_empty() {
         return Err("refusing to delete an empty prefix".into());
     }
@@ -791,15 +823,16 @@ async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<us
             .await
             .map_err(|e| error_chain(&e))?;
     }
-    for round in 0..3 {
+    for round in 0..4 {
         let ids = all_versions(client, bucket, prefix).await?;
         if ids.is_empty() {
             return Ok(0);
         }
-        if round == 2 {
+        if round == 3 {
             return Ok(ids.len());
         }
-        for chunk in ids.chunks(1000) {
+        let batch = next_batch(ids, last);
+        for chunk in batch.chunks(1000) {
             let objects: Result<Vec<_>, _> = chunk
                 .iter()
                 .map(|(k, v)| {
@@ -827,6 +860,15 @@ async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<us
         }
     }
     Ok(0)
+}
+
+/// What to delete next of what is left under a prefix: everything but the versions of key
+/// `last`, and those only once nothing else is left.
+fn next_batch(left: Vec<(String, String)>, last: Option<&str>) -> Vec<(String, String)> {
+    let (marker, rest): (Vec<_>, Vec<_>) = left
+        .into_iter()
+        .partition(|(k, _)| Some(k.as_str()) == last);
+    if rest.is_empty() { marker } else { rest }
 }
 
 /// Every (key, version id) under `prefix`, versions and delete markers alike.
@@ -892,5 +934,28 @@ pub(crate) fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_batch;
+
+    fn ids(keys: &[&str]) -> Vec<(String, String)> {
+        keys.iter()
+            .map(|k| ((*k).to_owned(), "v1".to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_run_marker_is_deleted_only_once_nothing_else_is_left() {
+        let marker = "drill/r/.restore-drill-run.json";
+        let left = ids(&["drill/r/a", marker, "drill/r/b"]);
+        assert_eq!(
+            next_batch(left.clone(), Some(marker)),
+            ids(&["drill/r/a", "drill/r/b"])
+        );
+        assert_eq!(next_batch(ids(&[marker]), Some(marker)), ids(&[marker]));
+        assert_eq!(next_batch(left.clone(), None), left);
     }
 }

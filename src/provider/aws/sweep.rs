@@ -1,10 +1,12 @@
 //! `restore-drill sweep`: finds RDS instances, clusters and snapshots that restore-drill
-//! created (they carry `restore-drill:run-id`) and that are stale, and deletes them. A run
-//! killed by SIGKILL, or a host that died mid-drill, leaves such resources behind; teardown
-//! never got to run.
+//! created (they carry `restore-drill:run-id`), and the S3 prefixes `s3_versions` runs wrote
+//! (their run marker) and buckets they created (tagged), that are stale, and deletes them. A
+//! run killed by SIGKILL, or a host that died mid-drill, leaves such resources behind;
+//! teardown never got to run.
 //!
-//! Only the run tags decide: a resource without `restore-drill:run-id` is never touched, so a
-//! source database can never be swept.
+//! Only the run tags and markers decide: a resource without `restore-drill:run-id`, or an S3
+//! prefix without a run marker, is never touched, so a source database or bucket can never
+//! be swept.
 
 use std::time::Duration;
 
@@ -129,6 +131,19 @@ pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, P
     } else {
         args.regions.clone()
     };
+    let is_stale = |run_id: &str,
+                    created: Option<DateTime<Utc>>,
+                    expires: Option<DateTime<Utc>>| {
+        match (&args.run_id, args.older_than) {
+            (Some(id), _) => id.eq_ignore_ascii_case(run_id),
+            (None, Some(age)) => created.is_some_and(|t| {
+                now.signed_duration_since(t)
+                    .to_std()
+                    .is_ok_and(|a| a >= age)
+            }),
+            (None, None) => expires.is_some_and(|e| e <= now),
+        }
+    };
     let mut found = Vec::new();
     for region in &regions {
         for c in candidates(&session, region).await? {
@@ -136,15 +151,7 @@ pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, P
             let expires = tag(&c.tags, TAG_EXPIRES_AT)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc));
-            let stale = match (&args.run_id, args.older_than) {
-                (Some(id), _) => id.eq_ignore_ascii_case(&run_id),
-                (None, Some(age)) => c.created.is_some_and(|t| {
-                    now.signed_duration_since(t)
-                        .to_std()
-                        .is_ok_and(|a| a >= age)
-                }),
-                (None, None) => expires.is_some_and(|e| e <= now),
-            };
+            let stale = is_stale(&run_id, c.created, expires);
             let mut f = Found {
                 resource: c.created_ref.to_string(),
                 drill: tag(&c.tags, TAG_DRILL).unwrap_or_default().to_owned(),
@@ -158,6 +165,36 @@ pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, P
                 f.error = delete(&session, &c.created_ref, &run_id).await.err();
             }
             found.push(f);
+        }
+        // S3 is searched with other permissions than RDS (the drill role may lack
+        // s3:ListAllMyBuckets): a search that cannot run is a leftover not ruled out, and
+        // leaves what was found on RDS swept.
+        let s3_found =
+            match super::s3::sweep::sweep(&session, region, &is_stale, args.dry_run).await {
+                Ok(f) => f,
+                Err(e) => {
+                    found.push(Found {
+                        resource: format!("S3 buckets ({region})"),
+                        run_id: "-".into(),
+                        drill: String::new(),
+                        created: None,
+                        expires: None,
+                        stale: true,
+                        error: Some(format!("not searched: {e}")),
+                    });
+                    continue;
+                }
+            };
+        for f in s3_found {
+            found.push(Found {
+                resource: f.resource,
+                run_id: f.run_id,
+                drill: f.drill,
+                created: f.created,
+                expires: f.expires,
+                stale: f.stale,
+                error: f.error,
+            });
         }
     }
     Ok(found)

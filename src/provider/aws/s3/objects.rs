@@ -144,6 +144,10 @@ impl RestoredObjects {
             let encoded = matches!(page.encoding_type(), Some(EncodingType::Url));
             for o in page.contents() {
                 let key = keys::listed_key(o.key(), encoded)?;
+                // The run marker is restore-drill's, not a restored object.
+                if key == super::marker::key_of(&p.prefix) {
+                    continue;
+                }
                 let Some(source_key) = key.strip_prefix(&p.prefix) else {
                     return Err(format!(
                         "the listing of {} returned \"{key}\", outside it",
