@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::pg::{Load, Scratch, Truth, pg, processes_under, source, truth};
-use restore_drill::provider::local::{PgEnv, Server, SourceCluster};
+use common::pg::{Load, Scratch, Truth, pg, processes_under, source, source_with, truth};
+use restore_drill::provider::local::{PgEnv, Server, SourceCluster, SourceOptions};
 use restore_drill::report::{RpoSource, RunReport, Verdict};
 
 const BIN: &str = env!("CARGO_BIN_EXE_restore-drill");
@@ -186,14 +186,12 @@ fn assert_torn_down(work: &Path) {
     assert!(processes_under(work).is_empty(), "a server still runs");
 }
 
-/// A source under load: base backup, then writes; returns the source (archive switched,
-/// still running), a target time in the middle of the load and its truth.
+/// A source under load: base backup, then writes; returns the source (still running), a
+/// target time in the middle of the load and its truth.
 async fn loaded_source(
-    pg: &PgEnv,
-    s: &Scratch,
+    src: SourceCluster,
     backup: impl AsyncFnOnce(&SourceCluster),
 ) -> (SourceCluster, DateTime<Utc>, Truth) {
-    let src = source(pg, s.path(), 300).await;
     backup(&src).await;
     let load = Load::start(&src, 2, 2).await;
     load.wait_for_more(120).await;
@@ -205,57 +203,35 @@ async fn loaded_source(
     (src, incident, t)
 }
 
-/// Switches to a new WAL segment and waits until a file named `NAME{suffix}` for it is in
-/// the archive.
-async fn archive_now(src: &SourceCluster, suffix: &str) {
-    let c = src.client("postgres").await.unwrap();
-    let seg: String = c
-        .query_one("select pg_walfile_name(pg_switch_wal())", &[])
+/// `pg_basebackup` of the source into `base_backups/NAME` as a tar with `compress` (`-z`,
+/// `--compress=lz4`, …).
+async fn tar_backup(src: &SourceCluster, name: &str, compress: &str) {
+    let dest = src.base_backups.join(name).display().to_string();
+    let port = src.port().to_string();
+    src.pg
+        .run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                &dest,
+                "-F",
+                "t",
+                compress,
+                "-X",
+                "fetch",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+        )
         .await
-        .unwrap()
-        .get(0);
-    let path = src.wal_archive.join(format!("{seg}{suffix}"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} never archived",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // The archiver renames nothing: wait until a compressing command has finished writing.
-    if !suffix.is_empty() {
-        let mut last = 0;
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let ready = c
-                .query_one(
-                    "select coalesce(last_archived_wal, '') = $1 from pg_stat_archiver",
-                    &[&seg],
-                )
-                .await
-                .unwrap()
-                .get::<_, bool>(0);
-            if ready && len == last {
-                break;
-            }
-            last = len;
-        }
-    }
-}
-
-/// Sets the source's archive_command (reloaded, no restart).
-async fn set_archive_command(src: &SourceCluster, command: &str) {
-    let c = src.client("postgres").await.unwrap();
-    c.batch_execute(&format!(
-        "alter system set archive_command = '{}'",
-        command.replace('\'', "''")
-    ))
-    .await
-    .unwrap();
-    c.batch_execute("select pg_reload_conf()").await.unwrap();
+        .unwrap();
 }
 
 fn wal_files(dir: &Path) -> Vec<PathBuf> {
@@ -272,7 +248,7 @@ fn wal_files(dir: &Path) -> Vec<PathBuf> {
 async fn relative_paths_from_the_drills_folder_and_from_a_parent() {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let (mut src, incident, t) = loaded_source(&pg, &s, async |src| {
+    let (mut src, incident, t) = loaded_source(source(&pg, s.path(), 300).await, async |src| {
         src.base_backup("base-1", false).await.unwrap();
     })
     .await;
@@ -370,10 +346,11 @@ async fn fail_over(pg: &PgEnv, src: &mut SourceCluster) {
 async fn a_failover_is_followed_after_the_switch_and_not_before() {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let (mut src, before_switch, t1) = loaded_source(&pg, &s, async |src| {
-        src.base_backup("base-1", false).await.unwrap();
-    })
-    .await;
+    let (mut src, before_switch, t1) =
+        loaded_source(source(&pg, s.path(), 300).await, async |src| {
+            src.base_backup("base-1", false).await.unwrap();
+        })
+        .await;
     src.archive_now().await.unwrap();
     fail_over(&pg, &mut src).await;
     let load = Load::start(&src, 2, 2).await;
@@ -440,38 +417,18 @@ async fn a_failover_is_followed_after_the_switch_and_not_before() {
 async fn gzip_wal_and_a_gzip_tar_base_backup() {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let (mut src, incident, t) = loaded_source(&pg, &s, async |src| {
-        let wal = src.wal_archive.display().to_string();
-        set_archive_command(src, &format!("gzip < %p > \"{wal}/%f.gz\"")).await;
-        let dest = src.base_backups.join("base-gz").display().to_string();
-        let port = src.port().to_string();
-        src.pg
-            .run(
-                "pg_basebackup",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-D",
-                    &dest,
-                    "-F",
-                    "t",
-                    "-z",
-                    "-X",
-                    "fetch",
-                    "-c",
-                    "fast",
-                    "--no-sync",
-                ],
-            )
-            .await
-            .unwrap();
+    let gzip = SourceOptions {
+        archive_command: Some(format!(
+            "gzip < %p > \"{}/%f.gz\"",
+            s.path().join("src/wal").display()
+        )),
+    };
+    let src = source_with(&pg, s.path(), 300, &gzip).await;
+    let (mut src, incident, t) = loaded_source(src, async |src| {
+        tar_backup(src, "base-gz", "-z").await;
     })
     .await;
-    archive_now(&src, ".gz").await;
+    src.archive_now().await.unwrap();
     src.stop().await.unwrap();
     let plain: Vec<_> = wal_files(&src.wal_archive)
         .into_iter()
@@ -524,33 +481,8 @@ async fn gzip_wal_and_a_gzip_tar_base_backup() {
 async fn zstd_wal_and_an_lz4_tar_base_backup() {
     let pg = pg();
     let s = Scratch::new(&pg);
-    let (mut src, incident, t) = loaded_source(&pg, &s, async |src| {
-        let dest = src.base_backups.join("base-lz4").display().to_string();
-        let port = src.port().to_string();
-        src.pg
-            .run(
-                "pg_basebackup",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-D",
-                    &dest,
-                    "-F",
-                    "t",
-                    "--compress=lz4",
-                    "-X",
-                    "fetch",
-                    "-c",
-                    "fast",
-                    "--no-sync",
-                ],
-            )
-            .await
-            .unwrap();
+    let (mut src, incident, t) = loaded_source(source(&pg, s.path(), 300).await, async |src| {
+        tar_backup(src, "base-lz4", "--compress=lz4").await;
     })
     .await;
     src.archive_now().await.unwrap();
@@ -602,7 +534,7 @@ async fn an_unreadable_archive_segment_fails_naming_it() {
     use std::os::unix::fs::PermissionsExt;
     let pg = pg();
     let s = Scratch::new(&pg);
-    let (mut src, incident, t) = loaded_source(&pg, &s, async |src| {
+    let (mut src, incident, t) = loaded_source(source(&pg, s.path(), 300).await, async |src| {
         src.base_backup("base-1", false).await.unwrap();
     })
     .await;

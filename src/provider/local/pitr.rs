@@ -319,12 +319,12 @@ impl LocalPitr {
         })
     }
 
-    /// The position replay ended at, from the promoted server.
-    async fn replayed(&self) -> Result<Lsn, ProviderError> {
+    /// A session on the restored server as the drill's user, in the drill's database.
+    async fn session(&self) -> Result<tokio_postgres::Client, ProviderError> {
         let Some(server) = &self.server else {
-            return Err(ProviderError::harness("no server"));
+            return Err(ProviderError::harness("no restored server"));
         };
-        let client = connect(
+        connect(
             server.port,
             &self.connect.user,
             &self.connect.database,
@@ -332,8 +332,16 @@ impl LocalPitr {
         )
         .await
         .map_err(|e| {
-            ProviderError::restore(format!("cannot connect to the restored server: {e}"))
-        })?;
+            ProviderError::restore(format!(
+                "cannot connect to the restored database \"{}\" as \"{}\": {e}",
+                self.connect.database, self.connect.user
+            ))
+        })
+    }
+
+    /// The position replay ended at, from the promoted server.
+    async fn replayed(&self) -> Result<Lsn, ProviderError> {
+        let client = self.session().await?;
         let row = client
             .query_one("select pg_last_wal_replay_lsn()::text", &[])
             .await
@@ -476,22 +484,10 @@ impl LocalPitr {
 
     /// Connects as the drill's user to the drill's database: the target is usable.
     pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
+        let client = self.session().await?;
         let Some(server) = &self.server else {
             return Err(ProviderError::harness("prepare called before restore"));
         };
-        let client = connect(
-            server.port,
-            &self.connect.user,
-            &self.connect.database,
-            self.password.as_deref(),
-        )
-        .await
-        .map_err(|e| {
-            ProviderError::restore(format!(
-                "cannot connect to the restored database \"{}\" as \"{}\": {e}",
-                self.connect.database, self.connect.user
-            ))
-        })?;
         client.simple_query("select 1").await.map_err(|e| {
             ProviderError::restore(format!("the restored database does not answer: {e}"))
         })?;
