@@ -63,12 +63,15 @@ async fn uses_ssl(t: &CheckTarget) -> Result<bool, String> {
     Ok(row.get(0))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn require_encrypts_verify_full_checks_the_chain_and_the_name() {
-    let pg = common::pg::pg();
-    let scratch = common::pg::Scratch::new(&pg);
-    let source = common::pg::source(&pg, scratch.path(), 1).await;
-    let (ca, crt, key) = certs(scratch.path(), &pg);
+/// A source with `rows` events serving TLS with a certificate for localhost, once TLS is up;
+/// and its CA's PEM.
+async fn tls_source(
+    pg: &restore_drill::provider::local::PgEnv,
+    scratch: &common::pg::Scratch,
+    rows: u32,
+) -> (restore_drill::provider::local::SourceCluster, PathBuf) {
+    let source = common::pg::source(pg, scratch.path(), rows).await;
+    let (ca, crt, key) = certs(scratch.path(), pg);
     let admin = source.client("postgres").await.unwrap();
     for sql in [
         "alter system set ssl = on".to_owned(),
@@ -78,7 +81,22 @@ async fn require_encrypts_verify_full_checks_the_chain_and_the_name() {
     ] {
         admin.simple_query(&sql).await.unwrap();
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while uses_ssl(&target(source.port(), Tls::Require, None, None))
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "ssl never came on");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (source, ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_encrypts_verify_full_checks_the_chain_and_the_name() {
+    let pg = common::pg::pg();
+    let scratch = common::pg::Scratch::new(&pg);
+    let (source, ca) = tls_source(&pg, &scratch, 1).await;
     let port = source.port();
 
     assert!(
@@ -152,26 +170,7 @@ async fn require_encrypts_verify_full_checks_the_chain_and_the_name() {
 async fn item_13_manifest_takes_tls_and_a_ca_bundle() {
     let pg = common::pg::pg();
     let scratch = common::pg::Scratch::new(&pg);
-    let source = common::pg::source(&pg, scratch.path(), 5).await;
-    let (ca, crt, key) = certs(scratch.path(), &pg);
-    let admin = source.client("postgres").await.unwrap();
-    for sql in [
-        "alter system set ssl = on".to_owned(),
-        format!("alter system set ssl_cert_file = '{}'", crt.display()),
-        format!("alter system set ssl_key_file = '{}'", key.display()),
-        "select pg_reload_conf()".to_owned(),
-    ] {
-        admin.simple_query(&sql).await.unwrap();
-    }
-    // Wait until the reload made TLS available.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while uses_ssl(&target(source.port(), Tls::Require, None, None))
-        .await
-        .is_err()
-    {
-        assert!(std::time::Instant::now() < deadline, "ssl never came on");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (source, ca) = tls_source(&pg, &scratch, 5).await;
     let port = source.port().to_string();
     let out = scratch.path().join("m.json");
     let manifest = |host: &str, extra: &[&str]| {
