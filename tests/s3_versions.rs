@@ -932,7 +932,22 @@ prefix = "drill/{{run_id}}/"
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), None, "killed by a signal: {status:?}");
-    let written = all_versions(&s3, TARGET, "").await;
+    // A copy the killed process had already sent may still land on the server: wait until
+    // the target's listing stops changing before taking it as what the run wrote.
+    let mut written = all_versions(&s3, TARGET, "").await;
+    let settle = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = all_versions(&s3, TARGET, "").await;
+        if again == written {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < settle,
+            "the target kept changing after the kill"
+        );
+        written = again;
+    }
     let markers: Vec<&Listed> = written
         .iter()
         .filter(|v| v.key.ends_with("/.restore-drill-run.json") && v.key.matches('/').count() == 2)

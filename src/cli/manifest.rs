@@ -123,19 +123,8 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
                 return exit::ERROR;
             }
         };
-        let json = match serde_json::to_vec_pretty(&manifest) {
-            Ok(j) => j,
-            Err(e) => {
-                let _ = writeln!(err, "error: cannot encode the manifest: {e}");
-                return exit::ERROR;
-            }
-        };
-        if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = crate::report::write_atomic(&args.out, &json) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", args.out.display());
-            return exit::ERROR;
+        if let Err(code) = save(&args.out, &manifest, err) {
+            return code;
         }
         for t in &manifest.tables {
             let _ = writeln!(
@@ -152,6 +141,22 @@ pub fn manifest(args: &ManifestArgs, out: &mut dyn Write, err: &mut dyn Write) -
         }
         let _ = writeln!(out, "manifest written to {}", args.out.display());
         exit::OK
+    })
+}
+
+/// Writes a manifest as JSON to `path` (atomically, its folder made if needed); `Err` is the
+/// exit code, after saying why on `err`.
+fn save(path: &Path, manifest: &crate::checks::Manifest, err: &mut dyn Write) -> Result<(), u8> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| {
+        let _ = writeln!(err, "error: cannot encode the manifest: {e}");
+        exit::ERROR
+    })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    crate::report::write_atomic(path, &json).map_err(|e| {
+        let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+        exit::ERROR
     })
 }
 
@@ -196,19 +201,8 @@ pub(super) fn s3_manifest(
                     return exit::ERROR;
                 }
             };
-        let json = match serde_json::to_vec_pretty(&manifest) {
-            Ok(j) => j,
-            Err(e) => {
-                let _ = writeln!(err, "error: cannot encode the manifest: {e}");
-                return exit::ERROR;
-            }
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = crate::report::write_atomic(path, &json) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-            return exit::ERROR;
+        if let Err(code) = save(path, &manifest, err) {
+            return code;
         }
         let bytes: u64 = manifest.objects.iter().map(|o| o.size).sum();
         let _ = writeln!(

@@ -256,26 +256,44 @@ impl Repo {
             self.stanza,
             segment.get(..16).unwrap_or(segment)
         );
-        let out = self.checked(
-            "repo-ls",
-            self.command(&["repo-ls".to_owned(), dir.clone()]).output(),
-        )?;
-        let listing = String::from_utf8_lossy(&out.stdout);
         // `<segment>-<sha1>` plus the compression's ending.
         let is_stem = |s: &str| {
             s.strip_prefix(segment)
                 .and_then(|r| r.strip_prefix('-'))
                 .is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         };
+        let Some((name, data)) = self.repo_file(&dir, is_stem)? else {
+            return Ok(false);
+        };
+        super::wal::check_segment_bytes(segment, &data)
+            .map_err(|e| ProviderError::restore(format!("{dir}/{name}: {e}")))?;
+        std::fs::write(dest, &data)
+            .map_err(|e| ProviderError::harness(format!("cannot write {}: {e}", dest.display())))?;
+        Ok(true)
+    }
+
+    /// The first file in the repository folder `dir` whose name, less a compression ending,
+    /// `is_stem` accepts: its name and decompressed bytes. `None` when there is none.
+    fn repo_file(
+        &self,
+        dir: &str,
+        is_stem: impl Fn(&str) -> bool,
+    ) -> Result<Option<(String, Vec<u8>)>, ProviderError> {
+        let out = self.checked(
+            "repo-ls",
+            self.command(&["repo-ls".to_owned(), dir.to_owned()])
+                .output(),
+        )?;
+        let listing = String::from_utf8_lossy(&out.stdout);
         let Some((name, kind)) =
             listing
                 .lines()
-                .find_map(|l| match Compression::split(l.trim(), is_stem) {
+                .find_map(|l| match Compression::split(l.trim(), &is_stem) {
                     Some(Ok((_, kind))) => Some((l.trim().to_owned(), kind)),
                     _ => None,
                 })
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let out = self.checked(
             "repo-get",
@@ -291,11 +309,7 @@ impl Repo {
                     kind.name()
                 ))
             })?;
-        super::wal::check_segment_bytes(segment, &data)
-            .map_err(|e| ProviderError::restore(format!("{dir}/{name}: {e}")))?;
-        std::fs::write(dest, &data)
-            .map_err(|e| ProviderError::harness(format!("cannot write {}: {e}", dest.display())))?;
-        Ok(true)
+        Ok(Some((name, data)))
     }
 
     /// Writes the backup set's own `global/pg_control` (from the repository, decompressed)
@@ -304,33 +318,9 @@ impl Repo {
     /// read. `Ok(false)` when the set holds no plain `pg_control` file (e.g. a bundled set).
     fn control_file(&self, label: &str, data: &Path) -> Result<bool, ProviderError> {
         let dir = format!("backup/{}/{label}/pg_data/global", self.stanza);
-        let out = self.checked(
-            "repo-ls",
-            self.command(&["repo-ls".to_owned(), dir.clone()]).output(),
-        )?;
-        let listing = String::from_utf8_lossy(&out.stdout);
-        let Some((name, kind)) = listing.lines().find_map(|l| {
-            match Compression::split(l.trim(), |s| s == "pg_control") {
-                Some(Ok((_, kind))) => Some((l.trim().to_owned(), kind)),
-                _ => None,
-            }
-        }) else {
+        let Some((_, control)) = self.repo_file(&dir, |s| s == "pg_control")? else {
             return Ok(false);
         };
-        let out = self.checked(
-            "repo-get",
-            self.command(&["repo-get".to_owned(), format!("{dir}/{name}")])
-                .output(),
-        )?;
-        let mut control = Vec::new();
-        kind.reader(&out.stdout[..])
-            .and_then(|mut r| r.read_to_end(&mut control))
-            .map_err(|e| {
-                ProviderError::restore(format!(
-                    "cannot decompress {dir}/{name} ({}) from the repository: {e}",
-                    kind.name()
-                ))
-            })?;
         let global = data.join("global");
         std::fs::create_dir_all(&global)
             .and_then(|()| std::fs::write(global.join("pg_control"), &control))
