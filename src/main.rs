@@ -116,6 +116,12 @@ enum Command {
         /// last success) for node_exporter's textfile collector.
         #[arg(long, value_name = "PATH")]
         metrics_file: Option<PathBuf>,
+        /// Run up to N drills at once (default 1: one after the other). AWS calls of all of
+        /// them are paced together per account, region and service, below the documented
+        /// API limits; the exit code is the worst of all drills.
+        #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..=512))]
+        jobs: u16,
     },
     /// Delete what killed runs left on AWS: RDS instances, clusters and snapshot copies
     /// tagged by restore-drill, the object versions under s3_versions target prefixes
@@ -392,6 +398,7 @@ fn main() -> ExitCode {
             format,
             junit,
             metrics_file,
+            jobs,
         } => {
             let args = commands::RunArgs {
                 opts: restore_drill::engine::RunOptions {
@@ -408,6 +415,7 @@ fn main() -> ExitCode {
                 },
                 junit: junit.clone(),
                 metrics_file: metrics_file.clone(),
+                jobs: usize::from(*jobs),
             };
             commands::run(paths, &args, &mut out, &mut err)
         }

@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use futures_util::StreamExt;
+
 use super::runtime::with_signals;
 use super::validate::load_all;
 use crate::exit;
@@ -45,6 +47,8 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     /// Prometheus metrics from the whole history, for node_exporter's textfile collector.
     pub metrics_file: Option<PathBuf>,
+    /// How many drills run at once.
+    pub jobs: usize,
 }
 
 /// The history file under a reports folder.
@@ -77,7 +81,7 @@ pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut d
     }
 }
 
-/// `restore-drill run FILE...`: runs drills one after the other, writes their reports, and
+/// `restore-drill run FILE...`: runs drills (up to `jobs` at once), writes their reports, and
 /// returns the worst exit code.
 pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let (opts, reports, format) = (&args.opts, args.reports.as_path(), args.format);
@@ -89,18 +93,36 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
     };
     with_signals(|cancel| async move {
         let progress = crate::engine::Progress::stderr();
+        let jobs = args.jobs.max(1);
+        let history = history_path(reports);
+        let (cancel, progress, history) = (&cancel, &progress, &history);
         let mut code = exit::OK;
         let mut done = Vec::new();
-        for plan in &plans {
-            if cancel.reason().is_some() {
-                break;
-            }
-            // Waits aim their polls at how long this drill's phases usually take.
-            let mut opts = opts.clone();
-            if let Ok(history) = crate::report::read_history(&history_path(reports)) {
-                opts.expected = crate::report::expected_phases(&history, &plan.name, 10);
-            }
-            let output = crate::engine::run_drill(plan, &opts, &cancel, &progress).await;
+        // Up to `jobs` drills at once; each finished one is recorded (report, history row,
+        // stdout) here, one at a time, while the others go on.
+        let drills = futures_util::stream::iter(plans.iter())
+            .map(|plan| async move {
+                if cancel.reason().is_some() {
+                    return None;
+                }
+                // Waits aim their polls at how long this drill's phases usually take.
+                let mut opts = opts.clone();
+                if let Ok(h) = crate::report::read_history(history) {
+                    opts.expected = crate::report::expected_phases(&h, &plan.name, 10);
+                }
+                let labelled;
+                let sink: &crate::engine::Progress = if jobs > 1 {
+                    labelled = progress.for_drill(&plan.name);
+                    &labelled
+                } else {
+                    progress
+                };
+                Some(crate::engine::run_drill(plan, &opts, cancel, sink).await)
+            })
+            .buffer_unordered(jobs);
+        let mut drills = std::pin::pin!(drills);
+        while let Some(output) = drills.next().await {
+            let Some(output) = output else { continue };
             let report = &output.report;
             code = worse(code, record_run(reports, report, err));
             match format {

@@ -16,6 +16,8 @@ pub struct Progress {
     bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
     /// When each running phase (`restore/phase`) started, from its event.
     started: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// The drill's name when several run at once: it prefixes every line and spinner.
+    label: Option<String>,
 }
 
 impl Progress {
@@ -30,6 +32,28 @@ impl Progress {
         Progress {
             bars,
             started: Mutex::new(HashMap::new()),
+            label: None,
+        }
+    }
+
+    /// The same display for one of several drills running at once (`run --jobs`): its lines
+    /// and spinners carry the drill's name, and the spinners share one terminal area.
+    pub fn for_drill(&self, drill: &str) -> Progress {
+        Progress {
+            bars: self
+                .bars
+                .as_ref()
+                .map(|(multi, _)| (multi.clone(), Mutex::new(HashMap::new()))),
+            started: Mutex::new(HashMap::new()),
+            label: Some(drill.to_owned()),
+        }
+    }
+
+    /// How a restore is named on screen: `drill/restore` when several drills run at once.
+    fn who(&self, restore: &str) -> String {
+        match &self.label {
+            Some(drill) => format!("{drill}/{restore}"),
+            None => restore.to_owned(),
         }
     }
 
@@ -61,7 +85,7 @@ impl EventSink for Progress {
                     for r in restores.iter() {
                         let bar = multi.add(ProgressBar::new_spinner());
                         bar.set_style(style.clone());
-                        bar.set_prefix(r.clone());
+                        bar.set_prefix(self.who(r));
                         bar.set_message("waiting");
                         bar.enable_steady_tick(Duration::from_millis(120));
                         bars.insert(r.clone(), bar);
@@ -82,7 +106,7 @@ impl EventSink for Progress {
                             bar.reset_elapsed();
                         }
                     }
-                    None => eprintln!("restore-drill: {restore}: {phase} started"),
+                    None => eprintln!("restore-drill: {}: {phase} started", self.who(restore)),
                 }
             }
             Event::PhaseFinished {
@@ -107,7 +131,8 @@ impl EventSink for Progress {
                     .map(|t0| at.duration_since(t0).as_secs_f64())
                     .unwrap_or_default();
                 self.line(format!(
-                    "restore-drill: {restore}: {phase} {outcome} in {elapsed:.2}s{error}"
+                    "restore-drill: {}: {phase} {outcome} in {elapsed:.2}s{error}",
+                    self.who(restore)
                 ));
             }
             Event::CheckFinished { check, .. } => {
@@ -118,19 +143,22 @@ impl EventSink for Progress {
                 };
                 self.line(format!(
                     "restore-drill: {}: check \"{}\" {outcome}",
-                    check.restore, check.name
+                    self.who(&check.restore),
+                    check.name
                 ));
             }
             Event::Kept { restore, how } => {
                 self.line(format!(
-                    "restore-drill: {restore}: target kept; reach it with\n  {how}"
+                    "restore-drill: {}: target kept; reach it with\n  {how}",
+                    self.who(restore)
                 ));
             }
             Event::Poll { .. } | Event::Resolved { .. } | Event::Prepared { .. } => {}
             Event::TeardownFinished { restore, leaked } => {
                 if !leaked.is_empty() {
                     self.line(format!(
-                        "restore-drill: {restore}: teardown left behind: {}",
+                        "restore-drill: {}: teardown left behind: {}",
+                        self.who(restore),
                         leaked.join("; ")
                     ));
                 }
@@ -144,8 +172,13 @@ impl EventSink for Progress {
                         bar.finish_and_clear();
                     }
                 }
+                let of = self
+                    .label
+                    .as_ref()
+                    .map(|d| format!(" of {d}"))
+                    .unwrap_or_default();
                 self.line(format!(
-                    "restore-drill: verdict {}",
+                    "restore-drill: verdict{of} {}",
                     report.verdict.as_str()
                 ));
             }

@@ -35,6 +35,15 @@ struct State {
     /// Action → (fault, how many more times).
     faults: HashMap<String, (Fault, usize)>,
     calls: Vec<String>,
+    /// A token bucket over all calls, as AWS throttles an account: (burst, per second,
+    /// tokens left, last refill).
+    rate: Option<(f64, f64, f64, Instant)>,
+    /// Calls answered `Throttling` because the bucket was empty.
+    throttled: usize,
+    /// Restores created and not yet deleted, now and at most.
+    in_flight: (i64, i64),
+    /// The access key id of each call's SigV4 credential scope, in order.
+    keys: Vec<String>,
 }
 
 pub struct Proxy {
@@ -101,6 +110,28 @@ impl Proxy {
             .unwrap()
             .hold_for
             .insert(action.to_owned(), d);
+    }
+
+    /// Throttles every call beyond a token bucket of `burst` calls refilled at `per_second`,
+    /// as AWS throttles an account's API calls per region.
+    pub fn rate_limit(&self, burst: f64, per_second: f64) {
+        self.state.lock().unwrap().rate = Some((burst, per_second, burst, Instant::now()));
+    }
+
+    /// How many calls the rate limit refused.
+    pub fn throttled(&self) -> usize {
+        self.state.lock().unwrap().throttled
+    }
+
+    /// The most restored instances and clusters that existed at once (restores made through
+    /// the proxy, minus deletes).
+    pub fn peak_in_flight(&self) -> i64 {
+        self.state.lock().unwrap().in_flight.1
+    }
+
+    /// The access key each call was signed with, in order.
+    pub fn access_keys(&self) -> Vec<String> {
+        self.state.lock().unwrap().keys.clone()
     }
 
     /// The next `times` calls of `action` get `fault`.
@@ -217,10 +248,17 @@ fn serve(
         let action = form_field(&text, "Action").unwrap_or_default();
         let now = Instant::now();
         let mut d = *hold.lock().unwrap();
-        let fault;
+        let mut fault;
         {
             let mut st = state.lock().unwrap();
             st.calls.push(action.clone());
+            if let Some(key) = head
+                .split("Credential=")
+                .nth(1)
+                .and_then(|c| c.split('/').next())
+            {
+                st.keys.push(key.to_owned());
+            }
             if let Some(h) = st.hold_for.get(&action) {
                 d = *h;
             }
@@ -231,6 +269,25 @@ fn serve(
                 }
                 _ => None,
             };
+            if let Some((burst, per_second, tokens, last)) = st.rate.as_mut() {
+                *tokens =
+                    (*tokens + now.duration_since(*last).as_secs_f64() * *per_second).min(*burst);
+                *last = now;
+                if *tokens >= 1.0 {
+                    *tokens -= 1.0;
+                } else if fault.is_none() {
+                    fault = Some(Fault::Throttle);
+                    st.throttled += 1;
+                }
+            }
+            if fault.is_none() {
+                match action.as_str() {
+                    a if a.starts_with("RestoreDB") => st.in_flight.0 += 1,
+                    "DeleteDBInstance" | "DeleteDBCluster" => st.in_flight.0 -= 1,
+                    _ => {}
+                }
+                st.in_flight.1 = st.in_flight.1.max(st.in_flight.0);
+            }
             let made: Option<(&'static str, &str, &'static str)> = match action.as_str() {
                 "RestoreDBInstanceToPointInTime" => {
                     Some(("DBInstance", "TargetDBInstanceIdentifier", "creating"))

@@ -70,13 +70,21 @@ impl Session {
     /// Loads the configuration and makes sure credentials can be found, so a missing
     /// credential is one clear harness error before any call, never a retry storm.
     pub async fn load(settings: &AwsSettings) -> Result<Session, ProviderError> {
+        super::pace::check_env().map_err(ProviderError::harness)?;
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
+            .http_client(super::pace::paced(http))
+            // A call waiting for its turn (the pacing) has sent no byte yet: that is not a
+            // stalled upload. Answers are still watched for stalls.
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                    .upload_enabled(false)
+                    .build(),
+            )
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(MAX_ATTEMPTS)
