@@ -473,6 +473,7 @@ fn main() -> ExitCode {
                 region: regions.first().cloned(),
                 profile: profile.clone(),
                 endpoint_url: endpoint_url.clone(),
+                role: None,
             };
             let settings = restore_drill::provider::aws::AwsSettings::of(&spec)
                 .expect("an AWS provider spec has AWS settings");

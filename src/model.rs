@@ -278,4 +278,18 @@ pub struct AwsSettings {
     pub connect_timeout_seconds: f64,
     pub attempt_timeout_seconds: f64,
     pub operation_timeout_seconds: f64,
+    /// The role every call ran as (`[provider] role_arn`), assumed with STS from the runner's
+    /// own credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The account the calls ran in: the role's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The role session's name, as CloudTrail shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_session_name: Option<String>,
+    #[serde(skip)]
+    pub role_external_id: Option<String>,
+    #[serde(skip)]
+    pub role_duration_seconds: Option<u64>,
 }

@@ -207,3 +207,147 @@ security_groups = ["{}"]"#,
     );
     assert_eq!(s.proxy.calls().len(), calls);
 }
+
+/// `[provider] role_arn`: the drill assumes the role through STS from the runner's own
+/// credentials, and every call after `AssumeRole` is signed with the role's credentials; the
+/// report names the role and its account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_runs_as_its_role_on_every_call_after_assume_role() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    // moto keeps resources per account: the role is in the source's account (moto's default),
+    // as a role in another account would not see the source.
+    let role = "arn:aws:iam::123456789012:role/restore-drill-runner";
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let path = s.dir.path().join("drill.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "[provider]\n",
+        &format!(
+            "[provider]\nrole_arn = \"{role}\"\nexternal_id = \"dr-campaign-7\"\n\
+             session_name = \"drill-orders\"\nduration = \"1h\"\n"
+        ),
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let report = ran.report.unwrap();
+    let aws = report.aws.as_ref().unwrap();
+    assert_eq!(aws.role_arn.as_deref(), Some(role));
+    assert_eq!(aws.account.as_deref(), Some("123456789012"));
+    assert_eq!(aws.role_session_name.as_deref(), Some("drill-orders"));
+
+    let calls = s.proxy.calls();
+    let keys = s.proxy.access_keys();
+    let first = calls
+        .iter()
+        .position(|c| c == "AssumeRole")
+        .expect("AssumeRole was called");
+    assert_eq!(
+        calls[..first],
+        Vec::<String>::new(),
+        "a call went before the role"
+    );
+    // AssumeRole itself is signed with the runner's credentials (moto's "testing")...
+    let base = &keys[first];
+    assert_eq!(base, "testing");
+    assert_eq!(
+        s.proxy.field("AssumeRole", "RoleArn").as_deref(),
+        Some(role)
+    );
+    assert_eq!(
+        s.proxy.field("AssumeRole", "ExternalId").as_deref(),
+        Some("dr-campaign-7")
+    );
+    assert_eq!(
+        s.proxy.field("AssumeRole", "RoleSessionName").as_deref(),
+        Some("drill-orders")
+    );
+    assert_eq!(
+        s.proxy.field("AssumeRole", "DurationSeconds").as_deref(),
+        Some("3600")
+    );
+    // ...and every RDS call with the role's.
+    let mut rds = 0;
+    for (call, key) in calls.iter().zip(&keys) {
+        if call == "AssumeRole" {
+            continue;
+        }
+        rds += 1;
+        assert_ne!(key, base, "{call} ran with the runner's own credentials");
+        assert!(!key.is_empty(), "{call} was not signed");
+    }
+    assert!(rds >= 5, "{calls:?}");
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+
+    // A role STS will not hand out is one harness error naming it; nothing else is called.
+    s.proxy
+        .fault("AssumeRole", common::proxy::Fault::ServerError, 100);
+    let before = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("cannot assume role {role}")),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        s.proxy.calls()[before..].iter().all(|c| c == "AssumeRole"),
+        "{:?}",
+        &s.proxy.calls()[before..]
+    );
+}
+
+/// A role the validator cannot accept is named with its key and line before anything runs.
+#[test]
+fn role_keys_are_checked_at_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = drill(
+        "http://127.0.0.1:9",
+        "[[restore]]\nid = \"orders\"\nkind = \"rds_pitr\"\nsource = \"orders-prod\"\nto = \"latest\"\n[restore.target]\nidentifier = \"drill-{run_id}\"\nsubnet_group = \"g\"\nsecurity_groups = [\"sg-1\"]\n",
+        5432,
+    );
+    for (keys, want) in [
+        ("role_arn = \"restore-drill\"\n", "is not an IAM role ARN"),
+        (
+            "role_arn = \"arn:aws:iam::12345:role/x\"\n",
+            "is not an IAM role ARN",
+        ),
+        ("external_id = \"abc\"\n", "only with role_arn"),
+        (
+            "role_arn = \"arn:aws:iam::123456789012:role/x\"\nduration = \"13h\"\n",
+            "15m to 12h",
+        ),
+        (
+            "role_arn = \"arn:aws:iam::123456789012:role/x\"\nsession_name = \"has space\"\n",
+            "key \"session_name\"",
+        ),
+    ] {
+        let path = dir.path().join("drill.toml");
+        std::fs::write(
+            &path,
+            base.replacen("[provider]\n", &format!("[provider]\n{keys}"), 1),
+        )
+        .unwrap();
+        let out = Command::new(BIN)
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(20), "{keys}: {stderr}");
+        assert!(stderr.contains(want), "{keys}: {stderr}");
+        assert!(stderr.contains("drill.toml:"), "no file:line in {stderr}");
+    }
+}

@@ -430,6 +430,7 @@ fn export_s3(
         region: s3.region.clone(),
         profile: s3.profile.clone(),
         endpoint_url: s3.endpoint_url.clone(),
+        role: None,
     }) {
         Some(s) => s,
         None => {

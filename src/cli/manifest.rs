@@ -189,6 +189,7 @@ pub(super) fn s3_manifest(
         region: args.region.clone(),
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        role: None,
     }) else {
         return exit::ERROR;
     };

@@ -41,10 +41,23 @@ pub enum ProviderSpec {
         region: Option<String>,
         profile: Option<String>,
         endpoint_url: Option<String>,
+        /// A role to assume (STS) from whatever credentials the runner has.
+        role: Option<AssumeRole>,
     },
     Local {
         pg_bin_dir: Option<PathBuf>,
     },
+}
+
+/// `[provider] role_arn` and its companions: every AWS call of the drill runs as this role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub arn: String,
+    pub external_id: Option<String>,
+    /// Default: `restore-drill-<drill>`, so CloudTrail names the drill.
+    pub session_name: Option<String>,
+    /// How long the role's credentials last (15 minutes to 12 hours); the SDK renews them.
+    pub duration: Option<Duration>,
 }
 
 /// The longest each phase may take before the run gives up on it (and tears down).

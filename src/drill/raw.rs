@@ -53,6 +53,10 @@ pub(crate) struct RawAwsProvider {
     pub(crate) region: Option<Text>,
     pub(crate) profile: Option<Text>,
     pub(crate) endpoint_url: Option<Text>,
+    pub(crate) role_arn: Option<Text>,
+    pub(crate) external_id: Option<Text>,
+    pub(crate) session_name: Option<Text>,
+    pub(crate) duration: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

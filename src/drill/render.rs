@@ -43,6 +43,7 @@ pub fn render_plan(plan: &DrillPlan) -> String {
             region,
             profile,
             endpoint_url,
+            role,
         } => {
             let mut parts = vec![format!(
                 "region {}",
@@ -53,6 +54,9 @@ pub fn render_plan(plan: &DrillPlan) -> String {
             }
             if let Some(u) = endpoint_url {
                 parts.push(format!("endpoint {u}"));
+            }
+            if let Some(r) = role {
+                parts.push(format!("as role {}", r.arn));
             }
             let _ = writeln!(w, "provider  aws ({})", parts.join(", "));
         }

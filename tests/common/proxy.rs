@@ -42,8 +42,10 @@ struct State {
     throttled: usize,
     /// Restores created and not yet deleted, now and at most.
     in_flight: (i64, i64),
-    /// The access key id of each call's SigV4 credential scope, in order.
+    /// The access key id of each call's SigV4 credential scope, in order (empty: unsigned).
     keys: Vec<String>,
+    /// The body of the last call of each action.
+    bodies: HashMap<String, String>,
 }
 
 pub struct Proxy {
@@ -129,7 +131,13 @@ impl Proxy {
         self.state.lock().unwrap().in_flight.1
     }
 
-    /// The access key each call was signed with, in order.
+    /// A form field of the last `action` call's body.
+    pub fn field(&self, action: &str, name: &str) -> Option<String> {
+        let st = self.state.lock().unwrap();
+        form_field(st.bodies.get(action)?, name)
+    }
+
+    /// The access key each call was signed with, in order, one per call of `calls()`.
     pub fn access_keys(&self) -> Vec<String> {
         self.state.lock().unwrap().keys.clone()
     }
@@ -252,13 +260,14 @@ fn serve(
         {
             let mut st = state.lock().unwrap();
             st.calls.push(action.clone());
-            if let Some(key) = head
+            let key = head
                 .split("Credential=")
                 .nth(1)
                 .and_then(|c| c.split('/').next())
-            {
-                st.keys.push(key.to_owned());
-            }
+                .unwrap_or_default()
+                .to_owned();
+            st.keys.push(key);
+            st.bodies.insert(action.clone(), text.clone());
             if let Some(h) = st.hold_for.get(&action) {
                 d = *h;
             }

@@ -173,10 +173,12 @@ impl Validator<'_> {
                         );
                     }
                 }
+                let role = self.assume_role(&p);
                 Some(ProviderSpec::Aws {
                     region: p.region.map(Spanned::into_inner),
                     profile: p.profile.map(Spanned::into_inner),
                     endpoint_url: p.endpoint_url.map(Spanned::into_inner),
+                    role,
                 })
             }
             _ => {
@@ -186,6 +188,96 @@ impl Validator<'_> {
                 })
             }
         }
+    }
+
+    /// `role_arn`, `external_id`, `session_name` and `duration` of an AWS provider, checked
+    /// against what STS accepts.
+    fn assume_role(&mut self, p: &RawAwsProvider) -> Option<crate::drill::AssumeRole> {
+        let Some(arn) = &p.role_arn else {
+            for (key, v) in [
+                ("external_id", &p.external_id),
+                ("session_name", &p.session_name),
+                ("duration", &p.duration),
+            ] {
+                if let Some(v) = v {
+                    self.diags.error(
+                        v.span(),
+                        "provider",
+                        format!("key \"{key}\": only with role_arn (the role it applies to)"),
+                    );
+                }
+            }
+            return None;
+        };
+        let a = arn.get_ref();
+        let parts: Vec<&str> = a.splitn(6, ':').collect();
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && matches!(
+                parts[1],
+                "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+            )
+            && parts[2] == "iam"
+            && parts[3].is_empty()
+            && parts[4].len() == 12
+            && parts[4].chars().all(|c| c.is_ascii_digit())
+            && parts[5]
+                .strip_prefix("role/")
+                .is_some_and(|n| !n.is_empty());
+        if !ok {
+            self.diags.error(
+                arn.span(),
+                "provider",
+                format!(
+                    "key \"role_arn\": \"{a}\" is not an IAM role ARN such as \
+                     \"arn:aws:iam::123456789012:role/restore-drill\""
+                ),
+            );
+        }
+        // STS's own limits: role session names of 2-64 of [\w+=,.@-], external ids of
+        // 2-1224 of [\w+=,.@:/-].
+        let allowed = |s: &str, extra: &str, max: usize| {
+            (2..=max).contains(&s.len())
+                && s.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) || extra.contains(c)
+                })
+        };
+        if let Some(n) = &p.session_name
+            && !allowed(n.get_ref(), "", 64)
+        {
+            self.diags.error(
+                n.span(),
+                "provider",
+                "key \"session_name\": 2 to 64 characters of letters, digits and _+=,.@-",
+            );
+        }
+        if let Some(x) = &p.external_id
+            && !allowed(x.get_ref(), ":/", 1224)
+        {
+            self.diags.error(
+                x.span(),
+                "provider",
+                "key \"external_id\": 2 to 1224 characters of letters, digits and _+=,.@:/-",
+            );
+        }
+        let duration = p.duration.as_ref().and_then(|d| {
+            let v = self.duration(d, "provider", "duration", true)?;
+            if !(900..=43_200).contains(&v.as_secs()) {
+                self.diags.error(
+                    d.span(),
+                    "provider",
+                    "key \"duration\": a role session lasts 15m to 12h",
+                );
+                return None;
+            }
+            Some(v)
+        });
+        Some(crate::drill::AssumeRole {
+            arn: a.clone(),
+            external_id: p.external_id.as_ref().map(|x| x.get_ref().clone()),
+            session_name: p.session_name.as_ref().map(|n| n.get_ref().clone()),
+            duration,
+        })
     }
 
     pub(super) fn region(&mut self, r: &Spanned<String>, ctx: &str, key: &str) -> bool {

@@ -26,6 +26,9 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub use crate::model::AwsSettings;
 
+/// The role session name when the drill names none: CloudTrail shows it on every call.
+pub const DEFAULT_SESSION_NAME: &str = "restore-drill";
+
 impl AwsSettings {
     /// The settings for a drill's `[provider]`; `None` when it is not AWS.
     pub fn of(spec: &ProviderSpec) -> Option<Self> {
@@ -33,6 +36,7 @@ impl AwsSettings {
             region,
             profile,
             endpoint_url,
+            role,
         } = spec
         else {
             return None;
@@ -50,6 +54,17 @@ impl AwsSettings {
             connect_timeout_seconds: CONNECT_TIMEOUT.as_secs_f64(),
             attempt_timeout_seconds: ATTEMPT_TIMEOUT.as_secs_f64(),
             operation_timeout_seconds: OPERATION_TIMEOUT.as_secs_f64(),
+            role_arn: role.as_ref().map(|r| r.arn.clone()),
+            account: role
+                .as_ref()
+                .and_then(|r| r.arn.split(':').nth(4).map(str::to_owned)),
+            role_session_name: role.as_ref().map(|r| {
+                r.session_name
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned())
+            }),
+            role_external_id: role.as_ref().and_then(|r| r.external_id.clone()),
+            role_duration_seconds: role.as_ref().and_then(|r| r.duration.map(|d| d.as_secs())),
         })
     }
 }
@@ -131,6 +146,10 @@ impl Session {
                 super::error_chain(&e)
             )));
         }
+        let sdk = match &settings.role_arn {
+            Some(arn) => assume_role(sdk, settings, arn).await?,
+            None => sdk,
+        };
         Ok(Session {
             settings: settings.clone(),
             sdk,
@@ -170,6 +189,41 @@ impl Session {
         }
         aws_sdk_backup::Client::from_conf(b.build())
     }
+}
+
+/// The configuration with the role's credentials instead of the runner's: the SDK's own
+/// assume-role provider, signed with the runner's credentials (environment, IRSA, ECS task
+/// role, OIDC), renewing before expiry. The role is assumed once here, so a role the runner may
+/// not assume is one clear harness error before any other call.
+async fn assume_role(
+    sdk: SdkConfig,
+    settings: &AwsSettings,
+    arn: &str,
+) -> Result<SdkConfig, ProviderError> {
+    let mut b = aws_config::sts::AssumeRoleProvider::builder(arn).configure(&sdk);
+    b = b.session_name(
+        settings
+            .role_session_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned()),
+    );
+    if let Some(x) = &settings.role_external_id {
+        b = b.external_id(x);
+    }
+    if let Some(s) = settings.role_duration_seconds {
+        b = b.session_length(Duration::from_secs(s));
+    }
+    let provider = b.build().await;
+    if let Err(e) = provider.provide_credentials().await {
+        return Err(ProviderError::harness(format!(
+            "cannot assume role {arn} ([provider] role_arn): {}",
+            super::error_chain(&e)
+        )));
+    }
+    Ok(sdk
+        .into_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(provider))
+        .build())
 }
 
 /// Tells the engine of every answered API call (`provider::poll::call`), so a phase whose looks
