@@ -266,7 +266,7 @@ pub struct Target {
 }
 
 /// The AWS settings of a run, as the report records them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,

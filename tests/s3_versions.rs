@@ -560,6 +560,7 @@ async fn attach(moto: &Moto, bucket: &str, prefix: &str, at: DateTime<Utc>) -> R
         connect_timeout_seconds: 5.0,
         attempt_timeout_seconds: 30.0,
         operation_timeout_seconds: 60.0,
+        ..Default::default()
     };
     RestoredObjects::attach(&settings, bucket, prefix, SOURCE, "", at)
         .await
