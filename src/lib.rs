@@ -13,6 +13,7 @@ pub mod exit;
 pub mod model;
 pub mod provider;
 pub mod report;
+pub mod scheduler;
 
 /// The commands, by their old name.
 pub use cli as commands;

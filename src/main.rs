@@ -307,6 +307,10 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
     },
+    /// Scheduler definitions for drills: Kubernetes CronJobs, EventBridge Scheduler, GitHub
+    /// Actions, systemd timers, cron.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Run the demo: a real PostgreSQL point-in-time restore on this machine, end to end.
     ///
     /// Starts a throw-away "production" PostgreSQL with WAL archiving, loads orders, takes a
@@ -352,6 +356,82 @@ enum Command {
         /// Where to write it (%p).
         dest: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// Write one scheduler definition per drill, from its `schedule` and timeouts, plus a
+    /// daily `sweep` and `due`.
+    ///
+    /// Every definition bounds a run: the drill's phase timeouts plus 15 minutes, after which
+    /// the scheduler stops it (SIGTERM first: teardown runs), so a hung run never blocks the
+    /// next one. Never two runs of one drill at once, and a failed drill is not retried.
+    /// Named schedules (weekly, monthly, quarterly) get a fixed time from a hash of the
+    /// drill's name, between 01:00 and 05:59 UTC, so a fleet does not start all at once;
+    /// cron schedules are kept. Prints the files written.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill schedule export --to kubernetes --image registry.example.com/restore-drill:1.4 drills/\n",
+        "  restore-drill schedule export --to github --out .github/workflows drills/\n",
+        "  restore-drill schedule export --to eventbridge --ecs-cluster ARN --task-definition ARN \\\n",
+        "      --scheduler-role ARN --subnet subnet-0abc --security-group sg-0def drills/\n",
+        "  restore-drill schedule export --to systemd --out /etc/systemd/system drills/"
+    ))]
+    Export {
+        /// Drill files, or directories searched recursively for *.toml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The scheduler.
+        #[arg(long, value_enum)]
+        to: ToArg,
+        /// Where the definitions go.
+        #[arg(long, value_name = "DIR", default_value = "schedules")]
+        out: PathBuf,
+        /// The container image to run (kubernetes, eventbridge), with the drills in it.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// Where the drill files are where the scheduler runs (default /drills in a
+        /// container, /etc/restore-drill/drills on a host, the paths as given for github).
+        #[arg(long, value_name = "DIR")]
+        drills_dir: Option<String>,
+        /// Where reports and the history are kept between runs (default /reports in a
+        /// container, /var/lib/restore-drill/reports on a host, reports for github).
+        #[arg(long, value_name = "DIR")]
+        reports: Option<String>,
+        /// Kubernetes namespace.
+        #[arg(long, default_value = "restore-drill")]
+        namespace: String,
+        /// Kubernetes ServiceAccount the runs use (IRSA: annotate it with the drill role).
+        #[arg(long, default_value = "restore-drill")]
+        service_account: String,
+        /// Kubernetes PersistentVolumeClaim that keeps the reports.
+        #[arg(long, default_value = "restore-drill-reports")]
+        reports_claim: String,
+        /// EventBridge: the ECS cluster ARN the task runs in.
+        #[arg(long, value_name = "ARN")]
+        ecs_cluster: Option<String>,
+        /// EventBridge: the task definition ARN (the restore-drill image).
+        #[arg(long, value_name = "ARN")]
+        task_definition: Option<String>,
+        /// EventBridge: the role EventBridge Scheduler runs the task with.
+        #[arg(long, value_name = "ARN")]
+        scheduler_role: Option<String>,
+        /// EventBridge: a subnet of the task (repeat for more).
+        #[arg(long, value_name = "ID")]
+        subnet: Vec<String>,
+        /// EventBridge: a security group of the task (repeat for more).
+        #[arg(long, value_name = "ID")]
+        security_group: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ToArg {
+    Kubernetes,
+    Eventbridge,
+    Github,
+    Systemd,
+    Cron,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -440,6 +520,45 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Schedule(ScheduleCommand::Export {
+            paths,
+            to,
+            out: out_dir,
+            image,
+            drills_dir,
+            reports,
+            namespace,
+            service_account,
+            reports_claim,
+            ecs_cluster,
+            task_definition,
+            scheduler_role,
+            subnet,
+            security_group,
+        }) => {
+            use restore_drill::scheduler::{Options, Target};
+            let target = match to {
+                ToArg::Kubernetes => Target::Kubernetes,
+                ToArg::Eventbridge => Target::Eventbridge,
+                ToArg::Github => Target::Github,
+                ToArg::Systemd => Target::Systemd,
+                ToArg::Cron => Target::Cron,
+            };
+            let opts = Options {
+                image: image.clone(),
+                drills_dir: drills_dir.clone(),
+                reports: reports.clone(),
+                namespace: namespace.clone(),
+                service_account: service_account.clone(),
+                reports_claim: reports_claim.clone(),
+                ecs_cluster: ecs_cluster.clone(),
+                task_definition: task_definition.clone(),
+                scheduler_role: scheduler_role.clone(),
+                subnets: subnet.clone(),
+                security_groups: security_group.clone(),
+            };
+            commands::schedule_export(target, paths, &opts, out_dir, &mut out, &mut err)
+        }
         Command::Due { paths, reports } => {
             commands::due(paths, reports, chrono::Utc::now(), &mut out, &mut err)
         }

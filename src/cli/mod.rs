@@ -10,6 +10,7 @@ mod report;
 mod restore_job;
 mod run;
 mod runtime;
+mod schedule;
 mod sweep;
 mod validate;
 
@@ -21,5 +22,6 @@ pub use plan::{plan, plan_resolved};
 pub use report::report;
 pub use restore_job::validate_restore_job;
 pub use run::{Format, RunArgs, history_path, record_run, run, worse};
+pub use schedule::schedule_export;
 pub use sweep::{sweep, sweep_local};
 pub use validate::validate;

@@ -42,6 +42,52 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The schedule as a five-field cron expression for an outside scheduler. A named
+    /// schedule becomes a fixed moment chosen from a hash of the drill's name (as Jenkins'
+    /// `H` does), so a fleet's drills spread over the night instead of all starting at once:
+    /// between 01:00 and 05:59 UTC, weekly on a weekday, monthly and quarterly on day 1-28.
+    pub fn to_cron(&self, drill: &str) -> Cron {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(drill.as_bytes());
+        let minute = u32::from(h[0]) % 60;
+        let hour = 1 + u32::from(h[1]) % 5;
+        let text = match self {
+            Schedule::Cron(c) => return c.clone(),
+            Schedule::Weekly => format!("{minute} {hour} * * {}", 1 + u32::from(h[2]) % 5),
+            Schedule::Monthly => format!("{minute} {hour} {} * *", 1 + u32::from(h[2]) % 28),
+            Schedule::Quarterly => format!(
+                "{minute} {hour} {} {} *",
+                1 + u32::from(h[2]) % 28,
+                ["1,4,7,10", "2,5,8,11", "3,6,9,12"][usize::from(h[3]) % 3]
+            ),
+        };
+        // Built from in-range numbers: it parses.
+        match Cron::parse(&text) {
+            Ok(c) => c,
+            Err(_) => Cron {
+                text,
+                fields: [1, 1 << 1, ALL_DOMS, ((1 << 13) - 1) & !1, ALL_DOWS],
+            },
+        }
+    }
+}
+
+impl Cron {
+    /// The values field `i` allows (minute, hour, day of month, month, day of week with
+    /// 0 = Sunday), and whether that is every value of the field.
+    pub fn values(&self, i: usize) -> (Vec<u32>, bool) {
+        let spec = &FIELDS[i];
+        // Day of week 7 is folded into 0 when parsed.
+        let max = if i == 4 { 6 } else { spec.max };
+        let vals: Vec<u32> = (spec.min..=max)
+            .filter(|v| bit(self.fields[i], *v))
+            .collect();
+        let all = vals.len() as u32 == max - spec.min + 1;
+        (vals, all)
+    }
+}
+
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -193,7 +239,7 @@ impl Cron {
     /// Whether both day fields are restricted, as crontab(5) decides it: a field that starts
     /// with `*` (including `*/2`) is unrestricted. Falls back to the bits for a `Cron` built
     /// by hand whose text is not five fields.
-    fn day_fields_restricted(&self) -> bool {
+    pub fn day_fields_restricted(&self) -> bool {
         let parts: Vec<&str> = self.text.split_whitespace().collect();
         match parts.as_slice() {
             [_, _, dom, _, dow] => !dom.starts_with('*') && !dow.starts_with('*'),
