@@ -271,6 +271,9 @@ pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The AWS SDK behaviour version the clients were pinned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior_version: Option<String>,
     pub retry_mode: String,
     pub max_attempts: u32,
     pub initial_backoff_seconds: f64,

@@ -247,6 +247,8 @@ security_groups = ["{}"]"#,
     assert_eq!(aws.role_arn.as_deref(), Some(role));
     assert_eq!(aws.account.as_deref(), Some("123456789012"));
     assert_eq!(aws.role_session_name.as_deref(), Some("drill-orders"));
+    // The SDK's behaviour is pinned to a named version, recorded (issue 17).
+    assert_eq!(aws.behavior_version.as_deref(), Some("2026-01-12"));
 
     let calls = s.proxy.calls();
     let keys = s.proxy.access_keys();

@@ -13,6 +13,11 @@ use aws_sdk_s3::config::ProvideCredentials;
 use crate::drill::ProviderSpec;
 use crate::provider::ProviderError;
 
+/// The SDK behaviour every client is pinned to (never `latest`): defaults the SDK may change
+/// in a later release stay as they were, so two runs months apart behave alike. Recorded in
+/// the report as `behavior_version`.
+pub const BEHAVIOR_VERSION: &str = "2026-01-12";
+
 /// Attempts per call, the first included, for throttling, 5xx and connection errors.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// First retry delay; doubles per attempt, with jitter, up to `MAX_BACKOFF`.
@@ -47,6 +52,7 @@ impl AwsSettings {
             endpoint_url: endpoint_url
                 .clone()
                 .or_else(|| env_nonempty("AWS_ENDPOINT_URL")),
+            behavior_version: Some(BEHAVIOR_VERSION.into()),
             retry_mode: "standard".into(),
             max_attempts: MAX_ATTEMPTS,
             initial_backoff_seconds: INITIAL_BACKOFF.as_secs_f64(),
@@ -91,7 +97,7 @@ impl Session {
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
             .http_client(super::pace::paced(http))
             // A call waiting for its turn (the pacing) has sent no byte yet: that is not a
             // stalled upload. Answers are still watched for stalls.
