@@ -763,3 +763,38 @@ fn expected_phases_are_medians_of_the_drills_restored_runs() {
     assert_eq!(e.get("restore"), Some(&std::time::Duration::from_secs(200)));
     assert!(restore_drill::report::expected_phases(&h, "nothing", 10).is_empty());
 }
+
+/// Issue 19: the `csv` crate now reads and writes the history. A history written by the code
+/// before that change (tests/fixtures/history-v1.csv: quoted, unicode and once-multi-line
+/// fields, empty seconds) reads whole, and every row written again is the same bytes with the
+/// same hashes, so existing chains stay valid.
+#[test]
+fn a_history_written_before_the_csv_crate_reads_and_rewrites_byte_for_byte() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/history-v1.csv");
+    let bytes = std::fs::read_to_string(&fixture).unwrap();
+    let h = read_history(&fixture).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows.len(), 12);
+    assert_eq!(h.rows[1].drill, "a,b \"quoted\"");
+    assert_eq!(h.rows[7].tier, "tier,with\"comma");
+    assert_eq!(h.rows[3].drill, "ünïcødé €");
+    assert_eq!(h.rows[3].rto_seconds, None);
+    assert_eq!(h.rows[5].phase("restore"), None);
+    let mut written = format!("{}\n", HistoryRow::HEADER);
+    let mut prev = HistoryRow::CHAIN_START.to_owned();
+    for row in &h.rows {
+        let again = row.clone().chained(&prev);
+        assert_eq!(again.row_hash, row.row_hash, "run {}", row.run_id);
+        written.push_str(&again.to_line());
+        prev = again.row_hash;
+    }
+    assert_eq!(written, bytes);
+    // And an append continues that chain.
+    let (_dir, path) = temp();
+    std::fs::write(&path, &bytes).unwrap();
+    let r = report("orders-db", "run-new", at(200), Some(1.0));
+    let row = append_history(&path, &r, &sha(1)).unwrap();
+    assert_eq!(row.prev_hash, h.rows[11].row_hash);
+    let after = read_history(&path).unwrap();
+    assert_eq!((after.rows.len(), after.problems.len()), (13, 0));
+}

@@ -13,9 +13,12 @@ mod stats;
 mod write;
 
 pub use crate::model::*;
-pub use csv::render_phases_csv;
+pub use csv::{PHASES_CSV_HEADER, render_phases_csv};
 pub use due::{DueRow, DueState, due};
-pub use history::{History, HistoryRow, append_history, expected_phases, read_history};
+pub use history::{
+    History, HistoryRow, append_history, expected_phases, read_history,
+    read_line as read_history_line,
+};
 pub(crate) use html::esc;
 pub use html::render_html;
 pub use junit::render_junit;
