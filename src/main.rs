@@ -267,8 +267,8 @@ enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  restore-drill report\n",
-        "  restore-drill report --drill orders-db --since 2026-01-01T00:00:00Z --html rto.html\n\n",
-        "Times without a zone are UTC."
+        "  restore-drill report --drill orders-db --since 2026-01-01 --html history.html\n\n",
+        "A TIME is a date (YYYY-MM-DD, from its start) or an RFC 3339 time; without a zone, UTC."
     ))]
     Report {
         /// The reports folder holding history.csv.
@@ -277,10 +277,12 @@ enum Command {
         /// Only this drill.
         #[arg(long, value_name = "NAME")]
         drill: Option<String>,
-        /// Only runs started at or after this time (RFC 3339; no zone = UTC).
+        /// Only runs started at or after this time (a date or RFC 3339; no zone = UTC).
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Also write a self-contained HTML page with an RTO trend chart per drill.
+        /// Also write a self-contained HTML page of the history: per drill, RTO and RPO of
+        /// every run against the targets, pass rate, percentiles, the next due date, and a
+        /// link to each run's report.
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
     },
@@ -362,8 +364,10 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30m, 6h, 2d)"))
 }
 
+/// Every time argument: a date (its first moment, UTC) or an RFC 3339 time, as `evidence`
+/// reads its `--since`.
 fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    restore_drill::drill::parse_timestamp(text)
+    restore_drill::drill::parse_time_arg(text)
 }
 
 fn main() -> ExitCode {

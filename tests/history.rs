@@ -13,6 +13,7 @@ use restore_drill::report::{
     TierRef, Verdict, append_history, read_history, render_summary_html, render_summary_text,
     summarize,
 };
+use restore_drill::report::{HistoryPageContext, NextDue, Targets, TierTargets};
 
 /// 2026-01-01T00:00:00Z plus `hours`.
 fn at(hours: i64) -> DateTime<Utc> {
@@ -519,8 +520,14 @@ fn row(drill: &str, hour: i64, verdict: &str, rto: Option<f64>) -> HistoryRow {
     .chained(HistoryRow::CHAIN_START)
 }
 
-fn gold() -> BTreeMap<String, f64> {
-    BTreeMap::from([("gold".to_owned(), 900.0)])
+fn gold() -> Targets {
+    BTreeMap::from([(
+        "gold".to_owned(),
+        TierTargets {
+            rto_seconds: 900.0,
+            rpo_seconds: 300.0,
+        },
+    )])
 }
 
 #[test]
@@ -597,8 +604,8 @@ fn the_trend_warns_only_when_the_projection_reaches_80_percent_of_the_target() {
     assert_eq!(
         a.warnings,
         vec![
-            "RTO is rising by 10.0 s per run over the last 10 runs: 5 runs from now it would \
-             be 740.0 s, 82% of the 900.0 s target of tier gold"
+            "RTO is rising by 10.00s per run over the last 10 runs: 5 runs from now it would \
+             be 12m 20.0s, 82% of the 15m target of tier gold"
         ]
     );
     // Without a known target: the same trend, no warning.
@@ -644,7 +651,7 @@ fn text_and_html_show_each_drill_the_trend_and_the_warning() {
         "{text}"
     );
     assert!(
-        text.contains("\norders-db (tier gold, RTO target 900.0 s)\n"),
+        text.contains("\norders-db (tier gold, RTO target 15m)\n"),
         "{text}"
     );
     assert!(text.contains("runs 10, met 10 (100.0%)"), "{text}");
@@ -661,18 +668,67 @@ fn text_and_html_show_each_drill_the_trend_and_the_warning() {
         "{text}"
     );
     assert!(
-        text.contains("  warning: RTO is rising by 10.0 s per run"),
+        text.contains("  warning: RTO is rising by 10.00s per run"),
         "{text}"
     );
 
-    let html = render_summary_html(&s);
+    let cx = HistoryPageContext {
+        next_due: BTreeMap::from([("orders-db".to_owned(), NextDue::At(at(24 * 90)))]),
+        reports_href: Some("../reports/".to_owned()),
+    };
+    let html = render_summary_html(&s, &cx);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(!html.contains("<script") && !html.contains("src=\"http"));
-    assert_eq!(html.matches("id=\"rto-trend\"").count(), 1);
-    assert!(html.contains("<svg class=\"rto-trend\" id=\"rto-trend-orders-db\""));
-    assert_eq!(html.matches("<circle").count(), 10);
-    assert!(html.contains("<line class=\"target\""));
+    assert_eq!(html.matches("<section class=\"drill\"").count(), 1);
+    // RTO and RPO over time, each against its target; a point per run, linked to its report.
+    let (rto, rpo) = (chart(&html, "rto-orders-db"), chart(&html, "rpo-orders-db"));
+    assert_eq!(rto.matches("<circle").count(), 10);
+    assert!(rto.contains("<line class=\"target\""));
+    assert!(rto.contains(">target 15m<"), "durations for people: {rto}");
+    assert!(rpo.contains(">target 5m<") && rpo.matches("<circle").count() == 10);
+    assert!(rto.contains("<a href=\"../reports/orders-db/orders-db-000/report.html\"><circle"));
+    assert_eq!(
+        html.matches("href=\"../reports/orders-db/").count(),
+        10 + 10 + 10
+    );
+    // Pass rate, percentiles for people, the next due date, the warning.
+    assert!(html.contains("100%"));
+    assert!(html.contains("<td>RTO</td><td class=\"num\">10</td><td class=\"num\">10m 40.5s</td>"));
+    assert!(html.contains("2026-04-01 00:00 UTC"), "next due");
     assert!(html.contains("warning: RTO is rising"));
+    assert!(
+        !html.contains("900.0 s") && !html.contains(" s<"),
+        "no raw seconds"
+    );
+}
+
+/// The `<svg id=...>` chart of a page.
+fn chart<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    let len = html[start..].find("</svg>").expect("a closed svg");
+    &html[start..start + len]
+}
+
+/// Issue 19: a drill name or run id holding markup stays text on the history page, and in
+/// its links.
+#[test]
+fn the_history_page_renders_markup_in_names_inert() {
+    let hostile = "<script>alert(\"x\")</script>";
+    let rows = vec![
+        row(hostile, 1, "met", Some(10.0)),
+        row(hostile, 2, "failed", None),
+    ];
+    let s = summarize(&rows, None, None, &gold());
+    let cx = HistoryPageContext {
+        reports_href: Some(String::new()),
+        ..HistoryPageContext::default()
+    };
+    let html = render_summary_html(&s, &cx);
+    assert!(!html.to_lowercase().contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    assert!(html.contains("href=\"%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/%3Cscript"));
 }
 
 #[test]
