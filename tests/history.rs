@@ -854,3 +854,51 @@ fn a_history_written_before_the_csv_crate_reads_and_rewrites_byte_for_byte() {
     let after = read_history(&path).unwrap();
     assert_eq!((after.rows.len(), after.problems.len()), (13, 0));
 }
+
+/// Writes `target/sample-history.html`: the `report --html` page over 40 runs of 3 drills
+/// (RTO and RPO varying, some missed, some failed, one drill overdue), for a look in a
+/// browser. Run by `ci/screenshot-report --history`.
+#[test]
+#[ignore = "writes a file for ci/screenshot-report; run with --ignored"]
+fn write_sample_history_html() {
+    let mut rows = Vec::new();
+    let drills = [("orders-db", 14), ("invoices-s3", 13), ("ledger-pitr", 13)];
+    for (d, (drill, n)) in drills.iter().enumerate() {
+        for i in 0..*n {
+            let hour = (i * 24 * 7 + d * 5) as i64;
+            // A slow upward drift with some noise; every fifth run missed, one failed.
+            let base =
+                [420.0, 260.0, 560.0][d] + 9.0 * i as f64 + ((i * 37 + d * 11) % 7) as f64 * 25.0;
+            let (verdict, rto) = match (i + d) % 9 {
+                4 => ("failed", None),
+                _ if i % 5 == 3 => ("missed", Some(base + 500.0)),
+                _ => ("met", Some(base)),
+            };
+            let mut r = row(drill, hour, verdict, rto);
+            r.rpo_seconds = rto.map(|_| 40.0 + ((i * 53 + d * 17) % 11) as f64 * 22.0);
+            r.phases = vec![
+                ("resolve".to_owned(), 0.8 + d as f64),
+                ("restore".to_owned(), base * 0.7),
+                ("prepare".to_owned(), 12.0 + i as f64),
+                ("verify".to_owned(), 30.0 + d as f64 * 10.0),
+                ("teardown".to_owned(), 20.0),
+            ];
+            rows.push(r.chained(HistoryRow::CHAIN_START));
+        }
+    }
+    let s = summarize(&rows, None, None, &gold());
+    assert_eq!((s.runs, s.drills.len()), (40, 3));
+    let cx = HistoryPageContext {
+        next_due: BTreeMap::from([
+            ("orders-db".to_owned(), NextDue::At(at(24 * 120))),
+            ("invoices-s3".to_owned(), NextDue::Overdue(at(24 * 80))),
+            ("ledger-pitr".to_owned(), NextDue::At(at(24 * 100))),
+        ]),
+        reports_href: Some("../reports/".to_owned()),
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir).expect("target/ can be created");
+    let path = dir.join("sample-history.html");
+    std::fs::write(&path, render_summary_html(&s, &cx)).expect("the page is written");
+    println!("{}", path.display());
+}
