@@ -67,6 +67,7 @@ fn check(restore: &str, kind: &str, name: &str, seconds: f64) -> CheckReport {
         outcome: CheckOutcome::Passed,
         findings: Vec::new(),
         seconds,
+        found: None,
     }
 }
 
@@ -858,6 +859,18 @@ fn html_has_verdict_charts_and_checks() {
         );
         assert_eq!(html.matches("url(").count(), html.matches("url(#").count());
     }
+}
+
+/// Issue 19: a passing `sql` check records the value it found, in report.json and the page.
+#[test]
+fn a_passing_sql_check_shows_the_value_it_found() {
+    let mut r = met_report();
+    r.checks[0].found = Some("1042".into());
+    assert_eq!(r.checks[0].outcome, CheckOutcome::Passed);
+    let json = serde_json::to_value(&r).expect("a report serializes");
+    assert_eq!(json["checks"][0]["found"], "1042");
+    assert!(json["checks"][1].get("found").is_none(), "absent when none");
+    assert!(render_html(&r).contains("<td><code>1042</code></td>"));
 }
 
 #[test]

@@ -339,8 +339,9 @@ fn report_export(done: &Exported, out: &mut dyn Write, err: &mut dyn Write) -> u
         let _ = writeln!(
             err,
             "error: the evidence was already damaged or incomplete when exported ({} \
-             problems; the bundle records them)",
-            info.problems.len()
+             problem{}; the bundle records them)",
+            info.problems.len(),
+            if info.problems.len() == 1 { "" } else { "s" }
         );
         exit::UNVERIFIED
     }

@@ -213,6 +213,7 @@ pub(crate) fn overshoot_report(o: &Overshoot, incident: DateTime<Utc>) -> CheckR
             ),
         }],
         seconds: 0.0,
+        found: None,
     }
 }
 
@@ -312,6 +313,13 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
                 "The harness could not run the drill: {}.",
                 failures.join("; ")
             ),
+        )
+    } else if !failures.is_empty() && j.failures.iter().all(|(_, ph)| ph.name == "verify") {
+        // Everything came back and only the checks failed: say so, not that the restore did
+        // not succeed (issue 19).
+        (
+            Verdict::Failed,
+            format!("Restored, but the checks failed: {}.", failures.join("; ")),
         )
     } else if !failures.is_empty() {
         (
@@ -600,6 +608,22 @@ mod tests {
                 "The restore did not succeed: restore \"a\": restore timeout: it broke.".into()
             )
         );
+        // Issue 19: only the checks failed: the restore worked, and the headline says so.
+        let mut checks = phase("verify", t0, 5.0, 6.0, Outcome::Failed);
+        checks.error = Some("1 of 2 checks did not pass".into());
+        let j = Judged {
+            failures: vec![("a", &checks)],
+            ..base
+        };
+        assert_eq!(
+            verdict(&gold(), &j).1,
+            "Restored, but the checks failed: restore \"a\": verify failed: 1 of 2 checks did \
+             not pass."
+        );
+        let base = Judged {
+            failures: vec![("a", &failed)],
+            ..j
+        };
         let j = Judged {
             failures: vec![("a", &failed), ("b", &harness)],
             ..base

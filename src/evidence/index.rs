@@ -789,6 +789,7 @@ mod tests {
                 outcome: CheckOutcome::Passed,
                 findings: Vec::new(),
                 seconds: 0.1,
+                found: None,
             }],
             teardown: TeardownReport {
                 outcome: "done".into(),

@@ -440,7 +440,7 @@ fn checks_section(r: &RunReport) -> Markup {
                 p { "No checks ran." }
             } @else {
                 table {
-                    tr { th { "check" } th { "restore" } th { "kind" } th { "outcome" } th.num { "findings" } th.num { "seconds" } }
+                    tr { th { "check" } th { "restore" } th { "kind" } th { "outcome" } th { "found" } th.num { "findings" } th.num { "seconds" } }
                     @for c in &r.checks {
                         @let (class, word) = check_badge(c.outcome);
                         tr {
@@ -448,6 +448,7 @@ fn checks_section(r: &RunReport) -> Markup {
                             td { code { (c.restore) } }
                             td { (c.kind) }
                             td { span class={"badge " (class)} { (word) } }
+                            td { @if let Some(v) = &c.found { code { (v) } } }
                             td.num { (c.findings.len()) }
                             td.num { (format!("{:.3}", c.seconds)) }
                         }
