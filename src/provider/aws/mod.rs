@@ -8,6 +8,7 @@ pub mod evidence_upload;
 pub mod rds;
 pub mod s3;
 pub mod sweep;
+mod trace;
 mod wait;
 
 pub use config::{AwsSettings, Session};
