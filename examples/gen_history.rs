@@ -156,7 +156,7 @@ fn report(path: &Path, drill: Option<&str>, since: Option<&str>) -> Result<(), S
                 .map_err(|e| format!("--since {s}: {e}"))
         })
         .transpose()?;
-    let targets = Summary::rto_targets(&TierCatalog::default());
+    let targets = Summary::targets(&TierCatalog::default());
     let t0 = Instant::now();
     let history = read_history(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let t1 = Instant::now();

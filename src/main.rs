@@ -4,8 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use restore_drill::commands;
+
+/// Where `demo` writes unless told otherwise: apart from `reports/`, so a demo run never counts
+/// as compliance evidence for drills/demo-local.toml.
+const DEMO_REPORTS: &str = "reports-demo";
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -27,7 +31,8 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "restore-drill", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    /// More log output on stderr: -v shows each AWS call (operation, attempt, HTTP status,
+    /// latency) and each poll of a wait; -vv everything at trace level. RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
@@ -43,10 +48,11 @@ enum Command {
     /// any provider. Every problem in a file is reported at once, as FILE:LINE:COLUMN.
     /// Exits 0 when every file is valid, 20 when any is not.
     #[command(
-        after_help = "Examples:\n  restore-drill validate                  # every *.toml under drills/\n  restore-drill validate drills/orders.toml ci/drills/"
+        after_help = "Examples:\n  restore-drill validate                  # every *.toml under drills/\n  restore-drill validate drills/*.toml       # a tiers.toml among them is checked as a tiers file"
     )]
     Validate {
-        /// Drill files, or directories searched recursively for *.toml (tiers.toml excepted).
+        /// Drill files, or directories searched recursively for *.toml (tiers.toml excepted
+        /// there; a tiers.toml named as a file is checked as a tiers file).
         #[arg(default_value = "drills")]
         paths: Vec<PathBuf>,
     },
@@ -273,8 +279,8 @@ enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  restore-drill report\n",
-        "  restore-drill report --drill orders-db --since 2026-01-01T00:00:00Z --html rto.html\n\n",
-        "Times without a zone are UTC."
+        "  restore-drill report --drill orders-db --since 2026-01-01 --html history.html\n\n",
+        "A TIME is a date (YYYY-MM-DD, from its start) or an RFC 3339 time; without a zone, UTC."
     ))]
     Report {
         /// The reports folder holding history.csv.
@@ -283,10 +289,12 @@ enum Command {
         /// Only this drill.
         #[arg(long, value_name = "NAME")]
         drill: Option<String>,
-        /// Only runs started at or after this time (RFC 3339; no zone = UTC).
+        /// Only runs started at or after this time (a date or RFC 3339; no zone = UTC).
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Also write a self-contained HTML page with an RTO trend chart per drill.
+        /// Also write a self-contained HTML page of the history: per drill, RTO and RPO of
+        /// every run against the targets, pass rate, percentiles, the next due date, and a
+        /// link to each run's report.
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
     },
@@ -318,12 +326,39 @@ enum Command {
     /// drill (drills/demo-local.toml) to restore to just before the drop, checks the orders,
     /// measures RTO and RPO against the gold tier, prints the report, and removes everything
     /// it created except the report. Needs the PostgreSQL server binaries.
-    #[command(after_help = "Example:\n  restore-drill demo")]
+    ///
+    /// The report and its history row go to reports-demo/, not reports/: a demo run is not a
+    /// drill of anything real, so it must not count as evidence for drills/demo-local.toml.
+    #[command(
+        after_help = "Example:\n  restore-drill demo\n  restore-drill demo --reports /tmp/demo-reports"
+    )]
     Demo {
-        /// Where the report goes: <DIR>/demo-local/<run_id>/.
-        #[arg(long, value_name = "DIR", default_value = "reports")]
+        /// Where the report goes: <DIR>/demo-local/<run_id>/, and the history <DIR>/history.csv.
+        #[arg(long, value_name = "DIR", default_value = DEMO_REPORTS)]
         reports: PathBuf,
     },
+    /// Print a shell completion script for restore-drill on stdout.
+    ///
+    /// Generated from this program's own command definitions, so it always matches the
+    /// installed version.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill completions bash > ~/.local/share/bash-completion/completions/restore-drill\n",
+        "  restore-drill completions zsh > ~/.zfunc/_restore-drill   # with fpath+=~/.zfunc\n",
+        "  restore-drill completions fish > ~/.config/fish/completions/restore-drill.fish"
+    ))]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, generated from the same definitions as --help.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  restore-drill man | man -l -\n",
+        "  restore-drill man > /usr/local/share/man/man1/restore-drill.1"
+    ))]
+    Man,
     /// Compliance evidence: export signed bundles of runs for auditors, verify them, make keys.
     ///
     /// A bundle maps the runs of a period to SOC 2 A1.3, ISO 27001 A.8.13, PCI DSS 12.10.2,
@@ -448,8 +483,10 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30m, 6h, 2d)"))
 }
 
+/// Every time argument: a date (its first moment, UTC) or an RFC 3339 time, as `evidence`
+/// reads its `--since`.
 fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    restore_drill::drill::parse_timestamp(text)
+    restore_drill::drill::parse_time_arg(text)
 }
 
 fn main() -> ExitCode {
@@ -500,6 +537,17 @@ fn main() -> ExitCode {
             commands::run(paths, &args, &mut out, &mut err)
         }
         Command::Demo { reports } => commands::demo(reports, &mut out, &mut err),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "restore-drill", &mut out);
+            restore_drill::exit::OK
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+            Ok(()) => restore_drill::exit::OK,
+            Err(e) => {
+                eprintln!("error: cannot write the manual page: {e}");
+                restore_drill::exit::ERROR
+            }
+        },
         Command::WalFetch {
             log,
             archive,
@@ -657,8 +705,10 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: a log redirected to a file (or read by CI) stays plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -204,6 +204,10 @@ pub struct CheckReport {
     pub outcome: CheckOutcome,
     pub findings: Vec<Finding>,
     pub seconds: f64,
+    /// What the check found when it has one value to show, passed or not: the first value an
+    /// `sql` check's query returned (`NULL`, or `no rows`). Absent for other checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -188,6 +188,7 @@ impl RestoreDriver for Scripted {
                     },
                     findings: vec![],
                     seconds: 0.0,
+                    found: None,
                 },
                 newest,
             );

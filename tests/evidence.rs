@@ -354,6 +354,7 @@ fn report(s: &Spec, i: usize, drill_file: &str, drill_sha: &str) -> RunReport {
                 Vec::new()
             },
             seconds: 0.4,
+            found: None,
         }],
         teardown: TeardownReport {
             outcome: "done".into(),

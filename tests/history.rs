@@ -13,6 +13,7 @@ use restore_drill::report::{
     TierRef, Verdict, append_history, read_history, render_summary_html, render_summary_text,
     summarize,
 };
+use restore_drill::report::{HistoryPageContext, NextDue, Targets, TierTargets};
 
 /// 2026-01-01T00:00:00Z plus `hours`.
 fn at(hours: i64) -> DateTime<Utc> {
@@ -519,8 +520,14 @@ fn row(drill: &str, hour: i64, verdict: &str, rto: Option<f64>) -> HistoryRow {
     .chained(HistoryRow::CHAIN_START)
 }
 
-fn gold() -> BTreeMap<String, f64> {
-    BTreeMap::from([("gold".to_owned(), 900.0)])
+fn gold() -> Targets {
+    BTreeMap::from([(
+        "gold".to_owned(),
+        TierTargets {
+            rto_seconds: 900.0,
+            rpo_seconds: 300.0,
+        },
+    )])
 }
 
 #[test]
@@ -597,8 +604,8 @@ fn the_trend_warns_only_when_the_projection_reaches_80_percent_of_the_target() {
     assert_eq!(
         a.warnings,
         vec![
-            "RTO is rising by 10.0 s per run over the last 10 runs: 5 runs from now it would \
-             be 740.0 s, 82% of the 900.0 s target of tier gold"
+            "RTO is rising by 10.00s per run over the last 10 runs: 5 runs from now it would \
+             be 12m 20.0s, 82% of the 15m target of tier gold"
         ]
     );
     // Without a known target: the same trend, no warning.
@@ -644,7 +651,7 @@ fn text_and_html_show_each_drill_the_trend_and_the_warning() {
         "{text}"
     );
     assert!(
-        text.contains("\norders-db (tier gold, RTO target 900.0 s)\n"),
+        text.contains("\norders-db (tier gold, RTO target 15m)\n"),
         "{text}"
     );
     assert!(text.contains("runs 10, met 10 (100.0%)"), "{text}");
@@ -661,18 +668,67 @@ fn text_and_html_show_each_drill_the_trend_and_the_warning() {
         "{text}"
     );
     assert!(
-        text.contains("  warning: RTO is rising by 10.0 s per run"),
+        text.contains("  warning: RTO is rising by 10.00s per run"),
         "{text}"
     );
 
-    let html = render_summary_html(&s);
+    let cx = HistoryPageContext {
+        next_due: BTreeMap::from([("orders-db".to_owned(), NextDue::At(at(24 * 90)))]),
+        reports_href: Some("../reports/".to_owned()),
+    };
+    let html = render_summary_html(&s, &cx);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(!html.contains("<script") && !html.contains("src=\"http"));
-    assert_eq!(html.matches("id=\"rto-trend\"").count(), 1);
-    assert!(html.contains("<svg class=\"rto-trend\" id=\"rto-trend-orders-db\""));
-    assert_eq!(html.matches("<circle").count(), 10);
-    assert!(html.contains("<line class=\"target\""));
+    assert_eq!(html.matches("<section class=\"drill\"").count(), 1);
+    // RTO and RPO over time, each against its target; a point per run, linked to its report.
+    let (rto, rpo) = (chart(&html, "rto-orders-db"), chart(&html, "rpo-orders-db"));
+    assert_eq!(rto.matches("<circle").count(), 10);
+    assert!(rto.contains("<line class=\"target\""));
+    assert!(rto.contains(">target 15m<"), "durations for people: {rto}");
+    assert!(rpo.contains(">target 5m<") && rpo.matches("<circle").count() == 10);
+    assert!(rto.contains("<a href=\"../reports/orders-db/orders-db-000/report.html\"><circle"));
+    assert_eq!(
+        html.matches("href=\"../reports/orders-db/").count(),
+        10 + 10 + 10
+    );
+    // Pass rate, percentiles for people, the next due date, the warning.
+    assert!(html.contains("100%"));
+    assert!(html.contains("<td>RTO</td><td class=\"num\">10</td><td class=\"num\">10m 40.5s</td>"));
+    assert!(html.contains("2026-04-01 00:00 UTC"), "next due");
     assert!(html.contains("warning: RTO is rising"));
+    assert!(
+        !html.contains("900.0 s") && !html.contains(" s<"),
+        "no raw seconds"
+    );
+}
+
+/// The `<svg id=...>` chart of a page.
+fn chart<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    let len = html[start..].find("</svg>").expect("a closed svg");
+    &html[start..start + len]
+}
+
+/// Issue 19: a drill name or run id holding markup stays text on the history page, and in
+/// its links.
+#[test]
+fn the_history_page_renders_markup_in_names_inert() {
+    let hostile = "<script>alert(\"x\")</script>";
+    let rows = vec![
+        row(hostile, 1, "met", Some(10.0)),
+        row(hostile, 2, "failed", None),
+    ];
+    let s = summarize(&rows, None, None, &gold());
+    let cx = HistoryPageContext {
+        reports_href: Some(String::new()),
+        ..HistoryPageContext::default()
+    };
+    let html = render_summary_html(&s, &cx);
+    assert!(!html.to_lowercase().contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    assert!(html.contains("href=\"%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/%3Cscript"));
 }
 
 #[test]
@@ -762,4 +818,87 @@ fn expected_phases_are_medians_of_the_drills_restored_runs() {
     let e = restore_drill::report::expected_phases(&h, "orders-db", 2);
     assert_eq!(e.get("restore"), Some(&std::time::Duration::from_secs(200)));
     assert!(restore_drill::report::expected_phases(&h, "nothing", 10).is_empty());
+}
+
+/// Issue 19: the `csv` crate now reads and writes the history. A history written by the code
+/// before that change (tests/fixtures/history-v1.csv: quoted, unicode and once-multi-line
+/// fields, empty seconds) reads whole, and every row written again is the same bytes with the
+/// same hashes, so existing chains stay valid.
+#[test]
+fn a_history_written_before_the_csv_crate_reads_and_rewrites_byte_for_byte() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/history-v1.csv");
+    let bytes = std::fs::read_to_string(&fixture).unwrap();
+    let h = read_history(&fixture).unwrap();
+    assert_eq!(h.problems, Vec::<String>::new());
+    assert_eq!(h.rows.len(), 12);
+    assert_eq!(h.rows[1].drill, "a,b \"quoted\"");
+    assert_eq!(h.rows[7].tier, "tier,with\"comma");
+    assert_eq!(h.rows[3].drill, "ünïcødé €");
+    assert_eq!(h.rows[3].rto_seconds, None);
+    assert_eq!(h.rows[5].phase("restore"), None);
+    let mut written = format!("{}\n", HistoryRow::HEADER);
+    let mut prev = HistoryRow::CHAIN_START.to_owned();
+    for row in &h.rows {
+        let again = row.clone().chained(&prev);
+        assert_eq!(again.row_hash, row.row_hash, "run {}", row.run_id);
+        written.push_str(&again.to_line());
+        prev = again.row_hash;
+    }
+    assert_eq!(written, bytes);
+    // And an append continues that chain.
+    let (_dir, path) = temp();
+    std::fs::write(&path, &bytes).unwrap();
+    let r = report("orders-db", "run-new", at(200), Some(1.0));
+    let row = append_history(&path, &r, &sha(1)).unwrap();
+    assert_eq!(row.prev_hash, h.rows[11].row_hash);
+    let after = read_history(&path).unwrap();
+    assert_eq!((after.rows.len(), after.problems.len()), (13, 0));
+}
+
+/// Writes `target/sample-history.html`: the `report --html` page over 40 runs of 3 drills
+/// (RTO and RPO varying, some missed, some failed, one drill overdue), for a look in a
+/// browser. Run by `ci/screenshot-report --history`.
+#[test]
+#[ignore = "writes a file for ci/screenshot-report; run with --ignored"]
+fn write_sample_history_html() {
+    let mut rows = Vec::new();
+    let drills = [("orders-db", 14), ("invoices-s3", 13), ("ledger-pitr", 13)];
+    for (d, (drill, n)) in drills.iter().enumerate() {
+        for i in 0..*n {
+            let hour = (i * 24 * 7 + d * 5) as i64;
+            // A slow upward drift with some noise; every fifth run missed, one failed.
+            let base =
+                [420.0, 260.0, 560.0][d] + 9.0 * i as f64 + ((i * 37 + d * 11) % 7) as f64 * 25.0;
+            let (verdict, rto) = match (i + d) % 9 {
+                4 => ("failed", None),
+                _ if i % 5 == 3 => ("missed", Some(base + 500.0)),
+                _ => ("met", Some(base)),
+            };
+            let mut r = row(drill, hour, verdict, rto);
+            r.rpo_seconds = rto.map(|_| 40.0 + ((i * 53 + d * 17) % 11) as f64 * 22.0);
+            r.phases = vec![
+                ("resolve".to_owned(), 0.8 + d as f64),
+                ("restore".to_owned(), base * 0.7),
+                ("prepare".to_owned(), 12.0 + i as f64),
+                ("verify".to_owned(), 30.0 + d as f64 * 10.0),
+                ("teardown".to_owned(), 20.0),
+            ];
+            rows.push(r.chained(HistoryRow::CHAIN_START));
+        }
+    }
+    let s = summarize(&rows, None, None, &gold());
+    assert_eq!((s.runs, s.drills.len()), (40, 3));
+    let cx = HistoryPageContext {
+        next_due: BTreeMap::from([
+            ("orders-db".to_owned(), NextDue::At(at(24 * 120))),
+            ("invoices-s3".to_owned(), NextDue::Overdue(at(24 * 80))),
+            ("ledger-pitr".to_owned(), NextDue::At(at(24 * 100))),
+        ]),
+        reports_href: Some("../reports/".to_owned()),
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir).expect("target/ can be created");
+    let path = dir.join("sample-history.html");
+    std::fs::write(&path, render_summary_html(&s, &cx)).expect("the page is written");
+    println!("{}", path.display());
 }

@@ -67,6 +67,7 @@ fn check(restore: &str, kind: &str, name: &str, seconds: f64) -> CheckReport {
         outcome: CheckOutcome::Passed,
         findings: Vec::new(),
         seconds,
+        found: None,
     }
 }
 
@@ -774,12 +775,14 @@ fn junit_names_suites_cases_and_says_why() {
 
 // --- HTML -------------------------------------------------------------------------------------
 
+/// Text as maud escapes it (issue 19: the page comes from a template engine): `& < > "`. A
+/// `'` stays as it is, which is safe in element text and in the double-quoted attributes maud
+/// writes.
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// The `<svg id="...">…</svg>` element of a page, parsed: SVG inside HTML is XML.
@@ -858,55 +861,54 @@ fn html_has_verdict_charts_and_checks() {
     }
 }
 
+/// Issue 19: a passing `sql` check records the value it found, in report.json and the page.
+#[test]
+fn a_passing_sql_check_shows_the_value_it_found() {
+    let mut r = met_report();
+    r.checks[0].found = Some("1042".into());
+    assert_eq!(r.checks[0].outcome, CheckOutcome::Passed);
+    let json = serde_json::to_value(&r).expect("a report serializes");
+    assert_eq!(json["checks"][0]["found"], "1042");
+    assert!(json["checks"][1].get("found").is_none(), "absent when none");
+    assert!(render_html(&r).contains("<td><code>1042</code></td>"));
+}
+
 #[test]
 fn html_escapes_text_from_the_report() {
-    let html = render_html(&failed_report());
+    // Issue 19: a finding carries database values; one holding markup renders inert.
+    let mut r = failed_report();
+    r.checks[0].findings.push(finding(
+        "changed",
+        "<script>alert(1)</script>",
+        "1",
+        "\"><img src=x onerror=alert(1)>",
+        "</td></tr></table><script>",
+    ));
+    let html = render_html(&r);
+    assert!(!html.to_lowercase().contains("<img"));
+    assert!(html.contains("<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+    assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
     assert!(
         !html.to_lowercase().contains("<script"),
         "a check name must not become a script element"
     );
-    assert!(
-        html.contains(
-            "totals &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;"
-        )
-    );
+    assert!(html.contains("totals &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 'co'"));
     assert!(html.contains("relation &quot;invoice_totals&quot; does not exist"));
     assert!(html.contains("RTO not measured"));
 }
 
 // --- CSV --------------------------------------------------------------------------------------
 
-/// RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks.
+/// The records of a CSV text, read with the `csv` crate (issue 19: every CSV the tool writes
+/// reads with it).
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(!quoted, "unterminated quoted field");
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "the last record has no line end"
-    );
-    rows
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.expect("a CSV record").iter().map(str::to_owned).collect())
+        .collect()
 }
 
 #[test]
@@ -950,8 +952,11 @@ fn csv_round_trips_the_phases() {
             assert_eq!(row[7], p.error.clone().unwrap_or_default());
         }
     }
-    // The error with a comma, quotes and a line break is quoted, quotes doubled.
+    // The error with a comma, quotes and a line break is quoted, quotes doubled; records end
+    // in CRLF (RFC 4180).
     let text = render_phases_csv(&failed_report());
+    assert!(text.starts_with("restore,phase,started_at,") && text.ends_with("\r\n"));
+    assert_eq!(text.matches("\r\n").count(), parse_csv(&text).len());
     assert!(text.contains(
         "\"copy of 2026/03/inv-0042.pdf failed: AccessDenied: \"\"s3:GetObjectVersion\"\" denied"
     ));

@@ -124,6 +124,15 @@ const BAD: &[(&str, &[&str])] = &[
         &["missing-key.toml:9:1: restore \"orders\": missing required key \"source\""],
     ),
     (
+        // Issue 19: every missing key at once, not one per run of `validate`.
+        "missing-keys",
+        &[
+            "missing-keys.toml:1:1: missing required key \"name\"",
+            "missing-keys.toml:1:1: missing required key \"tier\"",
+            "missing-keys.toml:1:1: missing required key \"schedule\"",
+        ],
+    ),
+    (
         "duplicate-id",
         &[
             "duplicate-id.toml:23:6: restore \"orders\": duplicate restore id \"orders\" (first defined on line 10)",
@@ -267,6 +276,33 @@ fn a_directory_mixes_valid_and_invalid_files() {
         )),
         "{}",
         run.stdout
+    );
+}
+
+/// Issue 19: `validate drills/*.toml` names tiers.toml too; it is checked as a tiers file.
+#[test]
+fn a_tiers_file_given_by_name_is_checked_as_one() {
+    let run = restore_drill(&["validate", "drills/tiers.toml", "drills/demo-local.toml"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("ok       drills/tiers.toml (tiers file)\n")
+    );
+    assert!(run.stdout.contains(
+        "1 drill file checked: 1 valid, 0 invalid\n1 tiers file checked: 1 valid, 0 invalid"
+    ));
+
+    let bad = restore_drill(&["validate", "tests/fixtures/tiers-bad/tiers.toml"]);
+    assert_eq!(bad.code, 20);
+    assert!(
+        bad.stderr
+            .starts_with("tests/fixtures/tiers-bad/tiers.toml:3:7: tier \"fast\": key \"rto\""),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stdout
+            .contains("INVALID  tests/fixtures/tiers-bad/tiers.toml (tiers file, 1 problem)")
     );
 }
 

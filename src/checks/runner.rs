@@ -20,10 +20,16 @@ pub async fn run_check(
     cx: &CheckContext,
 ) -> (CheckReport, Option<DateTime<Utc>>) {
     let started = Instant::now();
+    let mut found = None;
     let result: Checked = match &check.kind {
-        CheckKind::Sql { query, expect } => sql::sql(&check.name, query, expect, cx)
-            .await
-            .map(|f| (f, None)),
+        CheckKind::Sql { query, expect } => {
+            sql::sql(&check.name, query, expect, cx)
+                .await
+                .map(|(f, value)| {
+                    found = Some(value);
+                    (f, None)
+                })
+        }
         CheckKind::Freshness { query: Some(q) } => {
             sql::freshness(q, cx).await.map(|t| (Vec::new(), Some(t)))
         }
@@ -53,13 +59,15 @@ pub async fn run_check(
             check.kind.name()
         )),
     };
-    report(
+    let (mut r, newest) = report(
         &check.restore,
         check.kind.name(),
         &check.name,
         started,
         result,
-    )
+    );
+    r.found = found;
+    (r, newest)
 }
 
 /// The outcome of one check of restored objects (an `s3_versions` restore); `source_prefix`
@@ -146,6 +154,7 @@ fn report(
             outcome,
             findings,
             seconds: started.elapsed().as_secs_f64(),
+            found: None,
         },
         newest,
     )

@@ -35,15 +35,28 @@ pub(crate) async fn rows(client: &tokio_postgres::Client, sql: &str) -> Result<R
         .collect())
 }
 
-/// The `sql` check: the query's first value against the expectation.
+/// The `sql` check: the query's first value against the expectation. Also returns that value
+/// as found (`NULL`, or `no rows`), which the report records whether the check passed or not.
 pub(crate) async fn sql(
     name: &str,
     sql: &str,
     expect: &Expect,
     cx: &CheckContext,
-) -> Result<Vec<Finding>, String> {
+) -> Result<(Vec<Finding>, String), String> {
     let rows = query(&cx.target, sql).await?;
-    Ok(judge(name, expect, &rows))
+    Ok((judge(name, expect, &rows), found(&rows)))
+}
+
+/// The first value of the first row as a report shows it.
+fn found(rows: &Rows) -> String {
+    match rows.first() {
+        None => "no rows".to_owned(),
+        Some(row) => row
+            .first()
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "NULL".to_owned()),
+    }
 }
 
 /// The `freshness` check: the newest data present, as the query dates it.
@@ -148,6 +161,14 @@ mod tests {
 
     fn rows(v: &[&str]) -> Rows {
         v.iter().map(|s| vec![Some((*s).to_owned())]).collect()
+    }
+
+    /// Issue 19: what a passing check found is recorded too.
+    #[test]
+    fn the_value_found_is_shown_for_any_outcome() {
+        assert_eq!(found(&rows(&["1042"])), "1042");
+        assert_eq!(found(&Vec::new()), "no rows");
+        assert_eq!(found(&vec![vec![None]]), "NULL");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::evidence::verify_bundle;
 use crate::evidence::{ExportRequest, Exported, export_bundle, out_paths};
@@ -124,23 +124,14 @@ pub enum LockModeArg {
     Governance,
 }
 
-/// `--since`: a date is its first moment.
+/// `--since`: a date is its first moment (the one time parser every command uses).
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
-    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        Ok(d) => Ok(d.and_time(chrono::NaiveTime::MIN).and_utc()),
-        Err(_) => crate::drill::parse_timestamp(text),
-    }
+    crate::drill::parse_time_arg(text)
 }
 
 /// `--until`: a date is its last moment, so `--until 2026-03-31` includes that day.
 fn parse_until(text: &str) -> Result<DateTime<Utc>, String> {
-    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        Ok(d) => d
-            .and_hms_nano_opt(23, 59, 59, 999_999_999)
-            .map(|t| t.and_utc())
-            .ok_or_else(|| format!("invalid date \"{text}\"")),
-        Err(_) => crate::drill::parse_timestamp(text),
-    }
+    crate::drill::parse_until_arg(text)
 }
 
 /// Runs one `evidence` command.
@@ -348,8 +339,9 @@ fn report_export(done: &Exported, out: &mut dyn Write, err: &mut dyn Write) -> u
         let _ = writeln!(
             err,
             "error: the evidence was already damaged or incomplete when exported ({} \
-             problems; the bundle records them)",
-            info.problems.len()
+             problem{}; the bundle records them)",
+            info.problems.len(),
+            if info.problems.len() == 1 { "" } else { "s" }
         );
         exit::UNVERIFIED
     }

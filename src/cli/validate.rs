@@ -4,10 +4,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::drill::{Severity, find_drill_files};
+use crate::drill::{Severity, TIERS_FILE, TierCatalog, find_drill_files};
+
+/// "1 problem", "3 problems".
+fn problems_word(n: usize) -> String {
+    format!("{n} problem{}", if n == 1 { "" } else { "s" })
+}
 use crate::exit;
 
-/// `restore-drill validate [PATH...]`: checks every drill file, reports every problem.
+/// `restore-drill validate [PATH...]`: checks every drill file, reports every problem. A file
+/// named `tiers.toml` given by name (as `validate drills/*.toml` does) is checked as a tiers
+/// file, not as a drill.
 pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let files = match find_drill_files(paths) {
         Ok(f) => f,
@@ -16,6 +23,36 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
             return exit::INVALID;
         }
     };
+    let (tier_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| f.file_name().is_some_and(|n| n == TIERS_FILE));
+    let mut invalid_tiers = 0;
+    for file in &tier_files {
+        let checked = std::fs::read_to_string(file)
+            .map_err(|e| vec![format!("{}: cannot read: {e}", file.display())])
+            .and_then(|text| {
+                TierCatalog::default()
+                    .with_file(file, &text)
+                    .map_err(|ds| ds.iter().map(ToString::to_string).collect())
+            });
+        match checked {
+            Ok(_) => {
+                let _ = writeln!(out, "ok       {} (tiers file)", file.display());
+            }
+            Err(problems) => {
+                invalid_tiers += 1;
+                for p in &problems {
+                    let _ = writeln!(err, "{p}");
+                }
+                let _ = writeln!(
+                    out,
+                    "INVALID  {} (tiers file, {})",
+                    file.display(),
+                    problems_word(problems.len())
+                );
+            }
+        }
+    }
     let mut invalid = 0;
     for (file, checked) in &crate::drill::load_drills(&files) {
         for d in &checked.diagnostics {
@@ -30,8 +67,12 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
             let _ = writeln!(out, "ok       {}", file.display());
         } else {
             invalid += 1;
-            let s = if errors == 1 { "" } else { "s" };
-            let _ = writeln!(out, "INVALID  {} ({errors} problem{s})", file.display());
+            let _ = writeln!(
+                out,
+                "INVALID  {} ({})",
+                file.display(),
+                problems_word(errors)
+            );
         }
     }
     let n = files.len();
@@ -42,7 +83,20 @@ pub fn validate(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> 
         if n == 1 { "" } else { "s" },
         n - invalid
     );
-    if invalid > 0 { exit::INVALID } else { exit::OK }
+    if !tier_files.is_empty() {
+        let k = tier_files.len();
+        let _ = writeln!(
+            out,
+            "{k} tiers file{} checked: {} valid, {invalid_tiers} invalid",
+            if k == 1 { "" } else { "s" },
+            k - invalid_tiers
+        );
+    }
+    if invalid + invalid_tiers > 0 {
+        exit::INVALID
+    } else {
+        exit::OK
+    }
 }
 
 /// Loads every drill under `paths`; prints the problems of invalid ones. `None` when any is

@@ -47,20 +47,62 @@ pub(crate) fn parse_toml<'i>(diags: &mut Diags<'_>, text: &'i str) -> Option<Spa
 /// Deserializes one section into its strict type. On failure, reports the problem in
 /// `context` and returns `None`. `extra_keys` are keys handled elsewhere that a typo may have
 /// meant (for suggestions).
+///
+/// serde stops at the first missing key; to report every missing key at once, each one found
+/// is filled with a stand-in and the section read again, until a read finds no more. A later
+/// complaint about a stand-in's type (a missing table, say) is left out: its key was reported
+/// as missing already.
 pub(crate) fn de<T: DeserializeOwned>(
     diags: &mut Diags<'_>,
     value: Value<'_>,
     context: &str,
     extra_keys: &[&str],
 ) -> Option<T> {
+    /// More missing keys than any section has: a guard against a loop that never ends.
+    const MAX_MISSING: usize = 32;
     let whole = value.clone();
-    match T::deserialize(ValueDeserializer::from(value)) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let span = e.span().unwrap_or_else(|| whole.span());
-            let path = path_to(&whole, &span);
-            diags.error(span, context, describe(e.message(), &path, extra_keys));
-            None
+    let mut attempt = value;
+    let mut missing: Vec<String> = Vec::new();
+    loop {
+        let e = match T::deserialize(ValueDeserializer::from(attempt.clone())) {
+            Ok(v) if missing.is_empty() => return Some(v),
+            Ok(_) => return None,
+            Err(e) => e,
+        };
+        let stand_in = attempt.span().start..attempt.span().start;
+        let span = e.span().unwrap_or_else(|| whole.span());
+        let path = path_to(&whole, &span);
+        let field = e
+            .message()
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+            .map(str::to_owned);
+        match field {
+            Some(f) if path.is_empty() && !missing.contains(&f) && missing.len() < MAX_MISSING => {
+                diags.error(span, context, describe(e.message(), &path, extra_keys));
+                let start = attempt.span().start;
+                if let DeValue::Table(t) = attempt.get_mut() {
+                    t.insert(
+                        Spanned::new(start..start, std::borrow::Cow::Owned(f.clone())),
+                        Spanned::new(
+                            start..start,
+                            DeValue::String(std::borrow::Cow::Borrowed("")),
+                        ),
+                    );
+                } else {
+                    return None;
+                }
+                missing.push(f);
+            }
+            _ => {
+                let about_a_stand_in = !missing.is_empty()
+                    && (e.span().is_none_or(|s| s == stand_in)
+                        || path.first().is_some_and(|k| missing.contains(k)));
+                if !about_a_stand_in {
+                    diags.error(span, context, describe(e.message(), &path, extra_keys));
+                }
+                return None;
+            }
         }
     }
 }

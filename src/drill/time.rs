@@ -125,6 +125,34 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// A time argument of any command (`--since`, `--incident-at`, `--at`): a date `YYYY-MM-DD`
+/// is its first moment (UTC), else a timestamp as `parse_timestamp` reads it.
+pub fn parse_time_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    match chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(d) => Ok(d.and_time(chrono::NaiveTime::MIN).and_utc()),
+        Err(_) => parse_timestamp(text).map_err(|_| time_arg_error(text)),
+    }
+}
+
+/// An end-of-period argument (`--until`): a date is its last moment, so `--until 2026-03-31`
+/// includes that day; else a timestamp.
+pub fn parse_until_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    match chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(d) => d
+            .and_hms_nano_opt(23, 59, 59, 999_999_999)
+            .map(|t| t.and_utc())
+            .ok_or_else(|| time_arg_error(text)),
+        Err(_) => parse_timestamp(text).map_err(|_| time_arg_error(text)),
+    }
+}
+
+fn time_arg_error(text: &str) -> String {
+    format!(
+        "invalid time \"{text}\": expected a date (2026-01-01, in UTC) or an RFC 3339 time \
+         (2026-01-01T13:00:00Z; a time without a zone is UTC)"
+    )
+}
+
 /// Parses `-30m`-style offsets into the past. `+` offsets are refused: a drill restores what
 /// already exists.
 fn parse_relative(text: &str) -> Option<Result<Duration, String>> {
@@ -291,6 +319,25 @@ pub fn human_seconds(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19: every command reads a time argument the same way.
+    #[test]
+    fn time_arguments_take_dates_and_timestamps() {
+        let day = parse_time_arg("2026-01-01").unwrap();
+        assert_eq!(day.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert_eq!(
+            parse_until_arg("2026-03-31").unwrap().to_rfc3339(),
+            "2026-03-31T23:59:59.999999999+00:00"
+        );
+        assert_eq!(parse_time_arg("2026-01-01T00:00:00Z"), Ok(day));
+        assert_eq!(parse_time_arg("2026-01-01 02:00:00+02:00"), Ok(day));
+        assert!(
+            parse_time_arg("yesterday")
+                .unwrap_err()
+                .contains("expected a date")
+        );
+        assert!(parse_until_arg("2026-02-30").is_err());
+    }
 
     #[test]
     fn durations() {

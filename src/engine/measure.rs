@@ -213,6 +213,7 @@ pub(crate) fn overshoot_report(o: &Overshoot, incident: DateTime<Utc>) -> CheckR
             ),
         }],
         seconds: 0.0,
+        found: None,
     }
 }
 
@@ -262,6 +263,20 @@ pub(crate) struct Judged<'a> {
     pub rpo: Option<f64>,
 }
 
+/// An error of several lines as one: lines joined with "; ", or a space after a line that
+/// ends in a colon ("Attempted:" then the list). The whole error stays in the sentence (issue
+/// 19: a credentials error was cut at "Attempted:").
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The verdict and its one-sentence reason: an interruption or the harness's fault is an
 /// error, a failed phase or an overshoot past a target is a failure, else the targets judge.
 pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
@@ -273,12 +288,7 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
                 "restore \"{id}\": {} {}: {}",
                 ph.name,
                 ph.outcome.as_str(),
-                ph.error
-                    .as_deref()
-                    .unwrap_or_default()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
+                one_line(ph.error.as_deref().unwrap_or_default())
             )
         })
         .collect();
@@ -312,6 +322,13 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
                 "The harness could not run the drill: {}.",
                 failures.join("; ")
             ),
+        )
+    } else if !failures.is_empty() && j.failures.iter().all(|(_, ph)| ph.name == "verify") {
+        // Everything came back and only the checks failed: say so, not that the restore did
+        // not succeed (issue 19).
+        (
+            Verdict::Failed,
+            format!("Restored, but the checks failed: {}.", failures.join("; ")),
         )
     } else if !failures.is_empty() {
         (
@@ -580,6 +597,18 @@ mod tests {
         assert_eq!(verdict(&gold(), &j).0, Verdict::Met);
     }
 
+    /// Issue 19: a credentials error is kept whole in the verdict's sentence.
+    #[test]
+    fn a_multi_line_error_is_one_line_and_whole() {
+        assert_eq!(
+            one_line(
+                "no credentials found in chain. Attempted:\n  Environment: not set\n  \
+                 Profile: not enabled\n"
+            ),
+            "no credentials found in chain. Attempted: Environment: not set; Profile: not enabled"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn verdicts_rank_interruption_harness_failure_then_targets() {
         let t0 = Instant::now();
@@ -597,9 +626,27 @@ mod tests {
             verdict(&gold(), &base),
             (
                 Verdict::Failed,
-                "The restore did not succeed: restore \"a\": restore timeout: it broke.".into()
+                "The restore did not succeed: restore \"a\": restore timeout: it broke; second \
+                 line."
+                    .into()
             )
         );
+        // Issue 19: only the checks failed: the restore worked, and the headline says so.
+        let mut checks = phase("verify", t0, 5.0, 6.0, Outcome::Failed);
+        checks.error = Some("1 of 2 checks did not pass".into());
+        let j = Judged {
+            failures: vec![("a", &checks)],
+            ..base
+        };
+        assert_eq!(
+            verdict(&gold(), &j).1,
+            "Restored, but the checks failed: restore \"a\": verify failed: 1 of 2 checks did \
+             not pass."
+        );
+        let base = Judged {
+            failures: vec![("a", &failed)],
+            ..j
+        };
         let j = Judged {
             failures: vec![("a", &failed), ("b", &harness)],
             ..base

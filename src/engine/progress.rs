@@ -120,8 +120,10 @@ impl EventSink for Progress {
                     Outcome::Ok => "done",
                     other => other.as_str(),
                 };
+                // The whole error, its later lines indented (issue 19: a credentials error
+                // lists every provider it tried on lines of their own).
                 let error = error
-                    .map(|e| format!(": {}", e.lines().next().unwrap_or(e)))
+                    .map(|e| format!(": {}", e.trim_end().replace('\n', "\n    ")))
                     .unwrap_or_default();
                 let elapsed = self
                     .started

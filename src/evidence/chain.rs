@@ -6,9 +6,9 @@
 //! `bundle.json` records where the stretch came from and its *anchor*: the `prev_hash` of its
 //! first row (64 zeros when it starts the chain). The signed manifest pins both.
 //!
-//! Checking follows the chain rule of `report::history` (see its module comment): the last
-//! three fields of a row are `report_sha256,prev_hash,row_hash`, always 64 lowercase hex
-//! digits and never quoted, and `row_hash = hex(sha256(prev_hash + "\n" + R))` where `R` is
+//! Checking follows the chain rule of `report::history` (see its module comment): a line is
+//! read with the same `csv` reader, the last three fields of a row are
+//! `report_sha256,prev_hash,row_hash`, always 64 lowercase hex digits and never quoted, and `row_hash = hex(sha256(prev_hash + "\n" + R))` where `R` is
 //! the line up to the comma before `prev_hash`. A unit test appends rows with the history
 //! module and checks them here, so the two cannot drift apart unnoticed.
 
@@ -19,9 +19,6 @@ use crate::report::HistoryRow;
 
 /// The name of the history file in a bundle.
 pub const HISTORY_FILE: &str = "history.csv";
-
-/// `,<64 hex>` three times.
-const TAIL: usize = 3 * 65;
 
 /// The chained fields at the end of one history line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +32,22 @@ pub struct Tail<'a> {
 
 /// Splits a history line's chained fields off, or `None` when it does not end in them.
 pub fn tail(line: &str) -> Option<Tail<'_>> {
-    let start = line.len().checked_sub(TAIL)?;
+    let fields = crate::report::read_history_line(line).ok()?;
+    let n = fields.len();
+    if n < 3 {
+        return None;
+    }
+    let hashes = [&fields[n - 3], &fields[n - 2], &fields[n - 1]];
+    if !hashes.iter().all(|h| hex::is_sha256(h)) {
+        return None;
+    }
+    // The hashes are hex, so written unquoted: `,<64 hex>` three times ends the line. The
+    // borrowed slices come from the line itself (the record's fields are owned by `fields`).
+    let start = line.len().checked_sub(3 * 65)?;
     let t = line.get(start..)?;
-    // Untrusted text: every slice is checked (a multibyte character near the end of a line
-    // must not panic the verifier).
     let field = |k: usize| {
-        let f = t.get(k * 65..(k + 1) * 65)?;
-        let hash = f.strip_prefix(',')?;
-        hex::is_sha256(hash).then_some(hash)
+        let f = t.get(k * 65..(k + 1) * 65)?.strip_prefix(',')?;
+        (f == hashes[k]).then_some(f)
     };
     Some(Tail {
         record: line.get(..start + 65)?,
@@ -313,6 +318,20 @@ mod tests {
                 "history.csv line 3: previous-row hash does not match line 2 (a row was \
               deleted, inserted or reordered)"
             ]
+        );
+    }
+
+    /// Issue 19: a history written before the `csv` crate read it checks whole here.
+    #[test]
+    fn a_history_from_before_the_csv_crate_checks() {
+        let text = include_str!("../../tests/fixtures/history-v1.csv");
+        let (problems, rows) = check_segment(text, HistoryRow::CHAIN_START);
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(rows.len(), 12);
+        let edited = text.replacen("ünïcødé €", "unicode", 1);
+        assert_eq!(
+            check_segment(&edited, HistoryRow::CHAIN_START).0,
+            ["history.csv line 5: row hash does not match its fields (edited?)"]
         );
     }
 

@@ -285,9 +285,10 @@ fn build(
     let plans = load_plans(&req.drills, period.drill.as_deref(), &mut warnings);
     let catalog = TierCatalog::for_dir(&req.drills).unwrap_or_else(|d| {
         warnings.push(format!(
-            "{} is invalid ({} problems): the built-in tiers are used",
+            "{} is invalid ({} problem{}): the built-in tiers are used",
             req.drills.join(crate::drill::TIERS_FILE).display(),
-            d.len()
+            d.len(),
+            if d.len() == 1 { "" } else { "s" }
         ));
         TierCatalog::default()
     });

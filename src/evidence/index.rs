@@ -1,11 +1,13 @@
 //! The bundle's index pages, `index.md` and `index.html`: one document built from
 //! `BundleInfo` (and each run's report), rendered twice, so both pages always say the same.
-//! They render; they do not compute. HTML is self-contained (inline CSS, no scripts), every
-//! text from reports and files is escaped, and every run's files are linked relatively so the
+//! They render; they do not compute. HTML is self-contained (the stylesheet every page of the
+//! tool shares, inline; no scripts), comes from `maud`, which escapes every text from reports
+//! and files, and every run's files are linked relatively so the
 //! pages work from the unpacked bundle.
 
-use crate::report::esc;
 use std::fmt::Write as _;
+
+use maud::{Markup, html};
 
 use super::bundle::{BundleInfo, RunEntry, Segregation};
 use super::controls::day;
@@ -669,89 +671,58 @@ fn one_line(s: &str) -> String {
 
 // --- HTML ----------------------------------------------------------------------------------
 
-const CSS: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330}\
-main{max-width:1100px;margin:0 auto;padding:24px}h1{margin-top:0}\
-h2{border-bottom:1px solid #d6dae3;padding-bottom:4px;margin-top:32px}\
-table{border-collapse:collapse;width:100%;margin:8px 0 16px}\
-th,td{border:1px solid #d6dae3;padding:4px 8px;text-align:left;vertical-align:top}\
-th{background:#f2f4f8}code{font:13px ui-monospace,monospace;word-break:break-all}\
-.b{font-weight:600;padding:0 6px;border-radius:4px;background:#eef0f4}\
-.b-met,.b-passed,.b-answered,.b-segregated{background:#dff3e3;color:#14532d}\
-.b-missed,.b-partly-answered,.b-not-recorded{background:#fdf1d8;color:#713f12}\
-.b-failed,.b-error,.b-invalid,.b-not-answered,.b-not-segregated{background:#fbe0e0;color:#7f1d1d}";
-
 pub fn render_index_html(info: &BundleInfo) -> String {
-    let mut o = String::with_capacity(96 * 1024);
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Restore drill evidence, {} to {}</title>\n<style>{CSS}</style>\n</head>\n\
-         <body>\n<main>\n",
+    let title = format!(
+        "Restore drill evidence, {} to {}",
         info.period.since.map_or_else(|| "start".to_owned(), day),
         day(info.period.until)
     );
-    for block in document(info) {
-        match block {
-            Block::Heading(level, text, anchor) => {
-                let id = anchor.map(|a| format!(" id=\"{a}\"")).unwrap_or_default();
-                let _ = writeln!(o, "<h{level}{id}>{}</h{level}>", esc(&text));
-            }
-            Block::Para(inlines) => {
-                let _ = writeln!(o, "<p>{}</p>", html_inlines(&inlines));
-            }
-            Block::List(items) => {
-                o.push_str("<ul>\n");
-                for item in items {
-                    let _ = writeln!(o, "<li>{}</li>", html_inlines(&item));
-                }
-                o.push_str("</ul>\n");
-            }
-            Block::Table(head, rows) => {
-                o.push_str("<table>\n<tr>");
-                for h in head {
-                    let _ = write!(o, "<th>{}</th>", esc(h));
-                }
-                o.push_str("</tr>\n");
-                for row in rows {
-                    o.push_str("<tr>");
-                    for cell in row {
-                        let _ = write!(o, "<td>{}</td>", html_inlines(&cell));
+    let body = html! {
+        @for block in document(info) {
+            @match block {
+                Block::Heading(level, text, anchor) => {
+                    @match level {
+                        1 => { h1 id=[anchor] { (text) } }
+                        2 => { h2 id=[anchor] { (text) } }
+                        _ => { h3 id=[anchor] { (text) } }
                     }
-                    o.push_str("</tr>\n");
                 }
-                o.push_str("</table>\n");
+                Block::Para(inlines) => { p { (html_inlines(&inlines)) } }
+                Block::List(items) => {
+                    ul { @for item in &items { li { (html_inlines(item)) } } }
+                }
+                Block::Table(head, rows) => {
+                    table {
+                        tr { @for h in &head { th { (h) } } }
+                        @for row in &rows {
+                            tr { @for cell in row { td { (html_inlines(cell)) } } }
+                        }
+                    }
+                }
             }
         }
-    }
-    o.push_str("</main>\n</body>\n</html>\n");
-    o
+    };
+    crate::report::page(&title, Some("wide"), body)
 }
 
-fn html_inlines(items: &[Inline]) -> String {
-    let mut s = String::new();
-    for i in items {
-        match i {
-            Text(x) => s.push_str(&esc(x)),
-            Code(x) => {
-                let _ = write!(s, "<code>{}</code>", esc(x));
-            }
-            Strong(x) => {
-                let _ = write!(s, "<strong>{}</strong>", esc(x));
-            }
-            Badge(x) => {
-                let class: String = x
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                    .collect();
-                let _ = write!(s, "<span class=\"b b-{class}\">{}</span>", esc(x));
-            }
-            Link(text, href) => {
-                let _ = write!(s, "<a href=\"{}\">{}</a>", esc(&href_of(href)), esc(text));
+fn html_inlines(items: &[Inline]) -> Markup {
+    html! {
+        @for i in items {
+            @match i {
+                Text(x) => { (x) }
+                Code(x) => { code { (x) } }
+                Strong(x) => { strong { (x) } }
+                Badge(x) => {
+                    @let class: String = x
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                        .collect();
+                    span class={"b b-" (class)} { (x) }
+                }
+                Link(text, href) => { a href=(href_of(href)) { (text) } }
             }
         }
     }
-    s
 }
 
 /// A link target: an in-page `#anchor` as it is, a bundle path with the characters a URL
@@ -818,6 +789,7 @@ mod tests {
                 outcome: CheckOutcome::Passed,
                 findings: Vec::new(),
                 seconds: 0.1,
+                found: None,
             }],
             teardown: TeardownReport {
                 outcome: "done".into(),
@@ -878,9 +850,12 @@ mod tests {
     fn html_escapes_every_text_and_encodes_links() {
         let html = render_index_html(&info());
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains(
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; | *bold* &amp; &#39;co&#39;"
-        ));
+        assert!(
+            html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; | *bold* &amp; 'co'")
+        );
+        // Issue 19: the shared stylesheet, and nothing but text where a finding held markup.
+        assert!(html.contains(crate::report::STYLE.trim()));
+        assert!(!html.to_lowercase().contains("<script"));
         assert!(html.contains("<a href=\"runs/orders/r%201/report.json\">report.json</a>"));
         assert!(html.contains("<h3 id=\"run-orders-r-1\">orders / r 1</h3>"));
     }

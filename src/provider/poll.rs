@@ -53,9 +53,20 @@ pub async fn watched<F: std::future::Future>(watch: PhaseWatch, work: F) -> F::O
     WATCH.scope(watch, work).await
 }
 
-/// Records one look at the resource being waited for, now.
+/// Records one look at the resource being waited for, now. With `-v` the look is logged: its
+/// number and how long after the phase started it came (the AWS call it made is logged on
+/// its own line, with its latency).
 pub fn look() {
-    let _ = WATCH.try_with(|w| w.looks.push(Instant::now()));
+    let _ = WATCH.try_with(|w| {
+        let now = Instant::now();
+        w.looks.push(now);
+        tracing::debug!(
+            target: "restore_drill::poll",
+            "poll {}, {:.1}s into the phase",
+            w.looks.0.lock().map_or(0, |l| l.len()),
+            now.duration_since(w.started).as_secs_f64()
+        );
+    });
 }
 
 /// Records an answered API call, now: a look when the phase counts its calls.

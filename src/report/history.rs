@@ -11,9 +11,11 @@
 //! not measured (a phase that never ran). A phase column holds the critical path: the phase
 //! of the restore that took longest to become usable (teardowns run side by side: the
 //! longest). Rows written before report format 2 summed the phases of all restores; they read
-//! and verify as before, and are the same numbers for a drill of one restore. Text fields are quoted as RFC 4180 says when they
-//! hold a comma or a quote; a record never spans lines (line breaks in a field are written as
-//! spaces), so a line is a row and problems can name lines.
+//! and verify as before, and are the same numbers for a drill of one restore. Lines are written and read with the
+//! `csv` crate: text fields are quoted as RFC 4180 says when they hold a comma or a quote; a
+//! record never spans lines (line breaks in a field are written as spaces), so a line is a row
+//! and problems can name lines. Each line is read on its own, so one bad line cannot swallow
+//! the lines after it.
 //!
 //! The chain: `row_hash = hex(sha256(prev_hash + "\n" + R))`, where `R` is the row's line as
 //! written, up to (not including) the comma before `prev_hash`; the first row's `prev_hash` is
@@ -26,7 +28,6 @@
 //! so concurrent runs (processes or threads, each with its own open file) never tear or lose
 //! a row; only the tail of the file is read.
 
-use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Write};
 use std::os::fd::AsRawFd;
@@ -164,43 +165,36 @@ impl HistoryRow {
     pub fn to_line(&self) -> String {
         let mut line = self.record();
         line.reserve(132);
-        line.push(',');
-        csv_field(&mut line, &self.prev_hash);
-        line.push(',');
-        csv_field(&mut line, &self.row_hash);
+        for hash in [&self.prev_hash, &self.row_hash] {
+            line.push(',');
+            line.push_str(&csv_line([hash.as_str()]));
+        }
         line.push('\n');
         line
     }
 
     /// The fields the row hash covers, as written: all but `prev_hash` and `row_hash`.
     fn record(&self) -> String {
-        let mut r = String::with_capacity(200);
-        for (i, f) in [&self.drill, &self.run_id].into_iter().enumerate() {
-            if i > 0 {
-                r.push(',');
-            }
-            csv_field(&mut r, f);
-        }
-        r.push(',');
-        r.push_str(&self.started_at.to_rfc3339_opts(SecondsFormat::Millis, true));
-        for f in [&self.tier, &self.verdict] {
-            r.push(',');
-            csv_field(&mut r, f);
-        }
-        let mut secs = |v: Option<f64>| {
-            r.push(',');
-            if let Some(v) = v.filter(|v| v.is_finite()) {
-                r.push_str(&format!("{v:.3}"));
-            }
+        let secs = |v: Option<f64>| {
+            v.filter(|v| v.is_finite())
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default()
         };
-        secs(self.rto_seconds);
-        secs(self.rpo_seconds);
-        for name in PHASES {
-            secs(self.phase(name));
-        }
-        r.push(',');
-        csv_field(&mut r, &self.report_sha256);
-        r
+        let started = self.started_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let (rto, rpo) = (secs(self.rto_seconds), secs(self.rpo_seconds));
+        let phases = PHASES.map(|name| secs(self.phase(name)));
+        let mut fields: Vec<&str> = vec![
+            &self.drill,
+            &self.run_id,
+            &started,
+            &self.tier,
+            &self.verdict,
+            &rto,
+            &rpo,
+        ];
+        fields.extend(phases.iter().map(String::as_str));
+        fields.push(&self.report_sha256);
+        csv_line(fields)
     }
 }
 
@@ -394,7 +388,7 @@ fn parse_history(bytes: &[u8]) -> History {
             link = Link::Unknown;
             continue;
         };
-        let fields = match split_csv(line) {
+        let fields = match read_line(line) {
             Ok(f) => f,
             Err(e) => {
                 h.problems.push(format!("line {n}: malformed CSV: {e}"));
@@ -410,7 +404,7 @@ fn parse_history(bytes: &[u8]) -> History {
             link = Link::Unknown;
             continue;
         }
-        let (prev, hash) = (&fields[PREV_FIELD].1, &fields[HASH_FIELD].1);
+        let (prev, hash) = (&fields[PREV_FIELD], &fields[HASH_FIELD]);
         let prev_ok = is_hex64(prev);
         let hash_ok = is_hex64(hash);
         if !prev_ok {
@@ -423,9 +417,14 @@ fn parse_history(bytes: &[u8]) -> History {
                 .push(format!("line {n}: row_hash is not 64 lowercase hex digits"));
         }
         if prev_ok && hash_ok {
-            // The record is the line up to the comma before prev_hash.
-            let record = &line[..fields[PREV_FIELD].0 - 1];
-            if row_hash(prev, record) != *hash {
+            // The record is the line up to the comma before prev_hash: two unquoted hashes
+            // end the line, so it is the line without its last 130 bytes.
+            let record = line
+                .strip_suffix(hash)
+                .and_then(|l| l.strip_suffix(','))
+                .and_then(|l| l.strip_suffix(prev))
+                .and_then(|l| l.strip_suffix(','));
+            if record.is_none_or(|record| row_hash(prev, record) != *hash) {
                 h.problems.push(format!(
                     "line {n}: row hash does not match its fields (edited?)"
                 ));
@@ -445,7 +444,7 @@ fn parse_history(bytes: &[u8]) -> History {
             }
         }
         link = if hash_ok {
-            Link::Row(n, hash.clone().into_owned())
+            Link::Row(n, hash.to_owned())
         } else {
             Link::Unknown
         };
@@ -458,10 +457,10 @@ fn parse_history(bytes: &[u8]) -> History {
 }
 
 /// A row from its 16 fields, or what is wrong with them.
-fn row_of(f: &[(usize, Cow<'_, str>)]) -> Result<HistoryRow, String> {
-    let text = |i: usize| f[i].1.clone().into_owned();
-    let started_at = DateTime::parse_from_rfc3339(&f[2].1)
-        .map_err(|_| format!("started_at: \"{}\" is not an RFC 3339 time", f[2].1))?
+fn row_of(f: &::csv::StringRecord) -> Result<HistoryRow, String> {
+    let text = |i: usize| f[i].to_owned();
+    let started_at = DateTime::parse_from_rfc3339(&f[2])
+        .map_err(|_| format!("started_at: \"{}\" is not an RFC 3339 time", &f[2]))?
         .with_timezone(&Utc);
     let verdict = text(4);
     if ![
@@ -479,7 +478,7 @@ fn row_of(f: &[(usize, Cow<'_, str>)]) -> Result<HistoryRow, String> {
         ));
     }
     let secs = |i: usize, name: &str| -> Result<Option<f64>, String> {
-        let s = &f[i].1;
+        let s = &f[i];
         if s.is_empty() {
             return Ok(None);
         }
@@ -496,7 +495,7 @@ fn row_of(f: &[(usize, Cow<'_, str>)]) -> Result<HistoryRow, String> {
             phases.push(((*name).to_owned(), v));
         }
     }
-    if !is_hex64(&f[13].1) {
+    if !is_hex64(&f[13]) {
         return Err("report_sha256 is not 64 lowercase hex digits".to_owned());
     }
     Ok(HistoryRow {
@@ -554,9 +553,9 @@ fn last_row_hash(path: &Path, file: &File, len: u64) -> io::Result<String> {
     }
     let hash = std::str::from_utf8(&last)
         .ok()
-        .and_then(|l| split_csv(l).ok())
-        .filter(|f| f.len() == FIELDS && is_hex64(&f[HASH_FIELD].1))
-        .map(|f| f[HASH_FIELD].1.clone().into_owned());
+        .and_then(|l| read_line(l).ok())
+        .filter(|f| f.len() == FIELDS && is_hex64(&f[HASH_FIELD]))
+        .map(|f| f[HASH_FIELD].to_owned());
     match hash {
         Some(h) => Ok(h),
         None => {
@@ -660,73 +659,31 @@ fn round_ms(v: f64) -> f64 {
     format!("{v:.3}").parse().unwrap_or(v)
 }
 
-/// Appends one CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
+/// One CSV line of `fields`, without a line end, as the `csv` crate writes it: a field is
+/// quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(256));
+    // Writing into a Vec cannot fail (the only errors are I/O errors).
+    let _ = w.write_record(fields);
+    let mut bytes = w.into_inner().unwrap_or_default();
+    bytes.pop();
+    // Every field is a &str, so the bytes are UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
-/// Splits one CSV line into (byte offset of the field, value) pairs. Quoted fields may hold
-/// commas and doubled quotes; a quote inside an unquoted field is an error.
-fn split_csv(line: &str) -> Result<Vec<(usize, Cow<'_, str>)>, String> {
-    let b = line.as_bytes();
-    let mut fields = Vec::with_capacity(FIELDS);
-    let mut i = 0;
-    loop {
-        let start = i;
-        if b.get(i) == Some(&b'"') {
-            let mut value = String::new();
-            let mut j = i + 1;
-            loop {
-                match line[j..].find('"') {
-                    None => {
-                        return Err(format!(
-                            "field {} has an opening quote and no closing one",
-                            fields.len() + 1
-                        ));
-                    }
-                    Some(k) => {
-                        value.push_str(&line[j..j + k]);
-                        j += k + 1;
-                        if b.get(j) == Some(&b'"') {
-                            value.push('"');
-                            j += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            fields.push((start, Cow::Owned(value)));
-            match b.get(j) {
-                None => return Ok(fields),
-                Some(b',') => i = j + 1,
-                Some(_) => {
-                    return Err(format!(
-                        "field {} has text after its closing quote",
-                        fields.len()
-                    ));
-                }
-            }
-        } else {
-            let end = line[i..].find(',').map_or(b.len(), |k| i + k);
-            let value = &line[i..end];
-            if value.contains('"') {
-                return Err(format!(
-                    "field {} has a quote but is not quoted",
-                    fields.len() + 1
-                ));
-            }
-            fields.push((start, Cow::Borrowed(value)));
-            if end == b.len() {
-                return Ok(fields);
-            }
-            i = end + 1;
-        }
+/// The fields of one history line, read with the `csv` crate (no header; the line alone, so
+/// a quote left open cannot run into the next line).
+pub fn read_line(line: &str) -> Result<::csv::StringRecord, String> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    let mut record = ::csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record),
+        Ok(false) => Err("no fields".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -3,13 +3,15 @@
 //! later. Verdict first, then targets against measurements, the phase timeline, the RTO/RPO
 //! chart, the checks and their findings, where each restore came from and went, teardown.
 //!
-//! Every piece of text from the report is HTML-escaped (`& < > " '`): drill, check and object
-//! names and error messages come from files and servers.
+//! Markup comes from `maud`, which escapes every interpolated value: drill, check and object
+//! names and error messages come from files and servers, and cannot become markup.
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use maud::{Markup, html};
 
+use super::page::{CHART_FONT, n1, page};
 use super::{CheckOutcome, Outcome, RestoreReport, RpoSource, RunReport};
 use crate::drill::human_seconds;
 
@@ -18,108 +20,44 @@ const CHART_W: f64 = 960.0;
 
 pub fn render_html(report: &RunReport) -> String {
     let r = report;
-    let mut o = String::with_capacity(32 * 1024);
     let verdict = r.verdict.as_str();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}: {} — restore-drill run {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-        esc(&r.drill.name),
+    let title = format!(
+        "{}: {} — restore-drill run {}",
+        r.drill.name,
         verdict.to_uppercase(),
-        esc(&r.run_id),
+        r.run_id
     );
-
-    // Verdict.
-    let _ = write!(
-        o,
-        "<header class=\"verdict v-{verdict}\">\n<div class=\"word\">{}</div>\n\
-         <h1>Drill {}</h1>\n<p>{}</p>\n",
-        verdict.to_uppercase(),
-        esc(&r.drill.name),
-        esc(&r.verdict_reason),
-    );
-    if let Some(signal) = &r.interrupted_by {
-        let _ = writeln!(
-            o,
-            "<p><strong>Interrupted by {}</strong>; teardown ran before exit.</p>",
-            esc(signal)
-        );
-    }
-    o.push_str("</header>\n");
-
-    targets_section(&mut o, r);
-
-    o.push_str("<section>\n<h2>Phases</h2>\n");
-    timeline_svg(&mut o, r);
-    o.push_str("</section>\n<section>\n");
-    let _ = writeln!(
-        o,
-        "<h2>RTO and RPO against the {} targets</h2>",
-        esc(&r.tier.name)
-    );
-    targets_svg(&mut o, r);
-    o.push_str("</section>\n");
-
-    checks_section(&mut o, r);
-    for rest in &r.restores {
-        restore_section(&mut o, rest);
-    }
-    teardown_section(&mut o, r);
-
-    let _ = write!(
-        o,
-        "<footer>restore-drill {} · drill file <code>{}</code> · sha256 <code>{}</code> · \
-         run <code>{}</code> · report format {}</footer>\n</main>\n</body>\n</html>\n",
-        esc(&r.tool_version),
-        esc(&r.drill.file),
-        esc(&r.drill.sha256),
-        esc(&r.run_id),
-        r.format_version
-    );
-    o
+    let body = html! {
+        header class={"verdict v-" (verdict)} {
+            div.word { (verdict.to_uppercase()) }
+            h1 { "Drill " (r.drill.name) }
+            p { (r.verdict_reason) }
+            @if let Some(signal) = &r.interrupted_by {
+                p { strong { "Interrupted by " (signal) } "; teardown ran before exit." }
+            }
+        }
+        (targets_section(r))
+        section {
+            h2 { "Phases" }
+            (timeline_svg(r))
+        }
+        section {
+            h2 { "RTO and RPO against the " (r.tier.name) " targets" }
+            (targets_svg(r))
+        }
+        (checks_section(r))
+        @for rest in &r.restores { (restore_section(rest)) }
+        (teardown_section(r))
+        footer {
+            "restore-drill " (r.tool_version) " · drill file " code { (r.drill.file) }
+            " · sha256 " code { (r.drill.sha256) } " · run " code { (r.run_id) }
+            " · report format " (r.format_version)
+        }
+    };
+    page(&title, None, body)
 }
 
-const CSS: &str = "
-:root{color-scheme:light}
-*{box-sizing:border-box}
-body{margin:0;background:#f6f8fa;color:#1f2328;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}
-main{max-width:1040px;margin:0 auto;padding:24px}
-.verdict{border-radius:10px;padding:20px 24px;margin:0 0 16px;color:#fff}
-.verdict .word{font-size:48px;font-weight:800;letter-spacing:.04em;line-height:1}
-.verdict h1{font-size:20px;font-weight:600;margin:8px 0 4px}
-.verdict p{margin:4px 0 0}
-.v-met{background:#1a7f37}
-.v-missed{background:#e3a008;color:#1f2328}
-.v-failed,.v-error,.v-invalid{background:#cf222e}
-section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px 20px;margin:16px 0}
-h2{font-size:18px;margin:0 0 12px}
-h3{font-size:15px;margin:16px 0 8px}
-table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid #eaeef2;vertical-align:top}
-th{background:#f6f8fa;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.t{white-space:nowrap;font-variant-numeric:tabular-nums}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;background:#f6f8fa;border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:13px;font-weight:600;white-space:nowrap}
-.good{background:#dafbe1;color:#116329}
-.warn{background:#fff1c2;color:#7d4e00}
-.bad{background:#ffebe9;color:#a40e26}
-.dim{background:#eaeef2;color:#57606a}
-.err{color:#a40e26;white-space:pre-wrap;overflow-wrap:anywhere}
-ul.facts{margin:0;padding-left:20px}
-svg{display:block;width:100%;height:auto}
-footer{color:#57606a;font-size:13px;margin:24px 0 0;overflow-wrap:anywhere}
-";
-
-fn targets_section(o: &mut String, r: &RunReport) {
-    let _ = write!(
-        o,
-        "<section>\n<h2>Targets (tier {})</h2>\n<table>\n\
-         <tr><th></th><th class=\"num\">target</th><th class=\"num\">measured</th>\
-         <th>result</th><th>how</th></tr>\n",
-        esc(&r.tier.name)
-    );
+fn targets_section(r: &RunReport) -> Markup {
     let rto_how = format!(
         "includes {} declared detection allowance",
         human_seconds(r.measured.detect_allowance_seconds)
@@ -129,7 +67,7 @@ fn targets_section(o: &mut String, r: &RunReport) {
         Some(RpoSource::Metadata) => "from the recovery point's metadata",
         None => "",
     };
-    for (what, measured, target, how) in [
+    let rows = [
         (
             "RTO",
             r.measured.rto_seconds,
@@ -137,33 +75,32 @@ fn targets_section(o: &mut String, r: &RunReport) {
             rto_how.as_str(),
         ),
         ("RPO", r.measured.rpo_seconds, r.tier.rpo_seconds, rpo_how),
-    ] {
-        let (class, result) = target_result(measured, target);
-        let _ = writeln!(
-            o,
-            "<tr><th>{what}</th><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td><span class=\"badge {class}\">{}</span></td><td>{}</td></tr>",
-            human_seconds(target),
-            measured.map_or_else(|| "not measured".to_owned(), human_seconds),
-            esc(&result),
-            if measured.is_some() {
-                esc(how)
-            } else {
-                String::new()
-            },
-        );
+    ];
+    html! {
+        section {
+            h2 { "Targets (tier " (r.tier.name) ")" }
+            table {
+                tr { th {} th.num { "target" } th.num { "measured" } th { "result" } th { "how" } }
+                @for (what, measured, target, how) in rows {
+                    @let (class, result) = target_result(measured, target);
+                    tr {
+                        th { (what) }
+                        td.num { (human_seconds(target)) }
+                        td.num { (measured.map_or_else(|| "not measured".to_owned(), human_seconds)) }
+                        td { span class={"badge " (class)} { (result) } }
+                        td { @if measured.is_some() { (how) } }
+                    }
+                }
+            }
+            ul.facts {
+                li {
+                    "run " code { (r.run_id) } ", started " (time(&r.started_at))
+                    ", finished " (time(&r.finished_at)) ", took " (human_seconds(r.seconds))
+                }
+                li { "incident: " (time(&r.incident_at)) }
+            }
+        }
     }
-    o.push_str("</table>\n<ul class=\"facts\">\n");
-    let _ = writeln!(
-        o,
-        "<li>run <code>{}</code>, started {}, finished {}, took {}</li>",
-        esc(&r.run_id),
-        time(&r.started_at),
-        time(&r.finished_at),
-        human_seconds(r.seconds)
-    );
-    let _ = writeln!(o, "<li>incident: {}</li>", time(&r.incident_at));
-    o.push_str("</ul>\n</section>\n");
 }
 
 /// The badge class and words for a measurement against its target (over = measured > target,
@@ -206,7 +143,7 @@ fn offset(r: &RunReport, t: &DateTime<Utc>) -> f64 {
         .max(0.0)
 }
 
-fn timeline_svg(o: &mut String, r: &RunReport) {
+fn timeline_svg(r: &RunReport) -> Markup {
     const LABEL_W: f64 = 190.0;
     const RIGHT_W: f64 = 130.0;
     const TOP: f64 = 34.0;
@@ -251,15 +188,9 @@ fn timeline_svg(o: &mut String, r: &RunReport) {
         }
         label.push('.');
     }
-    let _ = writeln!(
-        o,
-        "<svg id=\"phase-timeline\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {CHART_W} {height:.0}\" \
-         xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif\" font-size=\"12\">",
-        esc(&label)
-    );
-    let _ = writeln!(o, "<title>{}</title>", esc(&label));
 
     // Legend: the outcomes that occur, in a fixed order.
+    let mut legend = Vec::new();
     let mut lx = LABEL_W;
     for oc in [
         Outcome::Ok,
@@ -274,108 +205,96 @@ fn timeline_svg(o: &mut String, r: &RunReport) {
             .flat_map(|rest| &rest.phases)
             .any(|p| p.outcome == oc)
         {
-            let _ = writeln!(
-                o,
-                "<rect x=\"{lx:.1}\" y=\"8\" width=\"12\" height=\"12\" rx=\"2\" fill=\"{}\"/>\
-                 <text x=\"{:.1}\" y=\"18\" fill=\"#1f2328\">{}</text>",
-                outcome_colour(oc),
-                lx + 17.0,
-                oc.as_str()
-            );
+            legend.push((lx, oc));
             lx += 24.0 + 7.5 * oc.as_str().len() as f64 + 14.0;
         }
     }
-
-    // Grid and axis.
     let axis_y = TOP + plot_h.max(ROW_H);
+    let mut ticks = Vec::new();
     let mut t = 0.0;
     while t <= span + step / 2.0 {
-        let tx = x(t);
-        let _ = writeln!(
-            o,
-            "<line x1=\"{tx:.1}\" y1=\"{TOP:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#d0d7de\" stroke-width=\"1\"/>\
-             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
-            axis_y + 5.0,
-            axis_y + 20.0,
-            tick_label(t)
-        );
+        ticks.push(t);
         t += step;
     }
-    let _ = writeln!(
-        o,
-        "<line x1=\"{LABEL_W:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" stroke=\"#57606a\" stroke-width=\"1\"/>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">time since the run start</text>",
-        LABEL_W + plot_w,
-        LABEL_W + plot_w / 2.0,
-        axis_y + 38.0
-    );
-
-    // One group per restore, one bar per phase.
+    // One group per restore (its label's y), one bar per phase (its row's y).
+    let mut groups = Vec::new();
     let mut y = TOP;
     for rest in &r.restores {
-        let _ = writeln!(
-            o,
-            "<text x=\"8\" y=\"{:.1}\" font-weight=\"700\" font-size=\"13\" fill=\"#1f2328\">{} <tspan font-weight=\"400\" fill=\"#57606a\">({})</tspan></text>",
-            y + 18.0,
-            esc(&clip(&rest.id, 20)),
-            esc(&clip(&rest.kind, 14))
-        );
+        let group_y = y;
         y += GROUP_H;
+        let mut bars = Vec::new();
         for p in &rest.phases {
-            let bx = x(offset(r, &p.started_at));
-            let bw = (finite(p.seconds) / span * plot_w).max(2.0);
-            let mut text = human_seconds(p.seconds);
-            if p.outcome != Outcome::Ok {
-                let _ = write!(text, " {}", p.outcome.as_str());
-            }
-            let mut tip = format!(
-                "{} {}: {}, {} (polls {}, resolution {:.3}s), started {}",
-                rest.id,
-                p.name,
-                human_seconds(p.seconds),
-                p.outcome.as_str(),
-                p.polls,
-                p.resolution_seconds,
-                time(&p.started_at)
-            );
-            if let Some(e) = &p.error {
-                let _ = write!(tip, ": {e}");
-            }
-            let _ = writeln!(
-                o,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#1f2328\">{}</text>\
-                 <rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{BAR_H}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#57606a\">{}</text>",
-                LABEL_W - 10.0,
-                y + 15.0,
-                esc(&clip(&p.name, 24)),
-                y + (ROW_H - BAR_H) / 2.0 + 1.0,
-                outcome_colour(p.outcome),
-                esc(&tip),
-                bx + bw + 6.0,
-                y + 15.0,
-                esc(&text)
-            );
+            bars.push((y, p));
             y += ROW_H;
         }
+        groups.push((group_y, rest, bars));
     }
-    if r.restores.is_empty() {
-        let _ = writeln!(
-            o,
-            "<text x=\"{LABEL_W:.1}\" y=\"{:.1}\" fill=\"#57606a\">no restore ran</text>",
-            TOP + 15.0
-        );
+    html! {
+        svg id="phase-timeline" role="img" aria-label=(label)
+            viewBox={"0 0 " (CHART_W) " " (format!("{height:.0}"))}
+            xmlns="http://www.w3.org/2000/svg" font-family=(CHART_FONT) font-size="12" {
+            title { (label) }
+            @for (lx, oc) in &legend {
+                rect x=(n1(*lx)) y="8" width="12" height="12" rx="2" fill=(outcome_colour(*oc)) {}
+                text x=(n1(lx + 17.0)) y="18" fill="#1f2328" { (oc.as_str()) }
+            }
+            @for t in &ticks {
+                @let tx = n1(x(*t));
+                line x1=(tx) y1=(n1(TOP)) x2=(tx) y2=(n1(axis_y + 5.0)) stroke="#d0d7de" stroke-width="1" {}
+                text x=(tx) y=(n1(axis_y + 20.0)) text-anchor="middle" fill="#57606a" { (tick_label(*t)) }
+            }
+            line x1=(n1(LABEL_W)) y1=(n1(axis_y)) x2=(n1(LABEL_W + plot_w)) y2=(n1(axis_y)) stroke="#57606a" stroke-width="1" {}
+            text x=(n1(LABEL_W + plot_w / 2.0)) y=(n1(axis_y + 38.0)) text-anchor="middle" fill="#57606a" { "time since the run start" }
+            @for (gy, rest, bars) in &groups {
+                text x="8" y=(n1(gy + 18.0)) font-weight="700" font-size="13" fill="#1f2328" {
+                    (clip(&rest.id, 20)) " "
+                    tspan font-weight="400" fill="#57606a" { "(" (clip(&rest.kind, 14)) ")" }
+                }
+                @for (by, p) in bars {
+                    @let bx = x(offset(r, &p.started_at));
+                    @let bw = (finite(p.seconds) / span * plot_w).max(2.0);
+                    text x=(n1(LABEL_W - 10.0)) y=(n1(by + 15.0)) text-anchor="end" fill="#1f2328" { (clip(&p.name, 24)) }
+                    rect x=(n1(bx)) y=(n1(by + (ROW_H - BAR_H) / 2.0 + 1.0)) width=(n1(bw)) height=(BAR_H) rx="2" fill=(outcome_colour(p.outcome)) {
+                        title { (phase_tip(rest, p)) }
+                    }
+                    text x=(n1(bx + bw + 6.0)) y=(n1(by + 15.0)) fill="#57606a" {
+                        (human_seconds(p.seconds))
+                        @if p.outcome != Outcome::Ok { " " (p.outcome.as_str()) }
+                    }
+                }
+            }
+            @if r.restores.is_empty() {
+                text x=(n1(LABEL_W)) y=(n1(TOP + 15.0)) fill="#57606a" { "no restore ran" }
+            }
+        }
     }
-    o.push_str("</svg>\n");
+}
+
+fn phase_tip(rest: &RestoreReport, p: &super::PhaseReport) -> String {
+    let mut tip = format!(
+        "{} {}: {}, {} (polls {}, resolution {:.3}s), started {}",
+        rest.id,
+        p.name,
+        human_seconds(p.seconds),
+        p.outcome.as_str(),
+        p.polls,
+        p.resolution_seconds,
+        time(&p.started_at)
+    );
+    if let Some(e) = &p.error {
+        let _ = write!(tip, ": {e}");
+    }
+    tip
 }
 
 // --- RTO and RPO against the targets --------------------------------------------------------
 
-fn targets_svg(o: &mut String, r: &RunReport) {
+fn targets_svg(r: &RunReport) -> Markup {
     const LABEL_W: f64 = 70.0;
     const RIGHT_W: f64 = 200.0;
     const ROW_H: f64 = 78.0;
     const TOP: f64 = 6.0;
+    const BAR_H: f64 = 26.0;
     let plot_w = CHART_W - LABEL_W - RIGHT_W;
     let height = TOP + 2.0 * ROW_H + 4.0;
     let tier = &r.tier.name;
@@ -402,126 +321,70 @@ fn targets_svg(o: &mut String, r: &RunReport) {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let _ = writeln!(
-        o,
-        "<svg id=\"targets\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {CHART_W} {height:.0}\" \
-         xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif\" font-size=\"12\">",
-        esc(&label)
-    );
-    let _ = writeln!(o, "<title>{}</title>", esc(&label));
-    o.push_str(
-        "<defs><pattern id=\"allowance\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
-         <rect width=\"8\" height=\"8\" fill=\"#ffffff\" fill-opacity=\"0.35\"/><rect width=\"4\" height=\"8\" fill=\"#ffffff\" fill-opacity=\"0.35\"/></pattern></defs>\n",
-    );
-
-    for (i, (what, measured, target)) in rows.iter().enumerate() {
-        let (measured, target) = (measured.map(finite), finite(*target));
-        let y = TOP + i as f64 * ROW_H;
-        let bar_y = y + 26.0;
-        let bar_h = 26.0;
-        // Each row has its own scale: the larger of target and measured, plus room for the
-        // measured label after the bar when it is over (inside, it would cross the target).
-        let over = measured.is_some_and(|m| m > target);
-        let room = if over { 1.4 } else { 1.15 };
-        let scale = (target.max(measured.unwrap_or(0.0)) * room).max(1.0);
-        let x = |s: f64| LABEL_W + s / scale * plot_w;
-        let _ = writeln!(
-            o,
-            "<text x=\"8\" y=\"{:.1}\" font-size=\"16\" font-weight=\"700\" fill=\"#1f2328\">{what}</text>\
-             <rect x=\"{LABEL_W:.1}\" y=\"{bar_y:.1}\" width=\"{plot_w:.1}\" height=\"{bar_h}\" rx=\"3\" fill=\"#eaeef2\"/>",
-            bar_y + 18.0
-        );
-        let (class, result) = target_result(measured, target);
-        match measured {
-            Some(m) => {
-                let fill = if over { "#e3a008" } else { "#2da44e" };
-                let w = (x(m) - LABEL_W).max(2.0);
-                let _ = writeln!(
-                    o,
-                    "<rect x=\"{LABEL_W:.1}\" y=\"{bar_y:.1}\" width=\"{w:.1}\" height=\"{bar_h}\" rx=\"3\" fill=\"{fill}\">\
-                     <title>measured {what} {}</title></rect>",
-                    human_seconds(m)
-                );
-                // The declared detection allowance is part of RTO: show how much of the bar
-                // it is, hatched.
-                let allowance = finite(r.measured.detect_allowance_seconds).min(m);
-                if *what == "RTO" && allowance > 0.0 {
-                    let aw = x(allowance) - LABEL_W;
-                    let _ = writeln!(
-                        o,
-                        "<rect x=\"{LABEL_W:.1}\" y=\"{bar_y:.1}\" width=\"{aw:.1}\" height=\"{bar_h}\" rx=\"3\" fill=\"url(#allowance)\">\
-                         <title>detection allowance {}</title></rect>",
-                        human_seconds(allowance)
-                    );
-                    if aw > 150.0 && (over || w - aw > 160.0) {
-                        let _ = writeln!(
-                            o,
-                            "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#1f2328\" font-size=\"11\">detection allowance</text>",
-                            LABEL_W + 6.0,
-                            bar_y + 17.0
-                        );
+    html! {
+        svg id="targets" role="img" aria-label=(label)
+            viewBox={"0 0 " (CHART_W) " " (format!("{height:.0}"))}
+            xmlns="http://www.w3.org/2000/svg" font-family=(CHART_FONT) font-size="12" {
+            title { (label) }
+            defs {
+                pattern id="allowance" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)" {
+                    rect width="8" height="8" fill="#ffffff" fill-opacity="0.35" {}
+                    rect width="4" height="8" fill="#ffffff" fill-opacity="0.35" {}
+                }
+            }
+            @for (i, (what, measured, target)) in rows.iter().enumerate() {
+                @let (measured, target) = (measured.map(finite), finite(*target));
+                @let bar_y = TOP + i as f64 * ROW_H + 26.0;
+                // Each row has its own scale: the larger of target and measured, plus room
+                // for the measured label after the bar when it is over.
+                @let over = measured.is_some_and(|m| m > target);
+                @let scale = (target.max(measured.unwrap_or(0.0)) * if over { 1.4 } else { 1.15 }).max(1.0);
+                @let x = |s: f64| LABEL_W + s / scale * plot_w;
+                @let (class, result) = target_result(measured, target);
+                text x="8" y=(n1(bar_y + 18.0)) font-size="16" font-weight="700" fill="#1f2328" { (what) }
+                rect x=(n1(LABEL_W)) y=(n1(bar_y)) width=(n1(plot_w)) height=(BAR_H) rx="3" fill="#eaeef2" {}
+                @match measured {
+                    Some(m) => {
+                        @let w = (x(m) - LABEL_W).max(2.0);
+                        rect x=(n1(LABEL_W)) y=(n1(bar_y)) width=(n1(w)) height=(BAR_H) rx="3" fill=(if over { "#e3a008" } else { "#2da44e" }) {
+                            title { "measured " (what) " " (human_seconds(m)) }
+                        }
+                        // The declared detection allowance is part of RTO: hatched.
+                        @let allowance = finite(r.measured.detect_allowance_seconds).min(m);
+                        @if *what == "RTO" && allowance > 0.0 {
+                            @let aw = x(allowance) - LABEL_W;
+                            rect x=(n1(LABEL_W)) y=(n1(bar_y)) width=(n1(aw)) height=(BAR_H) rx="3" fill="url(#allowance)" {
+                                title { "detection allowance " (human_seconds(allowance)) }
+                            }
+                            @if aw > 150.0 && (over || w - aw > 160.0) {
+                                text x=(n1(LABEL_W + 6.0)) y=(n1(bar_y + 17.0)) fill="#1f2328" font-size="11" { "detection allowance" }
+                            }
+                        }
+                        // Inside the bar's end when it is long enough, else just after it.
+                        @let inside = !over && w > 160.0;
+                        text x=(n1(if inside { LABEL_W + w - 6.0 } else { LABEL_W + w + 6.0 })) y=(n1(bar_y + 17.0))
+                            text-anchor=(if inside { "end" } else { "start" }) font-weight="600"
+                            fill=(if inside { "#ffffff" } else { "#1f2328" }) {
+                            "measured " (human_seconds(m))
+                        }
+                    }
+                    None => {
+                        text x=(n1(LABEL_W + 8.0)) y=(n1(bar_y + 17.0)) font-style="italic" fill="#57606a" { "not measured" }
                     }
                 }
-                let text = format!("measured {}", human_seconds(m));
-                // Inside the bar's end when it is long enough, else just after it.
-                let inside = !over && w > 160.0;
-                let _ = writeln!(
-                    o,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\" font-weight=\"600\" fill=\"{}\">{}</text>",
-                    if inside {
-                        LABEL_W + w - 6.0
-                    } else {
-                        LABEL_W + w + 6.0
-                    },
-                    bar_y + 17.0,
-                    if inside { "end" } else { "start" },
-                    if inside && !over {
-                        "#ffffff"
-                    } else {
-                        "#1f2328"
-                    },
-                    esc(&text)
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    o,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" font-style=\"italic\" fill=\"#57606a\">not measured</text>",
-                    LABEL_W + 8.0,
-                    bar_y + 17.0
-                );
+                // The target: a line across the bar, labelled above it.
+                @let tx = n1(x(target));
+                line x1=(tx) y1=(n1(bar_y - 8.0)) x2=(tx) y2=(n1(bar_y + BAR_H + 8.0)) stroke="#1f2328" stroke-width="3" {}
+                text x=(tx) y=(n1(bar_y - 12.0)) text-anchor="middle" fill="#1f2328" { (tier) " target " (human_seconds(target)) }
+                text x=(n1(LABEL_W + plot_w + 16.0)) y=(n1(bar_y + 18.0)) font-size="14" font-weight="700"
+                    fill=(match class { "good" => "#116329", "warn" => "#7d4e00", _ => "#57606a" }) { (result) }
             }
         }
-        // The target: a line across the bar, labelled above it.
-        let tx = x(target);
-        let _ = writeln!(
-            o,
-            "<line x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-width=\"3\"/>\
-             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#1f2328\">{} target {}</text>",
-            bar_y - 8.0,
-            bar_y + bar_h + 8.0,
-            bar_y - 12.0,
-            esc(tier),
-            human_seconds(target)
-        );
-        let colour = match class {
-            "good" => "#116329",
-            "warn" => "#7d4e00",
-            _ => "#57606a",
-        };
-        let _ = writeln!(
-            o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"14\" font-weight=\"700\" fill=\"{colour}\">{}</text>",
-            LABEL_W + plot_w + 16.0,
-            bar_y + 18.0,
-            esc(&result)
-        );
     }
-    o.push_str("</svg>\n");
 }
 
 /// A tick interval giving at most about eight ticks, on round clock values.
-fn tick_step(span: f64) -> f64 {
+pub(super) fn tick_step(span: f64) -> f64 {
     const STEPS: [f64; 21] = [
         0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
         3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0,
@@ -533,7 +396,7 @@ fn tick_step(span: f64) -> f64 {
 }
 
 /// `0`, `30s`, `1m 30s`, `2h`: tick labels, shorter than `human_seconds`.
-fn tick_label(s: f64) -> String {
+pub(super) fn tick_label(s: f64) -> String {
     if s == 0.0 {
         return "0".to_owned();
     }
@@ -569,130 +432,101 @@ fn check_badge(o: CheckOutcome) -> (&'static str, &'static str) {
     }
 }
 
-fn checks_section(o: &mut String, r: &RunReport) {
-    o.push_str("<section>\n<h2>Checks</h2>\n");
-    if r.checks.is_empty() {
-        o.push_str("<p>No checks ran.</p>\n</section>\n");
-        return;
-    }
-    o.push_str(
-        "<table>\n<tr><th>check</th><th>restore</th><th>kind</th><th>outcome</th>\
-         <th class=\"num\">findings</th><th class=\"num\">seconds</th></tr>\n",
-    );
-    for c in &r.checks {
-        let (class, word) = check_badge(c.outcome);
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td><span class=\"badge {class}\">{word}</span></td>\
-             <td class=\"num\">{}</td><td class=\"num\">{:.3}</td></tr>",
-            esc(&c.name),
-            esc(&c.restore),
-            esc(&c.kind),
-            c.findings.len(),
-            c.seconds
-        );
-    }
-    o.push_str("</table>\n");
-    for c in r.checks.iter().filter(|c| !c.findings.is_empty()) {
-        let _ = write!(
-            o,
-            "<h3>Findings of “{}”</h3>\n<table>\n<tr><th>kind</th><th>object</th><th>expected</th>\
-             <th>found</th><th>message</th></tr>\n",
-            esc(&c.name)
-        );
-        for f in &c.findings {
-            let _ = writeln!(
-                o,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&f.kind),
-                esc(&f.object),
-                esc(&f.expected),
-                esc(&f.found),
-                esc(&f.message)
-            );
+fn checks_section(r: &RunReport) -> Markup {
+    html! {
+        section {
+            h2 { "Checks" }
+            @if r.checks.is_empty() {
+                p { "No checks ran." }
+            } @else {
+                table {
+                    tr { th { "check" } th { "restore" } th { "kind" } th { "outcome" } th { "found" } th.num { "findings" } th.num { "seconds" } }
+                    @for c in &r.checks {
+                        @let (class, word) = check_badge(c.outcome);
+                        tr {
+                            td { (c.name) }
+                            td { code { (c.restore) } }
+                            td { (c.kind) }
+                            td { span class={"badge " (class)} { (word) } }
+                            td { @if let Some(v) = &c.found { code { (v) } } }
+                            td.num { (c.findings.len()) }
+                            td.num { (format!("{:.3}", c.seconds)) }
+                        }
+                    }
+                }
+                @for c in r.checks.iter().filter(|c| !c.findings.is_empty()) {
+                    h3 { "Findings of “" (c.name) "”" }
+                    table {
+                        tr { th { "kind" } th { "object" } th { "expected" } th { "found" } th { "message" } }
+                        @for f in &c.findings {
+                            tr {
+                                td { (f.kind) }
+                                td { code { (f.object) } }
+                                td { (f.expected) }
+                                td { (f.found) }
+                                td { (f.message) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        o.push_str("</table>\n");
     }
-    o.push_str("</section>\n");
 }
 
-fn restore_section(o: &mut String, rest: &RestoreReport) {
-    let _ = write!(
-        o,
-        "<section>\n<h2>Restore <code>{}</code> ({})</h2>\n<ul class=\"facts\">\n",
-        esc(&rest.id),
-        esc(&rest.kind)
-    );
-    match &rest.recovery_point {
-        Some(rp) => {
-            let at = rp
-                .time
-                .as_ref()
-                .map_or_else(|| "everything available".to_owned(), time);
-            let _ = writeln!(
-                o,
-                "<li>recovery point: {} <code>{}</code>, restored to {at}</li>",
-                esc(&rp.kind),
-                esc(&rp.id)
-            );
-            if let Some(l) = &rp.latest_restorable {
-                let _ = writeln!(o, "<li>latest restorable: {}</li>", time(l));
+fn restore_section(rest: &RestoreReport) -> Markup {
+    html! {
+        section {
+            h2 { "Restore " code { (rest.id) } " (" (rest.kind) ")" }
+            ul.facts {
+                @match &rest.recovery_point {
+                    Some(rp) => {
+                        li {
+                            "recovery point: " (rp.kind) " " code { (rp.id) } ", restored to "
+                            (rp.time.as_ref().map_or_else(|| "everything available".to_owned(), time))
+                        }
+                        @if let Some(l) = &rp.latest_restorable {
+                            li { "latest restorable: " (time(l)) }
+                        }
+                        @for n in &rp.notes { li { "note: " (n) } }
+                    }
+                    None => { li { "recovery point: not resolved" } }
+                }
+                @match &rest.target {
+                    Some(t) => {
+                        li {
+                            "target: " (t.kind) " " code { (t.name) }
+                            @if let Some(a) = &t.address { " at " code { (a) } }
+                        }
+                        @for (k, v) in &t.details { li { (k) ": " (v) } }
+                    }
+                    None => { li { "target: none created" } }
+                }
+                @if let Some(n) = &rest.newest_data_at {
+                    li { "newest data present: " (time(n)) }
+                }
             }
-            for n in &rp.notes {
-                let _ = writeln!(o, "<li>note: {}</li>", esc(n));
+            table {
+                tr { th { "phase" } th { "started" } th.num { "seconds" } th.num { "polls" } th.num { "resolution" } th { "outcome" } }
+                @for p in &rest.phases {
+                    tr {
+                        td { (p.name) }
+                        td.t { (time(&p.started_at)) }
+                        td.num { (format!("{:.3}", p.seconds)) }
+                        td.num { (p.polls) }
+                        td.num { (format!("±{:.3}", p.resolution_seconds)) }
+                        td {
+                            span class={"badge " (outcome_class(p.outcome))} { (p.outcome.as_str()) }
+                            @if let Some(e) = &p.error { div.err { (e) } }
+                        }
+                    }
+                }
             }
         }
-        None => o.push_str("<li>recovery point: not resolved</li>\n"),
     }
-    match &rest.target {
-        Some(t) => {
-            let addr = t
-                .address
-                .as_deref()
-                .map(|a| format!(" at <code>{}</code>", esc(a)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "<li>target: {} <code>{}</code>{addr}</li>",
-                esc(&t.kind),
-                esc(&t.name)
-            );
-            for (k, v) in &t.details {
-                let _ = writeln!(o, "<li>{}: {}</li>", esc(k), esc(v));
-            }
-        }
-        None => o.push_str("<li>target: none created</li>\n"),
-    }
-    if let Some(n) = &rest.newest_data_at {
-        let _ = writeln!(o, "<li>newest data present: {}</li>", time(n));
-    }
-    o.push_str(
-        "</ul>\n<table>\n<tr><th>phase</th><th>started</th><th class=\"num\">seconds</th>\
-         <th class=\"num\">polls</th><th class=\"num\">resolution</th><th>outcome</th></tr>\n",
-    );
-    for p in &rest.phases {
-        let err = p
-            .error
-            .as_deref()
-            .map(|e| format!("<div class=\"err\">{}</div>", esc(e)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td class=\"t\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">±{:.3}</td><td><span class=\"badge {}\">{}</span>{err}</td></tr>",
-            esc(&p.name),
-            time(&p.started_at),
-            p.seconds,
-            p.polls,
-            p.resolution_seconds,
-            outcome_class(p.outcome),
-            p.outcome.as_str()
-        );
-    }
-    o.push_str("</table>\n</section>\n");
 }
 
-fn teardown_section(o: &mut String, r: &RunReport) {
+fn teardown_section(r: &RunReport) -> Markup {
     let class = if !r.teardown.leaked.is_empty() {
         "bad"
     } else if r.teardown.outcome == "done" {
@@ -700,38 +534,19 @@ fn teardown_section(o: &mut String, r: &RunReport) {
     } else {
         "dim"
     };
-    let _ = writeln!(
-        o,
-        "<section>\n<h2>Teardown</h2>\n<p><span class=\"badge {class}\">{}</span></p>",
-        esc(&r.teardown.outcome)
-    );
-    if !r.teardown.leaked.is_empty() {
-        o.push_str("<p>Left behind:</p>\n<ul class=\"facts\">\n");
-        for l in &r.teardown.leaked {
-            let _ = writeln!(o, "<li><code>{}</code></li>", esc(l));
+    html! {
+        section {
+            h2 { "Teardown" }
+            p { span class={"badge " (class)} { (r.teardown.outcome) } }
+            @if !r.teardown.leaked.is_empty() {
+                p { "Left behind:" }
+                ul.facts { @for l in &r.teardown.leaked { li { code { (l) } } } }
+            }
         }
-        o.push_str("</ul>\n");
     }
-    o.push_str("</section>\n");
 }
 
 // --- helpers --------------------------------------------------------------------------------
-
-/// HTML-escapes text for element content and quoted attributes alike.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Shortens a label that would run over its column in a chart (the full text is in the
 /// tables below).
@@ -756,14 +571,6 @@ fn time(t: &DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_all_five() {
-        assert_eq!(
-            esc("<a href='x'>&\"</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn ticks_are_round_and_few() {

@@ -11,7 +11,6 @@
 //! the fitted line, `PROJECT_RUNS` runs past the latest, reaches `WARN_FRACTION` of the tier's
 //! RTO target: the drill is heading for a miss before it misses.
 
-use super::html::esc;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -19,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hdrhistogram::Histogram;
 
 use super::HistoryRow;
-use crate::drill::TierCatalog;
+use crate::drill::{TierCatalog, human_seconds};
 
 /// Runs in the RTO trend.
 pub(crate) const TREND_RUNS: usize = 10;
@@ -59,6 +58,10 @@ pub struct DrillSummary {
     pub last_run_at: DateTime<Utc>,
     pub last_verdict: String,
     pub last_pass_at: Option<DateTime<Utc>>,
+    /// That tier's RPO target, when known.
+    pub target_rpo_seconds: Option<f64>,
+    /// Every run, oldest first: what the history page charts and links.
+    pub history: Vec<RunPoint>,
     /// `rto`, `rpo`, then each phase (`HistoryRow::PHASES`), only those with a value.
     pub metrics: Vec<MetricStats>,
     pub trend: RtoTrend,
@@ -70,6 +73,25 @@ impl DrillSummary {
     pub fn metric(&self, name: &str) -> Option<&MetricStats> {
         self.metrics.iter().find(|m| m.name == name)
     }
+}
+
+/// One run of a drill, as the history page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPoint {
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub verdict: String,
+    pub rto_seconds: Option<f64>,
+    pub rpo_seconds: Option<f64>,
+}
+
+/// A tier's targets in seconds, by tier name (`Summary::targets`).
+pub type Targets = BTreeMap<String, TierTargets>;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TierTargets {
+    pub rto_seconds: f64,
+    pub rpo_seconds: f64,
 }
 
 /// Distribution of one metric, in seconds.
@@ -97,24 +119,31 @@ pub struct RtoTrend {
 }
 
 impl Summary {
-    /// Tier name → RTO target in seconds, for `summarize`.
-    pub fn rto_targets(tiers: &TierCatalog) -> BTreeMap<String, f64> {
+    /// Tier name → its RTO and RPO targets in seconds, for `summarize`.
+    pub fn targets(tiers: &TierCatalog) -> Targets {
         tiers
             .names()
             .into_iter()
-            .filter_map(|n| Some((n.to_owned(), tiers.get(n)?.rto.as_secs_f64())))
+            .filter_map(|n| {
+                let t = tiers.get(n)?;
+                let targets = TierTargets {
+                    rto_seconds: t.rto.as_secs_f64(),
+                    rpo_seconds: t.rpo.as_secs_f64(),
+                };
+                Some((n.to_owned(), targets))
+            })
             .collect()
     }
 }
 
 /// Statistics per drill over `rows` (in any order), keeping only `drill` when given and runs
-/// started at or after `since`. `rto_targets` maps a tier name to its RTO target in seconds
-/// (`Summary::rto_targets`); a tier not in it has no target line and no trend warning.
+/// started at or after `since`. `targets` maps a tier name to its targets in seconds
+/// (`Summary::targets`); a tier not in it has no target line and no trend warning.
 pub fn summarize(
     rows: &[HistoryRow],
     drill: Option<&str>,
     since: Option<DateTime<Utc>>,
-    rto_targets: &BTreeMap<String, f64>,
+    targets: &Targets,
 ) -> Summary {
     let mut by_drill: BTreeMap<&str, Vec<&HistoryRow>> = BTreeMap::new();
     for r in rows {
@@ -132,16 +161,12 @@ pub fn summarize(
         // Stable: runs started in the same millisecond keep their order in the file.
         runs.sort_by_key(|r| r.started_at);
         s.runs += runs.len();
-        s.drills.push(drill_summary(name, &runs, rto_targets));
+        s.drills.push(drill_summary(name, &runs, targets));
     }
     s
 }
 
-fn drill_summary(
-    name: &str,
-    runs: &[&HistoryRow],
-    rto_targets: &BTreeMap<String, f64>,
-) -> DrillSummary {
+fn drill_summary(name: &str, runs: &[&HistoryRow], targets: &Targets) -> DrillSummary {
     let passed: Vec<&&HistoryRow> = runs.iter().filter(|r| r.verdict == "met").collect();
     // `runs` is never empty: a drill is only listed with a run.
     let last = runs[runs.len() - 1];
@@ -156,7 +181,8 @@ fn drill_summary(
     for phase in HistoryRow::PHASES {
         metric(phase, &|r| r.phase(phase));
     }
-    let target = rto_targets.get(&last.tier).copied();
+    let tier_targets = targets.get(&last.tier).copied();
+    let target = tier_targets.map(|t| t.rto_seconds);
     let trend = rto_trend(runs);
     let mut warnings = Vec::new();
     if let (Some(slope), Some(projected), Some(target)) =
@@ -165,10 +191,13 @@ fn drill_summary(
         && projected >= WARN_FRACTION * target
     {
         warnings.push(format!(
-            "RTO is rising by {slope:.1} s per run over the last {} runs: {PROJECT_RUNS} runs \
-             from now it would be {projected:.1} s, {:.0}% of the {target:.1} s target of tier {}",
+            "RTO is rising by {} per run over the last {} runs: {PROJECT_RUNS} runs from now \
+             it would be {}, {:.0}% of the {} target of tier {}",
+            human_seconds(slope),
             trend.rto_seconds.len(),
+            human_seconds(projected),
             100.0 * projected / target,
+            human_seconds(target),
             last.tier
         ));
     }
@@ -183,6 +212,17 @@ fn drill_summary(
         last_run_at: last.started_at,
         last_verdict: last.verdict.clone(),
         last_pass_at: passed.last().map(|r| r.started_at),
+        target_rpo_seconds: tier_targets.map(|t| t.rpo_seconds),
+        history: runs
+            .iter()
+            .map(|r| RunPoint {
+                run_id: r.run_id.clone(),
+                started_at: r.started_at,
+                verdict: r.verdict.clone(),
+                rto_seconds: r.rto_seconds,
+                rpo_seconds: r.rpo_seconds,
+            })
+            .collect(),
         metrics,
         trend,
         warnings,
@@ -294,7 +334,7 @@ pub fn render_summary_text(s: &Summary) -> String {
         let target = d
             .target_rto_seconds
             .map_or("no RTO target known".to_owned(), |t| {
-                format!("RTO target {t:.1} s")
+                format!("RTO target {}", human_seconds(t))
             });
         let _ = writeln!(o, "\n{} (tier {}, {target})", d.drill, d.tier);
         let _ = writeln!(
@@ -348,170 +388,4 @@ pub fn render_summary_text(s: &Summary) -> String {
         }
     }
     o
-}
-
-/// A self-contained page: a table per drill and an inline SVG chart of its RTO trend (with
-/// the target line when known). The charts sit in `<div id="rto-trend">`, one
-/// `<svg class="rto-trend" id="rto-trend-DRILL">` each.
-pub fn render_summary_html(s: &Summary) -> String {
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>restore-drill report</title>\n<style>\n\
-         body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}\n\
-         table {{ border-collapse: collapse; margin: 0.5em 0; }}\n\
-         th, td {{ padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}\n\
-         th:first-child, td:first-child {{ text-align: left; }}\n\
-         .warning {{ color: #a40; font-weight: bold; }}\n\
-         svg.rto-trend {{ background: #fafafa; border: 1px solid #ddd; }}\n\
-         </style>\n</head>\n<body>\n<h1>restore-drill report</h1>\n<p>{} in the history{}</p>\n\
-         <div id=\"rto-trend\">\n",
-        count(s),
-        esc(&filters(s))
-    );
-    for d in &s.drills {
-        let target = d
-            .target_rto_seconds
-            .map_or("no RTO target known".to_owned(), |t| {
-                format!("RTO target {t:.1} s")
-            });
-        let _ = write!(
-            o,
-            "<section>\n<h2>{}</h2>\n<p>tier {}, {target}; runs {}, met {} ({:.1}%); last run {} \
-             at {}: <b>{}</b>; last pass {}</p>\n",
-            esc(&d.drill),
-            esc(&d.tier),
-            d.runs,
-            d.passed,
-            100.0 * d.pass_rate,
-            esc(&d.last_run_id),
-            time(d.last_run_at),
-            esc(&d.last_verdict),
-            d.last_pass_at.map_or("never".to_owned(), time)
-        );
-        o.push_str(
-            "<table>\n<tr><th>seconds</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>\
-             <th>max</th></tr>\n",
-        );
-        for m in &d.metrics {
-            let _ = writeln!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>\
-                 <td>{:.1}</td></tr>",
-                esc(&m.name),
-                m.count,
-                m.p50,
-                m.p90,
-                m.p99,
-                m.max
-            );
-        }
-        o.push_str("</table>\n");
-        trend_svg(&mut o, d);
-        for w in &d.warnings {
-            let _ = writeln!(o, "<p class=\"warning\">warning: {}</p>", esc(w));
-        }
-        o.push_str("</section>\n");
-    }
-    o.push_str("</div>\n</body>\n</html>\n");
-    o
-}
-
-/// The RTO trend of one drill as an SVG line chart, y from 0 to a little over the largest of
-/// the values and the target.
-fn trend_svg(o: &mut String, d: &DrillSummary) {
-    let t = &d.trend;
-    let (w, h, left, right, top, bottom) = (560.0, 220.0, 60.0, 20.0, 20.0, 30.0);
-    let _ = write!(
-        o,
-        "<svg class=\"rto-trend\" id=\"rto-trend-{}\" xmlns=\"http://www.w3.org/2000/svg\" \
-         width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
-         <title>RTO of the last {} runs of {}</title>\n",
-        esc(&d.drill),
-        t.rto_seconds.len(),
-        esc(&d.drill)
-    );
-    let top_value = t
-        .rto_seconds
-        .iter()
-        .copied()
-        .chain(d.target_rto_seconds)
-        .fold(0.0_f64, f64::max)
-        .max(1.0)
-        * 1.1;
-    let y = |v: f64| top + (h - top - bottom) * (1.0 - v.max(0.0) / top_value);
-    let n = t.rto_seconds.len();
-    let x = |i: usize| {
-        if n < 2 {
-            (left + w - right) / 2.0
-        } else {
-            left + (w - left - right) * i as f64 / (n - 1) as f64
-        }
-    };
-    // Axes and the 0 / top labels.
-    let _ = write!(
-        o,
-        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{:.1}\" stroke=\"#888\"/>\n\
-         <line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>\n\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">0 s</text>\n\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{:.0} s</text>\n\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">runs, oldest \
-         first</text>\n",
-        h - bottom,
-        h - bottom,
-        w - right,
-        h - bottom,
-        left - 4.0,
-        h - bottom,
-        left - 4.0,
-        top + 4.0,
-        top_value,
-        (left + w - right) / 2.0,
-        h - 8.0
-    );
-    if let Some(target) = d.target_rto_seconds {
-        let _ = write!(
-            o,
-            "<line class=\"target\" x1=\"{left}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" \
-             stroke=\"#c33\" stroke-dasharray=\"6 4\"/>\n\
-             <text x=\"{1:.1}\" y=\"{2:.1}\" font-size=\"11\" fill=\"#c33\" \
-             text-anchor=\"end\">target {target:.0} s</text>\n",
-            y(target),
-            w - right,
-            y(target) - 4.0
-        );
-    }
-    if n == 0 {
-        let _ = writeln!(
-            o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\">no measured \
-             RTO</text>",
-            (left + w - right) / 2.0,
-            h / 2.0
-        );
-    } else {
-        let points: Vec<String> = t
-            .rto_seconds
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect();
-        let _ = writeln!(
-            o,
-            "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"2\" points=\"{}\"/>",
-            points.join(" ")
-        );
-        for (i, v) in t.rto_seconds.iter().enumerate() {
-            let _ = writeln!(
-                o,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#36c\"><title>{}: {v:.1} \
-                 s</title></circle>",
-                x(i),
-                y(*v),
-                esc(t.run_ids.get(i).map_or("", String::as_str))
-            );
-        }
-    }
-    o.push_str("</svg>\n");
 }

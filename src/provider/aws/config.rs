@@ -168,7 +168,9 @@ impl Session {
     }
 
     pub fn rds(&self, region: Option<&str>) -> aws_sdk_rds::Client {
-        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
+        let mut b = aws_sdk_rds::config::Builder::from(&self.sdk)
+            .interceptor(CallsAreLooks)
+            .interceptor(super::trace::Trace);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -178,7 +180,9 @@ impl Session {
     /// S3 uses path-style addresses against a custom endpoint (emulators and S3-compatible
     /// stores rarely have wildcard DNS).
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
+        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .interceptor(CallsAreLooks)
+            .interceptor(super::trace::Trace);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
@@ -189,7 +193,9 @@ impl Session {
     }
 
     pub fn backup(&self, region: Option<&str>) -> aws_sdk_backup::Client {
-        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk).interceptor(CallsAreLooks);
+        let mut b = aws_sdk_backup::config::Builder::from(&self.sdk)
+            .interceptor(CallsAreLooks)
+            .interceptor(super::trace::Trace);
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }

@@ -10,6 +10,7 @@ pub mod presign;
 pub mod rds;
 pub mod s3;
 pub mod sweep;
+mod trace;
 mod wait;
 
 pub use config::{AwsSettings, Session};
