@@ -1454,3 +1454,151 @@ fn many_runs_export_and_verify() {
         size as f64 / (1 << 20) as f64
     );
 }
+
+// --- Runs signed when they end (issue 16) ----------------------------------------------------
+
+/// The forgery a hash chain alone cannot see: edit a run's report and its history row, then
+/// recompute the chain from there. The bundle exported from that (with the operator's key)
+/// verifies as a bundle, but the run's own signature, made when it ended with the runner's
+/// key, no longer matches: exit 50 naming the run. A run recorded without a key is flagged.
+#[test]
+fn a_signed_run_edited_with_its_row_and_a_recomputed_chain_fails_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("defs")).unwrap();
+    std::fs::create_dir_all(root.join("keys")).unwrap();
+    let keygen = rd(root, &["evidence", "keygen", "--out", "keys/k"], &[]);
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    let key_text = std::fs::read_to_string(root.join("keys/k")).unwrap();
+    let key = restore_drill::evidence::parse_secret_key(&key_text, "test").unwrap();
+    let reports = root.join("reports");
+    let mut ids = Vec::new();
+    // Three runs inside the period exported: 1 and 2 on a runner with a key, 3 without.
+    for i in 1..4 {
+        let s = &RUNS[i];
+        let text = format!("name = \"{}\"\n", s.drill);
+        std::fs::write(root.join(format!("defs/{}.toml", s.drill)), &text).unwrap();
+        let sha = restore_drill::drill::sha256_hex(text.as_bytes());
+        let r = report(s, i, &format!("defs/{}.toml", s.drill), &sha);
+        let k = (i < 3).then_some(&key);
+        let mut err = Vec::new();
+        let code = restore_drill::commands::record_run_signed(&reports, &r, k, &mut err);
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+        ids.push(r.run_id);
+    }
+    let export = |out: &str| {
+        rd(
+            root,
+            &[
+                "evidence",
+                "export",
+                "--since",
+                SINCE,
+                "--until",
+                UNTIL,
+                "--signing-key",
+                "keys/k",
+                "--out",
+                out,
+            ],
+            &[],
+        )
+    };
+    let verify = |path: &str| {
+        rd(
+            root,
+            &["evidence", "verify", path, "--public-key", "keys/k.pub"],
+            &[],
+        )
+    };
+    let e = export("good");
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    let v = verify("good");
+    assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout.contains("2 runs signed when they ended"),
+        "{}",
+        v.stdout
+    );
+    let unsigned = format!("{}/{}", RUNS[3].drill, ids[2]);
+    assert!(
+        v.stderr.contains("1 run was not signed") && v.stderr.contains(&unsigned),
+        "{}",
+        v.stderr
+    );
+    let index = std::fs::read_to_string(root.join("good/index.md")).unwrap();
+    assert_eq!(index.matches("UNSIGNED run").count(), 1, "{index}");
+
+    // The forgery: run 2's RTO made smaller, its row's report hash updated, the chain
+    // recomputed from that row on.
+    let victim = reports
+        .join(RUNS[2].drill)
+        .join(&ids[1])
+        .join("report.json");
+    let mut r: RunReport = serde_json::from_slice(&std::fs::read(&victim).unwrap()).unwrap();
+    r.measured.rto_seconds = Some(60.0);
+    let forged = serde_json::to_vec_pretty(&r).unwrap();
+    std::fs::write(&victim, &forged).unwrap();
+    let history_path = reports.join("history.csv");
+    let history = restore_drill::report::read_history(&history_path).unwrap();
+    let mut text = format!("{}\n", restore_drill::report::HistoryRow::HEADER);
+    let mut prev = restore_drill::report::HistoryRow::CHAIN_START.to_owned();
+    for mut row in history.rows {
+        if row.run_id == ids[1] {
+            row.rto_seconds = Some(60.0);
+            row.report_sha256 = restore_drill::drill::sha256_hex(&forged);
+        }
+        let row = row.chained(&prev);
+        prev = row.row_hash.clone();
+        text.push_str(&row.to_line());
+    }
+    std::fs::write(&history_path, text).unwrap();
+    // The chain itself holds: only the run's signature can tell.
+    assert_eq!(
+        restore_drill::report::read_history(&history_path)
+            .unwrap()
+            .problems,
+        Vec::<String>::new()
+    );
+    let e = export("forged");
+    assert_eq!(
+        e.code, 0,
+        "the export sees a consistent history: {}",
+        e.stderr
+    );
+    let v = verify("forged");
+    assert_eq!(v.code, 50, "{}\n{}", v.stdout, v.stderr);
+    assert_eq!(
+        problems(&v),
+        [format!(
+            "run {}/{}: report.json does not match the signature made when the run ended \
+             (runs/{}/{}/report.sig): changed after the run",
+            RUNS[2].drill, ids[1], RUNS[2].drill, ids[1]
+        )]
+    );
+}
+
+/// A signing key the runner cannot use stops `run` before any restore, without echoing it.
+#[test]
+fn run_with_an_unusable_signing_key_runs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let drill = Path::new(env!("CARGO_MANIFEST_DIR")).join("drills/demo-local.toml");
+    let bogus = "ed25519:c657818430ea46a1a0e628aad15d06288e7da136a345f047f88e9278e2d61749";
+    let r = rd(
+        tmp.path(),
+        &["run", drill.to_str().unwrap(), "--reports", "reports"],
+        &[("RESTORE_DRILL_SIGNING_KEY", bogus.to_owned())],
+    );
+    assert_eq!(r.code, 30, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("RESTORE_DRILL_SIGNING_KEY") && r.stderr.contains("nothing was run"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(bogus),
+        "the key was echoed: {}",
+        r.stderr
+    );
+    assert!(!tmp.path().join("reports").exists());
+}

@@ -518,13 +518,28 @@ fn verify(path: &Path, key_file: Option<&Path>, out: &mut dyn Write, err: &mut d
         let _ = writeln!(
             out,
             "verified: {} ({}): signature by {by}, {} files match MANIFEST.sha256, {} history \
-             rows chained, {} reports match their history rows",
+             rows chained, {} reports match their history rows, {} runs signed when they \
+             ended",
             path.display(),
             v.kind,
             v.files,
             v.history_rows,
-            v.reports_checked
+            v.reports_checked,
+            v.runs_signed
         );
+        if !v.runs_unsigned.is_empty() {
+            let n = v.runs_unsigned.len();
+            let _ = writeln!(
+                err,
+                "note: {n} run{} not signed when {} ended (no {SIGNING_KEY_ENV} on the runner), \
+                 so {} report{} rest only on the history chain and the bundle's signature: {}",
+                if n == 1 { " was" } else { "s were" },
+                if n == 1 { "it" } else { "they" },
+                if n == 1 { "its" } else { "their" },
+                if n == 1 { "" } else { "s" },
+                v.runs_unsigned.join(", ")
+            );
+        }
         if !v.trusted {
             let _ = writeln!(
                 err,

@@ -21,7 +21,7 @@ pub use manifest::{ManifestArgs, S3ManifestArgs, manifest};
 pub use plan::{plan, plan_resolved};
 pub use report::report;
 pub use restore_job::validate_restore_job;
-pub use run::{Format, RunArgs, history_path, record_run, run, worse};
+pub use run::{Format, RunArgs, history_path, record_run, record_run_signed, run, worse};
 pub use schedule::schedule_export;
 pub use sweep::{sweep, sweep_local};
 pub use validate::validate;

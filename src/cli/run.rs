@@ -59,9 +59,29 @@ pub fn history_path(reports: &Path) -> PathBuf {
 /// Writes a run's reports and appends it to the history; returns the exit code that any
 /// failure to do so adds.
 pub fn record_run(reports: &Path, report: &crate::report::RunReport, err: &mut dyn Write) -> u8 {
+    record_run_signed(reports, report, None, err)
+}
+
+/// `record_run`, and with a key, the run's signature (`report.sig` beside `report.json`) over
+/// its drill, run id and report hash, written before the history row: a run whose row exists
+/// is signed.
+pub fn record_run_signed(
+    reports: &Path,
+    report: &crate::report::RunReport,
+    key: Option<&crate::evidence::SecretKey>,
+    err: &mut dyn Write,
+) -> u8 {
     match crate::report::write_reports(reports, report) {
         Ok((dir, sha256)) => {
             let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
+            if let Some(key) = key {
+                let sig = key.sign_run(&report.drill.name, &report.run_id, &sha256);
+                let path = dir.join(crate::evidence::RUN_SIGNATURE);
+                if let Err(e) = crate::report::write_atomic(&path, sig.as_bytes()) {
+                    let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                    return exit::ERROR;
+                }
+            }
             let history = history_path(reports);
             if let Err(e) = crate::report::append_history(&history, report, &sha256) {
                 // The error names the file and line already.
@@ -91,6 +111,16 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
         let _ = writeln!(err, "error: invalid drill files; nothing was run");
         return exit::INVALID;
     };
+    // Runs are signed as they end when the runner holds a key; a key that cannot be read
+    // stops everything before any restore.
+    let key = match crate::evidence::signing_key_from_env() {
+        Ok(k) => k,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}; nothing was run");
+            return exit::ERROR;
+        }
+    };
+    let key = key.as_ref();
     with_signals(|cancel| async move {
         let progress = crate::engine::Progress::stderr();
         let jobs = args.jobs.max(1);
@@ -124,7 +154,7 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
         while let Some(output) = drills.next().await {
             let Some(output) = output else { continue };
             let report = &output.report;
-            code = worse(code, record_run(reports, report, err));
+            code = worse(code, record_run_signed(reports, report, key, err));
             match format {
                 Format::Md => {
                     let _ = write!(out, "{}", crate::report::render_markdown(report));

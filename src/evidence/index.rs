@@ -586,6 +586,19 @@ fn run_section(b: &mut Vec<Block>, r: &RunEntry) {
             files.push(Link(f.clone(), format!("{dir}/{f}")));
         }
         b.push(Block::Para(files));
+        // Runs signed as they ended carry report.sig; `evidence verify --public-key` checks
+        // it. An unsigned run rests on the history chain and this bundle's signature alone.
+        if r.files.iter().any(|f| f == crate::evidence::RUN_SIGNATURE) {
+            b.push(Block::Para(vec![t(
+                "Signed when the run ended (report.sig; checked by evidence verify).",
+            )]));
+        } else {
+            b.push(Block::Para(vec![t(
+                "UNSIGNED run: no report.sig (its runner had no RESTORE_DRILL_SIGNING_KEY); \
+                 an edit of its report together with its history row and the chain after it \
+                 would not be detected.",
+            )]));
+        }
     }
 }
 

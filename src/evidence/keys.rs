@@ -232,6 +232,41 @@ fn public_from_hex(value: &str) -> Option<PublicKey> {
     VerifyingKey::from_bytes(&bytes).ok().map(PublicKey)
 }
 
+/// The file beside a run's `report.json` that holds the run's signature.
+pub const RUN_SIGNATURE: &str = "report.sig";
+
+/// What a run's signature covers: its drill, its run id and its `report.json`'s SHA-256 (the
+/// report holds every number; the history row records the same hash).
+pub fn run_message(drill: &str, run_id: &str, report_sha256: &str) -> Vec<u8> {
+    format!("restore-drill run signature v1\ndrill {drill}\nrun {run_id}\nreport.json sha256 {report_sha256}\n")
+        .into_bytes()
+}
+
+impl SecretKey {
+    /// `report.sig`'s text for a run, made when the run ends.
+    pub fn sign_run(&self, drill: &str, run_id: &str, report_sha256: &str) -> String {
+        let sig = self.0.sign(&run_message(drill, run_id, report_sha256));
+        format!(
+            "# Ed25519 signature of this run's report.json, made by restore-drill run as the run\n\
+             # ended. Checked by restore-drill evidence verify --public-key.\n\
+             {PUBLIC_TAG} {}\n{SIGNATURE_TAG} {}\n",
+            hex::encode(self.0.verifying_key().as_bytes()),
+            hex::encode(&sig.to_bytes())
+        )
+    }
+}
+
+/// The runner's key from `RESTORE_DRILL_SIGNING_KEY` (as `evidence export` reads it: a key
+/// file's text, or the seed alone); `None` when it is unset or empty. Never echoed.
+pub fn signing_key_from_env() -> Result<Option<SecretKey>, String> {
+    match std::env::var(SIGNING_KEY_ENV) {
+        Ok(value) if !value.trim().is_empty() => {
+            parse_secret_key(&value, SIGNING_KEY_ENV).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A parsed signature file: who signed, and the signature.
 pub struct SignatureFile {
     pub signer: PublicKey,

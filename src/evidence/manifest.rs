@@ -84,7 +84,8 @@ pub struct Tree {
     pub problems: Vec<String>,
 }
 
-/// Reads a bundle directory or `.tar.gz`, keeping the content of the files in `keep`.
+/// Reads a bundle directory or `.tar.gz`, keeping the content of the files in `keep` (an
+/// entry `*/NAME` keeps every file called NAME in any folder).
 pub fn read_tree(path: &Path, keep: &[&str]) -> io::Result<Tree> {
     let meta = std::fs::metadata(path)?;
     let mut tree = Tree::default();
@@ -190,7 +191,11 @@ fn read_tar(path: &Path, keep: &[&str], tree: &mut Tree) -> io::Result<()> {
 /// Hashes one file as it streams; keeps its content when asked.
 fn add_file(tree: &mut Tree, path: String, mut r: impl Read, keep: &[&str]) -> io::Result<()> {
     let mut hasher = Sha256::new();
-    let mut kept = keep.contains(&path.as_str()).then(Vec::new);
+    let wanted = keep.iter().any(|k| match k.strip_prefix("*/") {
+        Some(name) => path.ends_with(&format!("/{name}")),
+        None => *k == path,
+    });
+    let mut kept = wanted.then(Vec::new);
     let mut buf = vec![0u8; 64 << 10];
     let mut total = 0u64;
     loop {

@@ -22,8 +22,8 @@ pub use controls::day;
 pub use export::{ExportRequest, Exported, export_bundle, out_paths};
 pub(crate) use keys::wipe_string;
 pub use keys::{
-    PUBLIC_KEY_ENV, PublicKey, SIGNING_KEY_ENV, SecretKey, parse_public_key, parse_secret_key,
-    write_key_pair,
+    PUBLIC_KEY_ENV, PublicKey, RUN_SIGNATURE, SIGNING_KEY_ENV, SecretKey, SignatureFile,
+    parse_public_key, parse_secret_key, run_message, signing_key_from_env, write_key_pair,
 };
 pub use manifest::{MANIFEST, SIGNATURE};
 pub use operator::{current_operator, describe as describe_operator, operator_from};

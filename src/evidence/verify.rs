@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::bundle::{BUNDLE_FILE, BundleInfo, FORMAT};
 use super::chain::{HISTORY_FILE, check_segment};
-use super::keys::{PublicKey, SignatureFile};
+use super::keys::{PublicKey, RUN_SIGNATURE, SignatureFile, run_message};
 use super::manifest::{MANIFEST, SIGNATURE, parse_manifest, read_tree};
 
 /// What `verify` found.
@@ -24,6 +24,10 @@ pub struct Verification {
     pub files: usize,
     pub history_rows: usize,
     pub reports_checked: usize,
+    /// Runs whose `report.sig` verified against the trusted key (or the key it names).
+    pub runs_signed: usize,
+    /// Runs without a `report.sig` (recorded by a runner without a signing key).
+    pub runs_unsigned: Vec<String>,
     /// Everything that does not hold, in a fixed order: signature, files, history, reports.
     pub problems: Vec<String>,
 }
@@ -38,8 +42,18 @@ impl Verification {
 /// without it the key the bundle names is used, which shows integrity but not who signed.
 /// `Err` only when the bundle cannot be read at all.
 pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verification, String> {
-    let tree = read_tree(path, &[MANIFEST, SIGNATURE, BUNDLE_FILE, HISTORY_FILE])
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let run_sig = format!("*/{RUN_SIGNATURE}");
+    let tree = read_tree(
+        path,
+        &[
+            MANIFEST,
+            SIGNATURE,
+            BUNDLE_FILE,
+            HISTORY_FILE,
+            run_sig.as_str(),
+        ],
+    )
+    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut v = Verification {
         kind: tree.kind,
         signer: None,
@@ -47,6 +61,8 @@ pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verific
         files: 0,
         history_rows: 0,
         reports_checked: 0,
+        runs_signed: 0,
+        runs_unsigned: Vec::new(),
         problems: Vec::new(),
     };
     let text = |name: &str| {
@@ -167,6 +183,34 @@ pub fn verify_bundle(path: &Path, trusted: Option<&PublicKey>) -> Result<Verific
                     row.line
                 )),
                 Some(_) => v.reports_checked += 1,
+            }
+            // The run's own signature, made when it ended: an edit of the report (even with
+            // its row and the whole chain recomputed) no longer matches it.
+            let sig_file = format!("{dir}/{RUN_SIGNATURE}");
+            match tree.contents.get(&sig_file) {
+                None => v
+                    .runs_unsigned
+                    .push(format!("{}/{}", run.drill, run.run_id)),
+                Some(bytes) => match SignatureFile::parse(&String::from_utf8_lossy(bytes)) {
+                    Err(e) => v.problems.push(format!("{sig_file}: {e}")),
+                    Ok(sig) => {
+                        let key = trusted.unwrap_or(&sig.signer);
+                        if trusted.is_some_and(|t| *t != sig.signer) {
+                            v.problems.push(format!(
+                                "run {}/{}: signed by {}, not by the trusted key {key}",
+                                run.drill, run.run_id, sig.signer
+                            ));
+                        } else if sig.verifies(key, &run_message(&run.drill, &run.run_id, got)) {
+                            v.runs_signed += 1;
+                        } else {
+                            v.problems.push(format!(
+                                "run {}/{}: report.json does not match the signature made when \
+                                 the run ended ({sig_file}): changed after the run",
+                                run.drill, run.run_id
+                            ));
+                        }
+                    }
+                },
             }
         }
     }
