@@ -1474,8 +1474,7 @@ fn a_signed_run_edited_with_its_row_and_a_recomputed_chain_fails_verify() {
     let reports = root.join("reports");
     let mut ids = Vec::new();
     // Three runs inside the period exported: 1 and 2 on a runner with a key, 3 without.
-    for i in 1..4 {
-        let s = &RUNS[i];
+    for (i, s) in RUNS.iter().enumerate().take(4).skip(1) {
         let text = format!("name = \"{}\"\n", s.drill);
         std::fs::write(root.join(format!("defs/{}.toml", s.drill)), &text).unwrap();
         let sha = restore_drill::drill::sha256_hex(text.as_bytes());
