@@ -278,4 +278,10 @@ pub struct AwsSettings {
     pub connect_timeout_seconds: f64,
     pub attempt_timeout_seconds: f64,
     pub operation_timeout_seconds: f64,
+    /// Server-side copies (CopyObject, UploadPartCopy, CompleteMultipartUpload) keep their
+    /// answer open while they copy: they get their own, longer timeouts.
+    #[serde(default)]
+    pub copy_attempt_timeout_seconds: f64,
+    #[serde(default)]
+    pub copy_operation_timeout_seconds: f64,
 }
