@@ -213,9 +213,13 @@ impl Pace {
         }
     }
 
-    /// Waits until worker `i` is within the current limit (or the copy stops).
-    async fn admit(&self, i: usize, stop: &AtomicBool) {
-        while i >= self.limit.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+    /// Waits until worker `i` is within the current limit, or there is nothing left to take
+    /// (`next` has passed `total`), or the copy stops.
+    async fn admit(&self, i: usize, stop: &AtomicBool, next: &AtomicUsize, total: usize) {
+        while i >= self.limit.load(Ordering::Relaxed)
+            && !stop.load(Ordering::Relaxed)
+            && next.load(Ordering::Relaxed) < total
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -287,7 +291,7 @@ pub(crate) async fn copy_all(
             let mut failures: Vec<(String, Failure)> = Vec::new();
             let (mut retries, mut multipart) = (0u64, 0u64);
             loop {
-                pace.admit(w, &stop).await;
+                pace.admit(w, &stop, &next, objects.len()).await;
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
