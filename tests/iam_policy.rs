@@ -19,28 +19,56 @@ const SWEEP: &str = "ci/iam-policy-sweep.json";
 /// Each S3 operation the code calls → the IAM actions it needs and the policies that grant
 /// them (drills in `iam-policy-s3.json`, `restore-drill sweep` in `iam-policy-sweep.json`).
 const S3_CALLS: &[(&str, &[&str], &[&str])] = &[
-    ("list_object_versions", &["s3:ListBucketVersions"], &[S3, SWEEP]),
+    (
+        "list_object_versions",
+        &["s3:ListBucketVersions"],
+        &[S3, SWEEP],
+    ),
     ("list_objects_v2", &["s3:ListBucket"], &[S3, SWEEP]),
     ("head_bucket", &["s3:ListBucket"], &[S3]),
-    ("get_bucket_location", &["s3:GetBucketLocation"], &[S3, SWEEP]),
-    ("head_object", &["s3:GetObjectVersion", "s3:GetObject"], &[S3]),
+    (
+        "get_bucket_location",
+        &["s3:GetBucketLocation"],
+        &[S3, SWEEP],
+    ),
+    (
+        "head_object",
+        &["s3:GetObjectVersion", "s3:GetObject"],
+        &[S3],
+    ),
     (
         "get_object_attributes",
         &["s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"],
         &[S3],
     ),
-    ("get_object", &["s3:GetObject", "s3:GetObjectVersion"], &[S3, SWEEP]),
+    (
+        "get_object",
+        &["s3:GetObject", "s3:GetObjectVersion"],
+        &[S3, SWEEP],
+    ),
     ("get_object_tagging", &["s3:GetObjectVersionTagging"], &[S3]),
     (
         "copy_object",
         &["s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectVersion"],
         &[S3],
     ),
-    ("upload_part_copy", &["s3:PutObject", "s3:GetObjectVersion"], &[S3]),
+    (
+        "upload_part_copy",
+        &["s3:PutObject", "s3:GetObjectVersion"],
+        &[S3],
+    ),
     ("create_multipart_upload", &["s3:PutObject"], &[S3]),
     ("complete_multipart_upload", &["s3:PutObject"], &[S3]),
-    ("abort_multipart_upload", &["s3:AbortMultipartUpload"], &[S3, SWEEP]),
-    ("list_multipart_uploads", &["s3:ListBucketMultipartUploads"], &[S3, SWEEP]),
+    (
+        "abort_multipart_upload",
+        &["s3:AbortMultipartUpload"],
+        &[S3, SWEEP],
+    ),
+    (
+        "list_multipart_uploads",
+        &["s3:ListBucketMultipartUploads"],
+        &[S3, SWEEP],
+    ),
     ("put_object", &["s3:PutObject"], &[S3]),
     (
         "delete_objects",
@@ -129,7 +157,9 @@ fn allowed(policy: &Value) -> BTreeSet<String> {
             Value::String(a) => {
                 out.insert(a.clone());
             }
-            Value::Array(all) => out.extend(all.iter().filter_map(|a| a.as_str().map(str::to_owned))),
+            Value::Array(all) => {
+                out.extend(all.iter().filter_map(|a| a.as_str().map(str::to_owned)))
+            }
             other => panic!("an Action that is neither a string nor a list: {other}"),
         }
     }
@@ -214,7 +244,10 @@ fn every_s3_call_in_the_code_is_in_the_list_above() {
             if m[2] == *"into_paginator" && !name.starts_with("list_") {
                 continue;
             }
-            if name.starts_with("list_") && m[2] == *"into_paginator" && !known.contains(name.as_str()) {
+            if name.starts_with("list_")
+                && m[2] == *"into_paginator"
+                && !known.contains(name.as_str())
+            {
                 // list_recovery_points_… and other non-S3 paginated lists.
                 if !name.contains("bucket") && !name.contains("object") {
                     continue;
@@ -223,7 +256,10 @@ fn every_s3_call_in_the_code_is_in_the_list_above() {
             found.insert(name);
         }
     }
-    let unknown: Vec<&String> = found.iter().filter(|n| !known.contains(n.as_str())).collect();
+    let unknown: Vec<&String> = found
+        .iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect();
     assert!(
         unknown.is_empty(),
         "S3 calls with no IAM actions listed in tests/iam_policy.rs (add them and grant them in ci/): {unknown:?}"

@@ -13,7 +13,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use futures_util::StreamExt;
 
-use super::objects::SourceObject;
+use super::SourceObject;
 use crate::provider::ProviderError;
 use crate::provider::aws::error_chain;
 
