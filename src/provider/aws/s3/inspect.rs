@@ -22,8 +22,8 @@ const QUOTED: usize = 5;
 
 /// The region `bucket` lives in: `x-amz-bucket-region` of its `HeadBucket` answer (S3 sends
 /// it on a 200, on the 301 of a request to the wrong region and on a 403), else
-/// `GetBucketLocation`. `None` when neither says (the bucket is missing, or the store has
-/// no regions): callers keep the drill's region and let the next call tell.
+/// `GetBucketLocation`. `None` when neither names one (the bucket is missing, or the store
+/// has no regions): callers keep the drill's region and let the next call tell.
 pub(crate) async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
     match client.head_bucket().bucket(bucket).send().await {
         Ok(out) => {
@@ -50,14 +50,13 @@ pub(crate) async fn bucket_region(client: &Client, bucket: &str) -> Option<Strin
         .send()
         .await
         .ok()?;
-    Some(
-        match out.location_constraint().map(|c| c.as_str()) {
-            None | Some("") => "us-east-1",
-            Some("EU") => "eu-west-1",
-            Some(other) => other,
-        }
-        .to_owned(),
-    )
+    // An empty constraint is us-east-1 on AWS, but S3-compatible stores answer it too: keep
+    // the drill's region then (AWS always sends the HeadBucket header anyway).
+    match out.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => None,
+        Some("EU") => Some("eu-west-1".to_owned()),
+        Some(other) => Some(other.to_owned()),
+    }
 }
 
 /// What `HeadObject` said of the chosen versions.

@@ -335,7 +335,8 @@ pub async fn manifest_objects(
     concurrency: usize,
 ) -> Result<Vec<HashedObject>, String> {
     let session = Session::load(settings).await.map_err(|e| e.message)?;
-    let client = session.s3(None);
+    let region = super::inspect::bucket_region(&session.s3(None), bucket).await;
+    let client = session.s3(region.as_deref());
     let (objects, _) = list_as_of(&client, bucket, prefix, at.unwrap_or_else(Utc::now))
         .await
         .map_err(|e| e.message)?;
