@@ -465,7 +465,6 @@ async fn item_13_archive_tiers_are_refused_and_restored_glacier_objects_are_copi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_15_object_lock_is_confirmed_with_get_object_retention_of_the_version_written() {
-    use restore_drill::provider::aws::AwsSettings;
     use restore_drill::provider::aws::evidence_upload::{LockMode, UploadObject, upload_locked};
     let moto = Moto::start();
     let s3 = moto.s3().await;
@@ -477,25 +476,7 @@ async fn item_15_object_lock_is_confirmed_with_get_object_retention_of_the_versi
         .unwrap();
     let proxy = S3Proxy::start(moto.port);
     proxy.rules(|r| r.lock_as_aws = true);
-    for (k, v) in moto.env() {
-        // SAFETY: nextest runs each test in a process of its own, and every test of this file
-        // would set the same values; only the SDK's credential chain reads them.
-        unsafe { std::env::set_var(k, v) };
-    }
-    let settings = AwsSettings {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(proxy.endpoint()),
-        retry_mode: "standard".into(),
-        max_attempts: 3,
-        initial_backoff_seconds: 0.1,
-        max_backoff_seconds: 1.0,
-        connect_timeout_seconds: 5.0,
-        attempt_timeout_seconds: 30.0,
-        operation_timeout_seconds: 60.0,
-        copy_attempt_timeout_seconds: 600.0,
-        copy_operation_timeout_seconds: 1800.0,
-    };
+    let settings = settings_for(&moto, proxy.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.json");
     std::fs::write(&file, b"{}").unwrap();
@@ -526,4 +507,69 @@ async fn item_15_object_lock_is_confirmed_with_get_object_retention_of_the_versi
         asked[0].contains(&format!("versionId={version}")),
         "{asked:?}"
     );
+}
+
+/// Settings for calling the library through `endpoint`, with moto's dummy credentials.
+fn settings_for(moto: &Moto, endpoint: String) -> restore_drill::provider::aws::AwsSettings {
+    for (k, v) in moto.env() {
+        // SAFETY: nextest runs each test in a process of its own, and every test of this file
+        // would set the same values; only the SDK's credential chain reads them.
+        unsafe { std::env::set_var(k, v) };
+    }
+    restore_drill::provider::aws::AwsSettings {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint),
+        retry_mode: "standard".into(),
+        max_attempts: 3,
+        initial_backoff_seconds: 0.1,
+        max_backoff_seconds: 1.0,
+        connect_timeout_seconds: 5.0,
+        attempt_timeout_seconds: 30.0,
+        operation_timeout_seconds: 60.0,
+        copy_attempt_timeout_seconds: 600.0,
+        copy_operation_timeout_seconds: 1800.0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_a_changed_sse_kms_object_is_still_found_by_its_content() {
+    use restore_drill::checks::restored_set_check;
+    use restore_drill::provider::aws::s3::RestoredObjects;
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    source_with(
+        &s3,
+        SOURCE,
+        &[("kms/a.csv", b"alpha"), ("kms/b.csv", b"bravo")],
+    )
+    .await;
+    s3.create_bucket().bucket("kept").send().await.unwrap();
+    let proxy = S3Proxy::start(moto.port);
+    proxy.rules(|r| r.kms_marker = Some("kms/".into()));
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(dir.path(), &proxy.endpoint(), "kept", SOURCE, "kept", "");
+    let out = restore_drill_env(
+        dir.path(),
+        &["run", "kept.toml", "--keep", "--format", "none"],
+        &moto.env(),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report = report_of(dir.path(), "kept");
+    let name = report["restores"][0]["target"]["name"].as_str().unwrap();
+    let prefix = name.strip_prefix("s3://kept/").unwrap().to_owned();
+    // Same size, other content: only the content can tell.
+    put(&s3, "kept", &format!("{prefix}kms/a.csv"), b"ALPHA").await;
+    let settings = settings_for(&moto, proxy.endpoint());
+    let objects =
+        RestoredObjects::attach(&settings, "kept", &prefix, SOURCE, "", chrono::Utc::now())
+            .await
+            .unwrap();
+    let set = restored_set_check("files", &objects).await;
+    let found: Vec<(&str, &str)> = set
+        .findings
+        .iter()
+        .map(|f| (f.kind.as_str(), f.object.as_str()))
+        .collect();
+    assert_eq!(found, [("changed", "kms/a.csv")], "{set:#?}");
 }
