@@ -140,7 +140,13 @@ where
                     | "TooManyRequests"
             )
         );
+    // A copy's error can also come in the body of a 200 (S3 has sent the status before it
+    // knows): its code says whether it is worth another attempt.
     let transient = status.is_some_and(|s| s >= 500)
+        || matches!(
+            code,
+            Some("InternalError" | "ServiceUnavailable" | "RequestTimeout")
+        )
         || matches!(
             e,
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
