@@ -348,6 +348,8 @@ async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurre
         .parse()
         .unwrap();
     assert!(min <= 4, "concurrency 8 halved at least once: {min}");
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(text.contains("S3 answered 503 SlowDown 3 times"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

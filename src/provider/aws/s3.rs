@@ -336,6 +336,13 @@ impl S3Restore {
             override_sdk: live.session.copy_override(false),
         };
         let stats = copy::copy_all(&client, &live.source, &job, live.chosen.clone()).await?;
+        if stats.slowdowns > 0 {
+            // Throttling, not the copy: kept out of the latency histogram, said here.
+            self.notes.push(format!(
+                "S3 answered 503 SlowDown {} times during the copy; concurrency went down to {} of {} (each retried after a backoff not counted in the copy latency)",
+                stats.slowdowns, stats.concurrency_min, stats.concurrency
+            ));
+        }
         live.copied = Some(stats);
         Ok(Waited {
             polls: 1,
