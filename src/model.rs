@@ -299,4 +299,10 @@ pub struct AwsSettings {
     pub role_external_id: Option<String>,
     #[serde(skip)]
     pub role_duration_seconds: Option<u64>,
+    /// Server-side copies (CopyObject, UploadPartCopy, CompleteMultipartUpload) keep their
+    /// answer open while they copy: they get their own, longer timeouts.
+    #[serde(default)]
+    pub copy_attempt_timeout_seconds: f64,
+    #[serde(default)]
+    pub copy_operation_timeout_seconds: f64,
 }

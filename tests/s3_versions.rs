@@ -560,6 +560,8 @@ async fn attach(moto: &Moto, bucket: &str, prefix: &str, at: DateTime<Utc>) -> R
         connect_timeout_seconds: 5.0,
         attempt_timeout_seconds: 30.0,
         operation_timeout_seconds: 60.0,
+        copy_attempt_timeout_seconds: 600.0,
+        copy_operation_timeout_seconds: 1800.0,
         ..Default::default()
     };
     RestoredObjects::attach(&settings, bucket, prefix, SOURCE, "", at)

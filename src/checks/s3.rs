@@ -44,23 +44,43 @@ fn capped(mut f: Vec<Finding>) -> Vec<Finding> {
     f
 }
 
-/// Whether an ETag is a plain MD5 of the content (not a multipart `…-N` one), so that a copy
-/// must carry the same.
+/// Whether an ETag is a single-part one (not a multipart `…-N` one).
 fn simple_etag(etag: &str) -> bool {
     !etag.contains('-')
 }
 
 /// The restored prefix must hold exactly the chosen versions: same keys, same sizes, and the
-/// same ETag where the source's is a content MD5.
+/// same content. Content is compared by ETag where both are content MD5s and equal; where
+/// the source's ETag is no MD5 (SSE-KMS), or the two disagree (the target's may be no MD5
+/// either, under a bucket's default SSE-KMS), by checksum or SHA-256 of both.
 pub(crate) async fn restored_set(objects: &RestoredObjects) -> Result<Vec<Finding>, String> {
     let stored = objects.list("").await?;
-    Ok(capped(compare_set(objects.expected(), &stored)))
+    let (mut out, verify) = compare_set(objects.expected(), &stored);
+    let results = objects.same_content(&verify).await;
+    for (key, r) in verify.iter().zip(results) {
+        if let Some((expected, found)) = r? {
+            out.push(finding(
+                "changed",
+                key,
+                expected,
+                found,
+                "the restored object's content differs from the version's",
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.object.cmp(&b.object));
+    Ok(capped(out))
 }
 
-pub(crate) fn compare_set(expected: &[SourceObject], stored: &[StoredObject]) -> Vec<Finding> {
+/// The findings the listings alone show, and the keys whose content must be compared.
+pub(crate) fn compare_set(
+    expected: &[SourceObject],
+    stored: &[StoredObject],
+) -> (Vec<Finding>, Vec<String>) {
     let mut found: BTreeMap<&str, &StoredObject> =
         stored.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut out = Vec::new();
+    let mut verify = Vec::new();
     for e in expected {
         match found.remove(e.key.as_str()) {
             None => out.push(finding(
@@ -77,14 +97,10 @@ pub(crate) fn compare_set(expected: &[SourceObject], stored: &[StoredObject]) ->
                 format!("{} bytes", s.size),
                 "the restored object's size differs from the version's",
             )),
-            Some(s) if simple_etag(&e.etag) && simple_etag(&s.etag) && s.etag != e.etag => out
-                .push(finding(
-                    "changed",
-                    &e.key,
-                    format!("ETag {}", e.etag),
-                    format!("ETag {}", s.etag),
-                    "the restored object's content differs from the version's",
-                )),
+            Some(s) if e.etag_is_md5() && s.etag == e.etag => {}
+            // A multipart source's ETag depends on its parts: as before, not compared.
+            Some(_) if !simple_etag(&e.etag) => {}
+            Some(s) if simple_etag(&s.etag) => verify.push(e.key.clone()),
             Some(_) => {}
         }
     }
@@ -97,7 +113,7 @@ pub(crate) fn compare_set(expected: &[SourceObject], stored: &[StoredObject]) ->
             "the target holds an object that was not current at the restore point",
         ));
     }
-    out
+    (out, verify)
 }
 
 /// `s3_manifest`: the restored objects against a manifest from `restore-drill manifest --s3`:
@@ -289,6 +305,8 @@ mod tests {
             last_modified: DateTime::from_timestamp(0, 0).unwrap(),
             storage_class: None,
             sha256: false,
+            encryption: None,
+            kms_key_id: None,
         }
     }
 
@@ -314,13 +332,26 @@ mod tests {
             got("d", 4, "\"v\""),
             got("e", 5, "\"u\""),
         ];
-        let f = compare_set(&expected, &stored);
+        let (f, verify) = compare_set(&expected, &stored);
         let kinds: Vec<(&str, &str)> = f
             .iter()
             .map(|f| (f.kind.as_str(), f.object.as_str()))
             .collect();
-        // c: a multipart ETag cannot be compared with a copy's; d: content differs.
-        assert_eq!(kinds, [("missing", "b"), ("changed", "d"), ("extra", "e")]);
-        assert!(compare_set(&expected[..1], &stored[..1]).is_empty());
+        // c: a multipart ETag cannot be compared with a copy's; d: the ETags differ, so the
+        // contents are compared.
+        assert_eq!(kinds, [("missing", "b"), ("extra", "e")]);
+        assert_eq!(verify, ["d"]);
+        let (f, verify) = compare_set(&expected[..1], &stored[..1]);
+        assert!(f.is_empty() && verify.is_empty());
+    }
+
+    #[test]
+    fn sse_kms_etags_are_never_compared_as_md5s() {
+        let mut kms = src("k", 1, "\"x\"");
+        kms.encryption = Some("aws:kms".into());
+        // The same ETag proves nothing either: the content decides.
+        let (f, verify) = compare_set(&[kms], &[got("k", 1, "\"x\"")]);
+        assert!(f.is_empty());
+        assert_eq!(verify, ["k"]);
     }
 }

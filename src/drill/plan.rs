@@ -248,6 +248,9 @@ pub struct S3Target {
     /// Tag every restored object with the run (`restore-drill:run-id`, …) instead of keeping
     /// each source version's own tags.
     pub tag: bool,
+    /// `copy_kms_key`: the KMS key SSE-KMS versions are copied under; `None` keeps each
+    /// version's own key.
+    pub kms_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

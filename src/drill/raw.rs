@@ -196,6 +196,7 @@ pub(crate) struct RawS3Versions {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) target: RawS3Target,
     pub(crate) concurrency: Option<Spanned<u32>>,
+    pub(crate) copy_kms_key: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

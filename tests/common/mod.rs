@@ -8,6 +8,7 @@ pub mod pg;
 pub mod proxy;
 pub mod rds;
 pub mod s3;
+pub mod s3_proxy;
 pub mod tls_proxy;
 
 use std::path::{Path, PathBuf};

@@ -306,6 +306,9 @@ impl Validator<'_> {
         if let Some(region) = &r.target.region {
             self.region(region, ctx, "target.region");
         }
+        if let Some(k) = &r.copy_kms_key {
+            self.nonempty(k, ctx, "copy_kms_key");
+        }
         if r.bucket.get_ref() == r.target.bucket.get_ref() {
             // Only the literal part before the first placeholder is known before a run.
             let literal = target_prefix.split('{').next().unwrap_or_default();
@@ -349,6 +352,7 @@ impl Validator<'_> {
                 prefix: target_prefix,
                 region: r.target.region.map(Spanned::into_inner),
                 tag: r.target.tag.unwrap_or(false),
+                kms_key: r.copy_kms_key.map(Spanned::into_inner),
             },
             concurrency: concurrency?,
         })

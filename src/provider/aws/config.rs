@@ -28,6 +28,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// One call with all its retries.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+/// One attempt of a server-side copy (CopyObject of up to the multipart threshold, one
+/// UploadPartCopy part, CompleteMultipartUpload): S3 holds the 200 answer open while it
+/// copies, and a cross-region copy of a large object or the completion of a multi-GiB
+/// upload takes minutes.
+pub const COPY_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// One server-side copy call with all its retries.
+pub const COPY_OPERATION_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 
 pub use crate::model::AwsSettings;
 
@@ -71,7 +78,19 @@ impl AwsSettings {
             }),
             role_external_id: role.as_ref().and_then(|r| r.external_id.clone()),
             role_duration_seconds: role.as_ref().and_then(|r| r.duration.map(|d| d.as_secs())),
+            copy_attempt_timeout_seconds: COPY_ATTEMPT_TIMEOUT.as_secs_f64(),
+            copy_operation_timeout_seconds: COPY_OPERATION_TIMEOUT.as_secs_f64(),
         })
+    }
+}
+
+/// A timeout in seconds from the settings; a zero or unset one (a report of an older
+/// version) falls back to a minute.
+fn seconds(s: f64) -> Duration {
+    if s.is_finite() && s > 0.0 {
+        Duration::from_secs_f64(s)
+    } else {
+        Duration::from_secs(60)
     }
 }
 
@@ -115,8 +134,8 @@ impl Session {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
+                    .operation_attempt_timeout(seconds(settings.attempt_timeout_seconds))
+                    .operation_timeout(seconds(settings.operation_timeout_seconds))
                     .build(),
             );
         if let Some(region) = &settings.region {
@@ -190,6 +209,23 @@ impl Session {
             b = b.force_path_style(true);
         }
         aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    /// The per-operation override for server-side copies: their own (long) timeouts, and no
+    /// retries of the SDK's when `own_retries` (the copier retries throttling itself, so it
+    /// sees and counts every SlowDown and its latency histogram holds no backoff).
+    pub fn copy_override(&self, own_retries: bool) -> aws_sdk_s3::config::Builder {
+        let mut b = aws_sdk_s3::config::Builder::default().timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(seconds(self.settings.copy_attempt_timeout_seconds))
+                .operation_timeout(seconds(self.settings.copy_operation_timeout_seconds))
+                .build(),
+        );
+        if own_retries {
+            b = b.retry_config(RetryConfig::standard().with_max_attempts(1));
+        }
+        b
     }
 
     pub fn backup(&self, region: Option<&str>) -> aws_sdk_backup::Client {

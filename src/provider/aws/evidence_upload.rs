@@ -3,8 +3,10 @@
 //!
 //! The bucket must have Object Lock enabled (which also means versioning): that is checked
 //! first, and nothing is uploaded into a bucket without it. Every object is written with its
-//! lock mode and retain-until date, and read back with `HeadObject`: an S3-compatible store
-//! that accepts the headers but ignores them is an error, not silently mutable evidence.
+//! lock mode and retain-until date, and read back with `GetObjectRetention` for the version
+//! PutObject returned (HeadObject shows the lock headers only to a caller that also holds
+//! `s3:GetObjectRetention`, and says nothing without it): an S3-compatible store that
+//! accepts the headers but ignores them is an error, not silently mutable evidence.
 //! Plain types in and out; SDK types stay in this module.
 
 use std::path::PathBuf;
@@ -121,22 +123,48 @@ pub async fn upload_locked(
                 ))
             })?;
         // The version just written, not whatever is newest by now.
-        let head = s3
-            .head_object()
+        let version = put.version_id().map(str::to_owned);
+        let (got_mode, got_until) = match s3
+            .get_object_retention()
             .bucket(bucket)
             .key(&o.key)
-            .set_version_id(put.version_id().map(str::to_owned))
+            .set_version_id(version.clone())
             .send()
             .await
-            .map_err(|e| {
-                ProviderError::harness(format!(
-                    "cannot read back s3://{bucket}/{}: {}",
-                    o.key,
-                    error_chain(&e)
-                ))
-            })?;
-        let got_mode = head.object_lock_mode().map(|m| m.as_str().to_owned());
-        let got_until = head.object_lock_retain_until_date();
+        {
+            Ok(out) if out.retention().and_then(|r| r.mode()).is_some() => {
+                let held = out.retention();
+                (
+                    held.and_then(|r| r.mode()).map(|m| m.as_str().to_owned()),
+                    held.and_then(|r| r.retain_until_date()).copied(),
+                )
+            }
+            // Stores without GetObjectRetention (moto answers it with the object) may still
+            // show the lock in HeadObject's headers, which S3 only sends for a real lock.
+            answer => match s3
+                .head_object()
+                .bucket(bucket)
+                .key(&o.key)
+                .set_version_id(version.clone())
+                .send()
+                .await
+            {
+                Ok(h) if h.object_lock_mode().is_some() => (
+                    h.object_lock_mode().map(|m| m.as_str().to_owned()),
+                    h.object_lock_retain_until_date().copied(),
+                ),
+                _ => {
+                    if let Err(e) = answer {
+                        return Err(ProviderError::harness(format!(
+                            "cannot read back the retention of s3://{bucket}/{} (it needs s3:GetObjectRetention): {}",
+                            o.key,
+                            error_chain(&e)
+                        )));
+                    }
+                    (None, None)
+                }
+            },
+        };
         if got_mode.as_deref() != Some(mode.as_str())
             || got_until.is_none_or(|d| d.secs() < until_secs)
         {
@@ -146,13 +174,14 @@ pub async fn upload_locked(
                 o.key,
                 got_mode.as_deref().unwrap_or("none"),
                 got_until
+                    .as_ref()
                     .and_then(super::to_chrono)
                     .map_or_else(|| "none".to_owned(), |t| t.to_rfc3339())
             )));
         }
         done.push(LockedObject {
             key: o.key.clone(),
-            version_id: head.version_id().map(str::to_owned),
+            version_id: version,
         });
     }
     Ok(done)

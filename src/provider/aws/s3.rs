@@ -10,6 +10,7 @@
 //! if the run created it.
 
 mod copy;
+mod inspect;
 mod keys;
 mod marker;
 mod objects;
@@ -57,6 +58,8 @@ pub struct S3Restore {
 #[derive(Debug)]
 struct Live {
     session: Session,
+    /// A client of the source bucket's region.
+    source: Client,
     /// The moment restored to.
     t: DateTime<Utc>,
     chosen: Arc<Vec<SourceObject>>,
@@ -124,9 +127,11 @@ impl S3Restore {
         incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
         let session = Session::load(&self.settings).await?;
-        let source = session.s3(None);
+        // Each bucket through a client of its own region: the SDK does not follow S3's 301.
+        let source_region = inspect::bucket_region(&session.s3(None), &self.bucket).await;
+        let source = session.s3(source_region.as_deref());
         let t = self.to.time(incident).unwrap_or_else(Utc::now);
-        let (chosen, listed) = list_as_of(&source, &self.bucket, &self.prefix, t).await?;
+        let (mut chosen, listed) = list_as_of(&source, &self.bucket, &self.prefix, t).await?;
         // Whether the bucket keeps versions shows in the listing itself (GetBucketVersioning
         // needs another permission, and some S3-compatible stores answer it wrongly): without
         // versioning every entry is the `null` version and there are no delete markers.
@@ -154,16 +159,36 @@ impl S3Restore {
                 listed.markers
             )));
         }
-        let cold: Vec<&SourceObject> = chosen
-            .iter()
-            .filter(|o| matches!(o.storage_class.as_deref(), Some("GLACIER" | "DEEP_ARCHIVE")))
-            .collect();
-        if !cold.is_empty() {
-            return Err(ProviderError::restore(format!(
-                "{} of the versions to restore are in GLACIER or DEEP_ARCHIVE and cannot be copied before a RestoreObject request (the first: \"{}\")",
-                cold.len(),
-                cold[0].key
-            )));
+        let location = format!("s3://{}/{}", self.bucket, self.prefix);
+        let seen = inspect::inspect(
+            &source,
+            &self.bucket,
+            &mut chosen,
+            self.concurrency.max(1) as usize,
+        )
+        .await?;
+        if let Some(refused) = inspect::refusal(&seen, &location) {
+            return Err(refused);
+        }
+        if let Some(r) = source_region.as_deref().filter(|r| *r != session.region()) {
+            self.notes
+                .push(format!("the source bucket {} is in {r}", self.bucket));
+        }
+        if seen.kms > 0 {
+            self.notes.push(format!(
+                "{} versions are encrypted with SSE-KMS: copied under {}, and compared by checksum or SHA-256 (their ETags are no MD5)",
+                seen.kms,
+                self.target
+                    .kms_key
+                    .as_deref()
+                    .map_or("each one's own key".to_owned(), |k| format!("KMS key {k}"))
+            ));
+        }
+        if seen.restored_cold > 0 {
+            self.notes.push(format!(
+                "{} versions are in GLACIER or DEEP_ARCHIVE with a restored copy, which is what is copied",
+                seen.restored_cold
+            ));
         }
         self.notes.push(format!(
             "{} keys current at the restore point, {} in all; listed {} versions and {} delete markers under s3://{}/{} in {} pages; {} keys deleted and {} created after the restore point are left out",
@@ -187,6 +212,7 @@ impl S3Restore {
         }
         let newest = chosen.iter().map(|o| o.last_modified).max();
         self.live = Some(Live {
+            source,
             session,
             t,
             chosen: Arc::new(chosen),
@@ -231,7 +257,13 @@ impl S3Restore {
                 marker::MARKER_NAME
             )));
         }
-        let client = live.session.s3(self.target.region.as_deref());
+        // An existing target bucket is written through its own region's client; a new one is
+        // created in `target.region`, else the drill's region.
+        let target_region = match &self.target.region {
+            Some(r) => Some(r.clone()),
+            None => inspect::bucket_region(&live.session.s3(None), &self.target.bucket).await,
+        };
+        let client = live.session.s3(target_region.as_deref());
         // Whole seconds, as the tags have them: the marker and the tags say the same expiry.
         let created_at = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
         let expires_at = crate::drill::after(created_at, self.lifetime);
@@ -247,10 +279,7 @@ impl S3Restore {
         let created_bucket = ensure_bucket(
             &client,
             &self.target.bucket,
-            self.target
-                .region
-                .as_deref()
-                .unwrap_or(&live.session.region()),
+            target_region.as_deref().unwrap_or(&live.session.region()),
             &tags,
         )
         .await?;
@@ -302,8 +331,18 @@ impl S3Restore {
             concurrency: self.concurrency.max(1) as usize,
             tags: self.target.tag.then(|| tag_header(&tags)),
             multipart_threshold: copy::multipart_threshold(),
+            kms_key: self.target.kms_key.clone(),
+            override_own: live.session.copy_override(true),
+            override_sdk: live.session.copy_override(false),
         };
-        let stats = copy::copy_all(&client, &job, live.chosen.clone()).await?;
+        let stats = copy::copy_all(&client, &live.source, &job, live.chosen.clone()).await?;
+        if stats.slowdowns > 0 {
+            // Throttling, not the copy: kept out of the latency histogram, said here.
+            self.notes.push(format!(
+                "S3 answered 503 SlowDown {} times during the copy; concurrency went down to {} of {} (each retried after a backoff not counted in the copy latency)",
+                stats.slowdowns, stats.concurrency_min, stats.concurrency
+            ));
+        }
         live.copied = Some(stats);
         Ok(Waited {
             polls: 1,
@@ -361,6 +400,11 @@ impl S3Restore {
             );
             details.insert("copy_max_ms".to_owned(), format!("{:.3}", c.max_ms()));
             details.insert("copy_retries".to_owned(), c.retries.to_string());
+            details.insert("copy_slowdowns".to_owned(), c.slowdowns.to_string());
+            details.insert(
+                "copy_concurrency_min".to_owned(),
+                c.concurrency_min.to_string(),
+            );
             details.insert("multipart_copies".to_owned(), c.multipart.to_string());
         }
         Ok((
@@ -436,6 +480,7 @@ impl S3Restore {
         live.copied.as_ref()?;
         Some(RestoredObjects::new(objects::Parts {
             session: live.session.clone(),
+            source: live.source.clone(),
             target: w.client.clone(),
             bucket: w.bucket.clone(),
             prefix: w.prefix.clone(),
@@ -661,6 +706,8 @@ async fn finish_key(
                 last_modified: v.last_modified,
                 storage_class: meta.storage_class,
                 sha256: meta.sha256,
+                encryption: None,
+                kms_key_id: None,
             });
         }
         None => stats.deleted += 1,

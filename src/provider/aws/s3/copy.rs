@@ -1,17 +1,22 @@
 //! Server-side copies of the chosen versions, a bounded number at a time. Each object is
 //! copied with `CopyObject` and its `versionId` (metadata, content type and, unless the drill
-//! asks for run tags, tags carried over), or above the single-copy limit of 5 GiB with a
-//! multipart upload of `UploadPartCopy` ranges. Throttling is retried with backoff on top of
-//! the SDK's own retries. Every object's copy latency goes into an HDR histogram.
+//! asks for run tags, tags carried over), or above the multipart threshold with a multipart
+//! upload of `UploadPartCopy` ranges. SSE-KMS versions are copied under KMS again.
+//!
+//! Copies get their own, long timeouts (S3 holds a copy's 200 answer open while it copies).
+//! Throttling (503 SlowDown) and transient failures are retried here, not by the SDK, so
+//! each SlowDown is counted, concurrency is halved on it and grows back by one per window of
+//! successes (AIMD), and the latency histogram holds the attempts' own time, not backoff.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, MetadataDirective, TaggingDirective,
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, MetadataDirective,
+    ServerSideEncryption, TaggingDirective,
 };
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
@@ -23,27 +28,32 @@ use crate::provider::{Blame, ProviderError};
 
 /// The largest object one `CopyObject` may copy.
 const SINGLE_COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
-/// Parts of a multipart copy: at least this big, and few enough for S3's 10,000 parts.
-const PART_SIZE: u64 = 512 * 1024 * 1024;
+/// Objects above this are copied in parts: parts copy in parallel, and a failed part is
+/// retried alone instead of a whole multi-GiB copy.
+const MULTIPART_THRESHOLD: u64 = 512 * 1024 * 1024;
+/// Parts of a multipart copy: this big (within the 64-256 MiB that keeps each part's copy
+/// short), grown for objects that would otherwise need more than S3's 10,000 parts.
+const PART_SIZE: u64 = 128 * 1024 * 1024;
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
 /// Parts of one object copied at once.
 const PART_CONCURRENCY: usize = 8;
-/// Attempts per object when the server throttles, beyond the SDK's own retries.
+/// Attempts per call when the server throttles or fails transiently.
 const THROTTLE_ATTEMPTS: u32 = 6;
 const THROTTLE_BACKOFF: Duration = Duration::from_millis(500);
 const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(20);
 /// Copy failures quoted in the error; the count covers all of them.
 const QUOTED_FAILURES: usize = 5;
 
-/// Objects above this many bytes are copied in parts. 5 GiB, the single-copy limit;
-/// `RESTORE_DRILL_S3_MULTIPART_THRESHOLD` lowers it (tests, and stores with a lower limit).
+/// Objects above this many bytes are copied in parts: 512 MiB;
+/// `RESTORE_DRILL_S3_MULTIPART_THRESHOLD` changes it (tests, and stores with other limits),
+/// never above the single-copy limit of 5 GiB.
 pub(crate) fn multipart_threshold() -> u64 {
     std::env::var("RESTORE_DRILL_S3_MULTIPART_THRESHOLD")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|&v| v >= MIN_PART_SIZE)
-        .map_or(SINGLE_COPY_LIMIT, |v| v.min(SINGLE_COPY_LIMIT))
+        .map_or(MULTIPART_THRESHOLD, |v| v.min(SINGLE_COPY_LIMIT))
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +65,12 @@ pub(crate) struct Job {
     /// `x-amz-tagging` for every copy; `None` keeps each source version's own tags.
     pub tags: Option<String>,
     pub multipart_threshold: u64,
+    /// The KMS key SSE-KMS versions are copied under; `None` keeps each one's own.
+    pub kms_key: Option<String>,
+    /// Per-operation config of copy calls retried here (CopyObject, UploadPartCopy).
+    pub override_own: aws_sdk_s3::config::Builder,
+    /// Per-operation config of CompleteMultipartUpload: long timeouts, the SDK's retries.
+    pub override_sdk: aws_sdk_s3::config::Builder,
 }
 
 /// How the copies went.
@@ -65,7 +81,11 @@ pub(crate) struct CopyStats {
     pub seconds: f64,
     pub retries: u64,
     pub multipart: u64,
-    /// Per-object copy latency, microseconds.
+    /// 503 SlowDown answers (each one retried).
+    pub slowdowns: u64,
+    /// The lowest concurrency SlowDowns brought the copy down to.
+    pub concurrency_min: usize,
+    /// Per-object copy latency, microseconds: the attempts' own time, without backoff.
     pub latency: Histogram<u64>,
 }
 
@@ -94,7 +114,10 @@ fn histogram() -> Histogram<u64> {
 
 /// One failed attempt, classified.
 struct Failure {
+    /// 503 SlowDown and other throttling answers.
     throttled: bool,
+    /// Worth another attempt without throttling: a 5xx, a timeout, a dropped connection.
+    transient: bool,
     blame: Blame,
     message: String,
 }
@@ -117,66 +140,182 @@ where
                     | "TooManyRequests"
             )
         );
-    // A copy the service refuses as a request (e.g. of a version it cannot copy) is the
-    // backup's fault too.
-    let blame = if super::source_missing(code) || code == Some("InvalidRequest") {
+    // A copy's error can also come in the body of a 200 (S3 has sent the status before it
+    // knows): its code says whether it is worth another attempt.
+    let transient = status.is_some_and(|s| s >= 500)
+        || matches!(
+            code,
+            Some("InternalError" | "ServiceUnavailable" | "RequestTimeout")
+        )
+        || matches!(
+            e,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        );
+    // A missing or unreadable version is the backup's fault. `InvalidRequest` is not: S3
+    // answers it for the request (SSE-C headers missing, Requester Pays, a copy onto
+    // itself), so it is the harness's, with S3's message.
+    let blame = if super::source_missing(code) {
         Blame::Restore
     } else {
         Blame::Harness
     };
+    let message = if code == Some("InvalidRequest") {
+        format!(
+            "S3 refused the copy request (InvalidRequest: {}): a request error, not damage to the backup",
+            e.message().unwrap_or("no message")
+        )
+    } else {
+        error_chain(e)
+    };
     Failure {
         throttled,
+        transient,
         blame,
-        message: error_chain(e),
+        message,
     }
 }
 
-/// Copies every object; fails (after all workers stop) if any copy failed.
+/// Additive increase, multiplicative decrease of the copy concurrency: halved on every
+/// SlowDown, one more per `limit` successes, never above the drill's `concurrency`.
+struct Pace {
+    limit: AtomicUsize,
+    min: AtomicUsize,
+    max: usize,
+    successes: AtomicUsize,
+    slowdowns: AtomicU64,
+}
+
+impl Pace {
+    fn new(max: usize) -> Self {
+        Pace {
+            limit: AtomicUsize::new(max),
+            min: AtomicUsize::new(max),
+            max,
+            successes: AtomicUsize::new(0),
+            slowdowns: AtomicU64::new(0),
+        }
+    }
+
+    fn slowed(&self) {
+        self.slowdowns.fetch_add(1, Ordering::Relaxed);
+        let halved = self
+            .limit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
+                Some((l / 2).max(1))
+            })
+            .map_or(1, |old| (old / 2).max(1));
+        self.min.fetch_min(halved, Ordering::Relaxed);
+        self.successes.store(0, Ordering::Relaxed);
+    }
+
+    fn succeeded(&self) {
+        let n = self.successes.fetch_add(1, Ordering::Relaxed) + 1;
+        let limit = self.limit.load(Ordering::Relaxed);
+        if limit < self.max && n >= limit {
+            self.successes.store(0, Ordering::Relaxed);
+            let _ =
+                self.limit
+                    .compare_exchange(limit, limit + 1, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until worker `i` is within the current limit, or there is nothing left to take
+    /// (`next` has passed `total`), or the copy stops.
+    async fn admit(&self, i: usize, stop: &AtomicBool, next: &AtomicUsize, total: usize) {
+        while i >= self.limit.load(Ordering::Relaxed)
+            && !stop.load(Ordering::Relaxed)
+            && next.load(Ordering::Relaxed) < total
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// What one object's copy spent waiting and retrying.
+#[derive(Default)]
+struct Spent {
+    retries: u64,
+    backoff: Duration,
+}
+
+/// Runs one call, retrying throttling and transient failures with backoff.
+async fn retried<T, F, Fut>(pace: &Pace, spent: &mut Spent, mut call: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(f) if (f.throttled || f.transient) && attempt + 1 < THROTTLE_ATTEMPTS => {
+                if f.throttled {
+                    pace.slowed();
+                }
+                attempt += 1;
+                spent.retries += 1;
+                let wait = backoff(attempt);
+                spent.backoff += wait;
+                tokio::time::sleep(wait).await;
+            }
+            Err(f) => {
+                if f.throttled {
+                    pace.slowed();
+                }
+                return Err(f);
+            }
+            Ok(v) => return Ok(v),
+        }
+    }
+}
+
+/// Copies every object; fails (after all workers stop) if any copy failed. `source` is a
+/// client of the source bucket's region (for the reads a multipart copy makes there).
 pub(crate) async fn copy_all(
     client: &Client,
+    source: &Client,
     job: &Job,
     objects: Arc<Vec<SourceObject>>,
 ) -> Result<CopyStats, ProviderError> {
     let workers = job.concurrency.min(objects.len()).max(1);
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    let pace = Arc::new(Pace::new(workers));
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..workers {
-        let (client, job, objects, next, stop) = (
+    for w in 0..workers {
+        let (client, source, job, objects, next, stop, pace) = (
             client.clone(),
+            source.clone(),
             job.clone(),
             objects.clone(),
             next.clone(),
             stop.clone(),
+            pace.clone(),
         );
         set.spawn(async move {
             let mut hist = histogram();
             let mut failures: Vec<(String, Failure)> = Vec::new();
             let (mut retries, mut multipart) = (0u64, 0u64);
-            while !stop.load(Ordering::Relaxed) {
+            loop {
+                pace.admit(w, &stop, &next, objects.len()).await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(o) = objects.get(i) else { break };
                 let t0 = Instant::now();
-                let mut attempt = 0;
-                let result = loop {
-                    let r = if o.size > job.multipart_threshold {
-                        copy_in_parts(&client, &job, o).await
-                    } else {
-                        copy_one(&client, &job, o).await
-                    };
-                    match r {
-                        Err(f) if f.throttled && attempt + 1 < THROTTLE_ATTEMPTS => {
-                            attempt += 1;
-                            retries += 1;
-                            tokio::time::sleep(backoff(attempt)).await;
-                        }
-                        r => break r,
-                    }
+                let mut spent = Spent::default();
+                let result = if o.size > job.multipart_threshold {
+                    copy_in_parts(&client, &source, &job, o, &pace, &mut spent).await
+                } else {
+                    retried(&pace, &mut spent, || copy_one(&client, &job, o)).await
                 };
+                retries += spent.retries;
                 match result {
                     Ok(parts) => {
-                        hist.saturating_record(t0.elapsed().as_micros().max(1) as u64);
+                        pace.succeeded();
+                        let own = t0.elapsed().saturating_sub(spent.backoff);
+                        hist.saturating_record(own.as_micros().max(1) as u64);
                         if parts {
                             multipart += 1;
                         }
@@ -230,6 +369,8 @@ pub(crate) async fn copy_all(
         seconds: started.elapsed().as_secs_f64(),
         retries,
         multipart,
+        slowdowns: pace.slowdowns.load(Ordering::Relaxed),
+        concurrency_min: pace.min.load(Ordering::Relaxed),
         latency,
     })
 }
@@ -250,6 +391,19 @@ fn target_key(job: &Job, o: &SourceObject) -> String {
     format!("{}{}", job.target_prefix, o.key)
 }
 
+/// The encryption a copy of `o` asks for: SSE-KMS versions stay under KMS (the drill's
+/// `copy_kms_key`, else the version's own key); others take the target bucket's default.
+fn kms_of(job: &Job, o: &SourceObject) -> Option<(ServerSideEncryption, Option<String>)> {
+    let sse = o
+        .encryption
+        .as_deref()
+        .filter(|e| e.starts_with("aws:kms"))?;
+    Some((
+        ServerSideEncryption::from(sse),
+        job.kms_key.clone().or_else(|| o.kms_key_id.clone()),
+    ))
+}
+
 /// One `CopyObject`. Returns `false` (not multipart).
 async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, Failure> {
     let mut req = client
@@ -266,14 +420,29 @@ async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, 
     if o.sha256 {
         req = req.checksum_algorithm(ChecksumAlgorithm::Sha256);
     }
-    req.send().await.map_err(|e| failure(&e))?;
+    if let Some((sse, key)) = kms_of(job, o) {
+        req = req.server_side_encryption(sse).set_ssekms_key_id(key);
+    }
+    req.customize()
+        .config_override(job.override_own.clone())
+        .send()
+        .await
+        .map_err(|e| failure(&e))?;
     Ok(false)
 }
 
-/// A copy in parts, for objects above the single-copy limit: the source version's headers
+/// A copy in parts, for objects above the multipart threshold: the source version's headers
 /// and tags are read and set on the new upload, since `UploadPartCopy` carries only bytes.
-async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, Failure> {
-    let head = client
+/// Each call is retried on its own.
+async fn copy_in_parts(
+    client: &Client,
+    source: &Client,
+    job: &Job,
+    o: &SourceObject,
+    pace: &Pace,
+    spent: &mut Spent,
+) -> Result<bool, Failure> {
+    let head = source
         .head_object()
         .bucket(&job.source_bucket)
         .key(&o.key)
@@ -284,7 +453,7 @@ async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<b
     let tags = match &job.tags {
         Some(t) => Some(t.clone()),
         None => {
-            let t = client
+            let t = source
                 .get_object_tagging()
                 .bucket(&job.source_bucket)
                 .key(&o.key)
@@ -307,10 +476,13 @@ async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<b
         }
     };
     let key = target_key(job, o);
+    let kms = kms_of(job, o);
     let upload = client
         .create_multipart_upload()
         .bucket(&job.target_bucket)
         .key(&key)
+        .set_server_side_encryption(kms.as_ref().map(|(s, _)| s.clone()))
+        .set_ssekms_key_id(kms.and_then(|(_, k)| k))
         .set_content_type(head.content_type().map(str::to_owned))
         .set_content_encoding(head.content_encoding().map(str::to_owned))
         .set_content_disposition(head.content_disposition().map(str::to_owned))
@@ -330,35 +502,56 @@ async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<b
         })
         .collect();
     let source = keys::copy_source(&job.source_bucket, &o.key, &o.version_id);
-    let parts: Vec<Result<CompletedPart, Failure>> = futures_util::stream::iter(ranges)
+    let parts: Vec<(Result<CompletedPart, Failure>, Spent)> = futures_util::stream::iter(ranges)
         .map(|(n, from, to)| {
             let (source, key, upload_id) = (&source, &key, &upload_id);
             async move {
-                let out = client
-                    .upload_part_copy()
-                    .bucket(&job.target_bucket)
-                    .key(key)
-                    .upload_id(upload_id)
-                    .part_number(n)
-                    .copy_source(source)
-                    .copy_source_range(format!("bytes={from}-{to}"))
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok(CompletedPart::builder()
+                let mut spent = Spent::default();
+                let out = retried(pace, &mut spent, || async {
+                    client
+                        .upload_part_copy()
+                        .bucket(&job.target_bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(n)
+                        .copy_source(source)
+                        .copy_source_range(format!("bytes={from}-{to}"))
+                        .customize()
+                        .config_override(job.override_own.clone())
+                        .send()
+                        .await
+                        .map_err(|e| failure(&e))
+                })
+                .await;
+                let out = match out {
+                    Ok(out) => out,
+                    Err(f) => return (Err(f), spent),
+                };
+                let part = CompletedPart::builder()
                     .part_number(n)
                     .set_e_tag(
                         out.copy_part_result()
                             .and_then(|r| r.e_tag())
                             .map(str::to_owned),
                     )
-                    .build())
+                    .build();
+                (Ok(part), spent)
             }
         })
         .buffered(PART_CONCURRENCY)
         .collect()
         .await;
-    let parts: Result<Vec<CompletedPart>, Failure> = parts.into_iter().collect();
+    // Parts run side by side: their longest backoff is what the object waited.
+    let mut waited = Duration::ZERO;
+    let parts: Result<Vec<CompletedPart>, Failure> = parts
+        .into_iter()
+        .map(|(p, s)| {
+            spent.retries += s.retries;
+            waited = waited.max(s.backoff);
+            p
+        })
+        .collect();
+    spent.backoff += waited;
     let done = match parts {
         Ok(parts) => client
             .complete_multipart_upload()
@@ -370,6 +563,8 @@ async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<b
                     .set_parts(Some(parts))
                     .build(),
             )
+            .customize()
+            .config_override(job.override_sdk.clone())
             .send()
             .await
             .map(|_| ())
@@ -389,7 +584,7 @@ async fn copy_in_parts(client: &Client, job: &Job, o: &SourceObject) -> Result<b
     Ok(true)
 }
 
-/// Part size for an object of `size` bytes: the smaller of 512 MiB and the threshold, grown
+/// Part size for an object of `size` bytes: the smaller of 128 MiB and the threshold, grown
 /// to stay within 10,000 parts.
 fn part_size(size: u64, threshold: u64) -> u64 {
     PART_SIZE
@@ -404,7 +599,9 @@ mod tests {
 
     #[test]
     fn parts_stay_within_limits() {
-        assert_eq!(part_size(6 << 30, SINGLE_COPY_LIMIT), PART_SIZE);
+        assert_eq!(part_size(6 << 30, MULTIPART_THRESHOLD), PART_SIZE);
+        assert!((64 << 20..=256 << 20).contains(&PART_SIZE));
+        assert!((256 << 20..=1 << 30).contains(&MULTIPART_THRESHOLD));
         assert_eq!(part_size(13 << 20, 6 << 20), 6 << 20);
         let huge = 5u64 << 40; // 5 TiB, S3's object limit
         assert!(huge.div_ceil(part_size(huge, SINGLE_COPY_LIMIT)) <= MAX_PARTS);

@@ -26,6 +26,19 @@ pub struct SourceObject {
     pub storage_class: Option<String>,
     /// The version carries a SHA-256 checksum.
     pub sha256: bool,
+    /// Its server-side encryption as HeadObject tells it at resolve: `AES256` (SSE-S3),
+    /// `aws:kms` or `aws:kms:dsse` (SSE-KMS); `None` when unencrypted or not looked at.
+    pub encryption: Option<String>,
+    /// The KMS key of an SSE-KMS version.
+    pub kms_key_id: Option<String>,
+}
+
+impl SourceObject {
+    /// Whether its ETag is an MD5 of its content: a single-part upload that is unencrypted
+    /// or under SSE-S3 (SSE-KMS and SSE-C ETags are not; multipart ones end in `-N`).
+    pub fn etag_is_md5(&self) -> bool {
+        !self.etag.contains('-') && matches!(self.encryption.as_deref(), None | Some("AES256"))
+    }
 }
 
 /// An object in the target prefix.
@@ -51,6 +64,8 @@ pub struct HashedObject {
 #[derive(Debug)]
 pub(crate) struct Parts {
     pub session: Session,
+    /// A client of the source bucket's region.
+    pub source: Client,
     pub target: Client,
     pub bucket: String,
     pub prefix: String,
@@ -86,13 +101,23 @@ impl RestoredObjects {
         at: DateTime<Utc>,
     ) -> Result<RestoredObjects, String> {
         let session = Session::load(settings).await.map_err(|e| e.message)?;
-        let client = session.s3(None);
-        let (expected, _) = list_as_of(&client, source_bucket, source_prefix, at)
+        let home = session.s3(None);
+        let source = session.s3(super::inspect::bucket_region(&home, source_bucket)
+            .await
+            .as_deref());
+        let target = session.s3(super::inspect::bucket_region(&home, bucket)
+            .await
+            .as_deref());
+        let (mut expected, _) = list_as_of(&source, source_bucket, source_prefix, at)
+            .await
+            .map_err(|e| e.message)?;
+        super::inspect::inspect(&source, source_bucket, &mut expected, 32)
             .await
             .map_err(|e| e.message)?;
         Ok(RestoredObjects::new(Parts {
             session,
-            target: client,
+            source,
+            target,
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
             source_bucket: source_bucket.to_owned(),
@@ -192,6 +217,47 @@ impl RestoredObjects {
         Ok(behind)
     }
 
+    /// Whether each restored object (by source key) holds the same content as its source
+    /// version, for objects whose ETags say nothing (SSE-KMS) or disagree: equal
+    /// `x-amz-checksum-*` of both (GetObjectAttributes) when both have the same full-object
+    /// checksum, else SHA-256 of both read in full. `Ok(None)` = the same; `Ok(Some((source,
+    /// restored)))` = what differs. Results come back in the order asked.
+    pub async fn same_content(
+        &self,
+        source_keys: &[String],
+    ) -> Vec<Result<Option<(String, String)>, String>> {
+        let p = &self.inner;
+        let versions: std::collections::HashMap<&str, &str> = p
+            .expected
+            .iter()
+            .map(|o| (o.key.as_str(), o.version_id.as_str()))
+            .collect();
+        futures_util::stream::iter(source_keys)
+            .map(|k| {
+                let version = versions.get(k.as_str()).map(|v| (*v).to_owned());
+                async move {
+                    let target_key = format!("{}{k}", p.prefix);
+                    let (a, b) = tokio::join!(
+                        checksum(&p.source, &p.source_bucket, k, version.as_deref()),
+                        checksum(&p.target, &p.bucket, &target_key, None)
+                    );
+                    if let (Some(a), Some(b)) = (a, b)
+                        && a.0 == b.0
+                    {
+                        return Ok((a.1 != b.1)
+                            .then(|| (format!("{} {}", a.0, a.1), format!("{} {}", b.0, b.1))));
+                    }
+                    let a =
+                        hash(&p.source, &p.source_bucket, k.clone(), version.as_deref()).await?;
+                    let b = hash(&p.target, &p.bucket, target_key, None).await?;
+                    Ok((a != b).then(|| (format!("sha256 {a}"), format!("sha256 {b}"))))
+                }
+            })
+            .buffered(p.concurrency.clamp(1, 64))
+            .collect()
+            .await
+    }
+
     /// SHA-256 of each restored object (by source key), read in full, a bounded number at a
     /// time. Results come back in the order asked.
     pub async fn sha256(&self, source_keys: &[String]) -> Vec<Result<String, String>> {
@@ -202,6 +268,36 @@ impl RestoredObjects {
             .collect()
             .await
     }
+}
+
+/// An object's full-object checksum from GetObjectAttributes: (algorithm, value). `None`
+/// when it has none, it is a composite (multipart) one, or the store does not answer.
+async fn checksum(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Option<(&'static str, String)> {
+    let out = client
+        .get_object_attributes()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .object_attributes(aws_sdk_s3::types::ObjectAttributes::Checksum)
+        .send()
+        .await
+        .ok()?;
+    let c = out.checksum()?;
+    let found = [
+        ("sha256", c.checksum_sha256()),
+        ("sha1", c.checksum_sha1()),
+        ("crc64nvme", c.checksum_crc64_nvme()),
+        ("crc32c", c.checksum_crc32_c()),
+        ("crc32", c.checksum_crc32()),
+    ];
+    found
+        .into_iter()
+        .find_map(|(alg, v)| v.filter(|v| !v.contains('-')).map(|v| (alg, v.to_owned())))
 }
 
 /// Reads one object (version) in full and hashes it.
@@ -239,7 +335,8 @@ pub async fn manifest_objects(
     concurrency: usize,
 ) -> Result<Vec<HashedObject>, String> {
     let session = Session::load(settings).await.map_err(|e| e.message)?;
-    let client = session.s3(None);
+    let region = super::inspect::bucket_region(&session.s3(None), bucket).await;
+    let client = session.s3(region.as_deref());
     let (objects, _) = list_as_of(&client, bucket, prefix, at.unwrap_or_else(Utc::now))
         .await
         .map_err(|e| e.message)?;
