@@ -1,5 +1,7 @@
 //! Copy: a snapshot copied to the DR region before it is restored there.
 
+use aws_sdk_rds::Client;
+
 use crate::provider::aws::wait::{Seen, until_ready};
 use crate::provider::{ProviderError, RunContext, Waited};
 
@@ -38,29 +40,53 @@ impl RdsRestore {
         call.send()
             .await
             .map_err(|e| self.api_error("CopyDBSnapshot", e))?;
-        let what = format!("snapshot copy {copy_id} in {}", copy.region);
-        let waited = until_ready(&what, || {
-            let client = client.clone();
-            let copy_id = copy_id.clone();
-            async move {
-                let out = client
-                    .describe_db_snapshots()
-                    .db_snapshot_identifier(&copy_id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DescribeDBSnapshots", e, None))?;
-                Ok(match out.db_snapshots().first().and_then(|s| s.status()) {
-                    Some("available") => Seen::Ready,
-                    Some(s @ ("failed" | "incompatible-restore" | "deleted")) => {
-                        Seen::Failed(s.to_owned())
-                    }
-                    Some(s) => Seen::Pending(s.to_owned()),
-                    None => Seen::Pending("not visible yet".into()),
-                })
-            }
-        })
-        .await?;
+        let endpoint = self.settings.endpoint_url.clone();
+        let waited =
+            wait_snapshot_copy(&client, &copy_id, &copy.region, endpoint.as_deref()).await?;
         self.point = Some(Point::Snapshot { arn: copy_id });
         Ok(waited)
     }
+}
+
+/// Waits until a snapshot copy is available. Right after CopyDBSnapshot the copy may not be
+/// visible yet (`DBSnapshotNotFound`, eventual consistency across the RDS API): that is
+/// pending, as in every other wait, not a failure.
+pub(super) async fn wait_snapshot_copy(
+    client: &Client,
+    copy_id: &str,
+    region: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    let what = format!("snapshot copy {copy_id} in {region}");
+    until_ready(&what, || {
+        let client = client.clone();
+        let copy_id = copy_id.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        async move {
+            let out = match client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(&copy_id)
+                .send()
+                .await
+            {
+                Ok(o) => o,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_db_snapshot_not_found_fault()) =>
+                {
+                    return Ok(Seen::Pending("not visible yet".into()));
+                }
+                Err(e) => return Err(sdk_error("DescribeDBSnapshots", e, endpoint.as_deref())),
+            };
+            Ok(match out.db_snapshots().first().and_then(|s| s.status()) {
+                Some("available") => Seen::Ready,
+                Some(s @ ("failed" | "incompatible-restore" | "deleted")) => {
+                    Seen::Failed(s.to_owned())
+                }
+                Some(s) => Seen::Pending(s.to_owned()),
+                None => Seen::Pending("not visible yet".into()),
+            })
+        }
+    })
+    .await
 }

@@ -13,4 +13,4 @@ pub(in crate::provider::aws) use api::{describe_instance, sdk_error};
 pub(in crate::provider::aws) use prepare::{instance_target, set_instance_password};
 pub(in crate::provider::aws) use state::Created;
 pub use state::{RdsRestore, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID};
-pub(in crate::provider::aws) use teardown::delete;
+pub(in crate::provider::aws) use teardown::{delete, delete_rendered};
