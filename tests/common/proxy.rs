@@ -35,6 +35,11 @@ struct State {
     /// Action → (fault, how many more times).
     faults: HashMap<String, (Fault, usize)>,
     calls: Vec<String>,
+    /// (action, request body) of every call, for what a request carried.
+    bodies: Vec<(String, String)>,
+    /// Action → (text, replacement) applied to its answers: what AWS sends where moto
+    /// sends something else (an encrypted snapshot, a status moto never shows).
+    rewrites: HashMap<String, Vec<(String, String)>>,
 }
 
 pub struct Proxy {
@@ -84,6 +89,29 @@ impl Proxy {
     /// Every call so far, by its `Action`.
     pub fn calls(&self) -> Vec<String> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The request bodies of every call of `action` so far, decoded form text.
+    pub fn bodies(&self, action: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .bodies
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, b)| url_decode(b))
+            .collect()
+    }
+
+    /// Every answer to `action` gets `from` replaced by `to` (all occurrences).
+    pub fn rewrite(&self, action: &str, from: &str, to: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .rewrites
+            .entry(action.to_owned())
+            .or_default()
+            .push((from.to_owned(), to.to_owned()));
     }
 
     pub fn count(&self, action: &str) -> usize {
@@ -214,13 +242,25 @@ fn serve(
             return Ok(());
         };
         let text = String::from_utf8_lossy(&body).into_owned();
-        let action = form_field(&text, "Action").unwrap_or_default();
+        // Query protocol (RDS, EC2, IAM): the form's Action; JSON protocol (KMS, Backup):
+        // the operation named by X-Amz-Target.
+        let action = form_field(&text, "Action")
+            .or_else(|| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("x-amz-target")
+                        .then(|| v.trim().rsplit('.').next().unwrap_or_default().to_owned())
+                })
+            })
+            .unwrap_or_default();
         let now = Instant::now();
         let mut d = *hold.lock().unwrap();
         let fault;
         {
             let mut st = state.lock().unwrap();
             st.calls.push(action.clone());
+            st.bodies.push((action.clone(), text.clone()));
             if let Some(h) = st.hold_for.get(&action) {
                 d = *h;
             }
@@ -292,7 +332,14 @@ fn serve(
         up.write_all(fwd_head.as_bytes())?;
         up.write_all(&body)?;
         let (rhead, rbody) = read_message(&mut up, true)?;
-        let rbody = rewrite(&action, rbody, state);
+        let mut rbody = rewrite(&action, rbody, state);
+        if let Some(rules) = state.lock().unwrap().rewrites.get(&action) {
+            let mut text = String::from_utf8_lossy(&rbody).into_owned();
+            for (from, to) in rules {
+                text = text.replace(from, to);
+            }
+            rbody = text.into_bytes();
+        }
         let mut out = String::new();
         for line in rhead.trim_end().lines() {
             let l = line.to_ascii_lowercase();

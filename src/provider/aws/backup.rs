@@ -183,6 +183,15 @@ impl BackupRestore {
             ),
         };
         let mut notes = Vec::from_iter(continuous);
+        let home = self.session()?.region();
+        let mut regions = vec![home, region.clone()];
+        regions.sort();
+        regions.dedup();
+        notes.push(format!(
+            "{}{}",
+            super::rds::REGIONS_NOTE,
+            regions.join(", ")
+        ));
         notes.insert(
             0,
             format!(
@@ -1121,5 +1130,191 @@ mod tests {
             .unwrap();
         assert_eq!(target.name, "drill-payments-r1");
         assert_eq!(target.address.as_deref(), Some("127.0.0.1:5999"));
+    }
+
+    /// Item 5: the job creates the instance long before it finishes; when it then fails (or
+    /// the run is cut off), the instance must already carry the run's tags, and teardown
+    /// deletes the exact identifier this run rendered even if the tags never got there.
+    #[tokio::test(start_paused = true)]
+    async fn issue_20_item_5_a_backup_restore_is_tagged_as_soon_as_it_shows_and_torn_down_untagged()
+    {
+        let describe_job = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .sequence()
+            .output(|| {
+                DescribeRestoreJobOutput::builder()
+                    .restore_job_id("job-42")
+                    .status(RestoreJobStatus::Running)
+                    .build()
+            })
+            .output(|| job(RestoreJobStatus::Running, None))
+            .output(|| {
+                job(
+                    RestoreJobStatus::Failed,
+                    Some("Restore failed: the instance could not be configured"),
+                )
+            })
+            .build();
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe_job]);
+        let arn = "arn:aws:rds:us-east-1:123456789012:db:drill-payments-r1";
+        let describe_db =
+            mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("drill-payments-r1")
+                            .db_instance_arn(arn)
+                            .db_instance_status("creating")
+                            .build(),
+                    )
+                    .build()
+            });
+        let add_tags = mock!(aws_sdk_rds::Client::add_tags_to_resource)
+            .match_requests(move |r| {
+                r.resource_name() == Some(arn)
+                    && r.tags().iter().any(|t| {
+                        t.key() == Some(TAG_RUN_ID) && t.value() == Some("20261121T130501Z-7f3a")
+                    })
+            })
+            .then_output(|| {
+                aws_sdk_rds::operation::add_tags_to_resource::AddTagsToResourceOutput::builder()
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db, &add_tags]);
+        let tagger = Tagger {
+            rds: rds.clone(),
+            ident: "drill-payments-r1".into(),
+            tags: vec![(TAG_RUN_ID.into(), "20261121T130501Z-7f3a".into())],
+            tagged: Default::default(),
+        };
+        let e = wait_job(&backup, "job-42", None, Some(&tagger))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("FAILED"), "{}", e.message);
+        assert_eq!(
+            add_tags.num_calls(),
+            1,
+            "tagged once, before the job failed"
+        );
+        assert!(tagger.tagged.load(std::sync::atomic::Ordering::Relaxed));
+
+        // Teardown of the rendered identifier: untagged, and still deleted.
+        let untagged = || {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    DbInstance::builder()
+                        .db_instance_identifier("drill-payments-r1")
+                        .db_instance_status("failed")
+                        .build(),
+                )
+                .build()
+        };
+        let describe_db = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .sequence()
+            .output(untagged)
+            .error(|| {
+                aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError::DbInstanceNotFoundFault(
+                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
+                )
+            })
+            .build();
+        let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+            .match_requests(|r| r.db_instance_identifier() == Some("drill-payments-r1"))
+            .then_output(|| {
+                aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput::builder()
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db, &delete]);
+        let c = Created::Instance {
+            region: "us-east-1".into(),
+            id: "drill-payments-r1".into(),
+        };
+        crate::provider::aws::rds::delete_with(&rds, None, &c, "20261121T130501Z-7f3a", true)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 1);
+
+        // Without that ownership (sweep, RDS teardown) an untagged instance is never touched.
+        let describe_db = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(untagged);
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db]);
+        let e =
+            crate::provider::aws::rds::delete_with(&rds, None, &c, "20261121T130501Z-7f3a", false)
+                .await
+                .unwrap_err();
+        assert!(
+            e.contains("does not carry the restore-drill:run-id tag"),
+            "{e}"
+        );
+    }
+
+    /// Item 8: a continuous recovery point was created when continuous backup began, weeks
+    /// ago; it restores to the incident itself, passed as `RestoreTime`, and that is the
+    /// time recorded (RPO from it), not its creation date.
+    #[tokio::test]
+    async fn issue_20_item_8_a_continuous_point_is_restored_to_the_incident() {
+        let continuous =
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-orders-1a2b";
+        let list = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault).then_output(
+            move || {
+                ListRecoveryPointsByBackupVaultOutput::builder()
+                    .recovery_points(point(1, 2_000, RecoveryPointStatus::Completed))
+                    .recovery_points(
+                        RecoveryPointByBackupVault::builder()
+                            .recovery_point_arn(continuous)
+                            .resource_arn(RESOURCE)
+                            .resource_type("RDS")
+                            .status(RecoveryPointStatus::Completed)
+                            .creation_date(BackupTime::from_secs(100))
+                            .build(),
+                    )
+                    .build()
+            },
+        );
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|r| {
+                let m = r.metadata().unwrap();
+                m.get("RestoreTime").map(String::as_str) == Some("1970-01-01T00:50:00Z")
+                    && !m.contains_key("UseLatestRestorableTime")
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-43")
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&list, &start]);
+        let sel = BackupPointSelector::Resource {
+            arn: RESOURCE.into(),
+            to: PointSpec::Incident,
+        };
+        let chosen = choose_point(&backup, "prod-vault", &sel, at(3_000), None)
+            .await
+            .unwrap();
+        assert_eq!(chosen.arn, continuous);
+        assert_eq!(chosen.restore_to, Some(RestoreTo::Time(at(3_000))));
+        let mut meta = rds_overrides(
+            [("UseLatestRestorableTime".to_owned(), "true".to_owned())].into(),
+            "drill-payments-r1",
+            &target(),
+        )
+        .unwrap();
+        restore_time_metadata(&mut meta, &RestoreTo::Time(at(3_000)));
+        start_job(
+            &backup,
+            continuous,
+            "arn:aws:iam::123456789012:role/drill-restore",
+            meta,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(start.num_calls(), 1);
+
+        // Named alone (no `to`): restored to its latest restorable time.
+        let mut meta = HashMap::new();
+        restore_time_metadata(&mut meta, &RestoreTo::Latest);
+        assert_eq!(meta["UseLatestRestorableTime"], "true");
+        assert!(is_continuous(continuous));
+        assert!(!is_continuous(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-2"
+        ));
     }
 }

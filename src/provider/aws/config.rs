@@ -129,6 +129,11 @@ impl Session {
         })
     }
 
+    /// The loaded configuration, for clients of services only `plan --resolve` asks.
+    pub(super) fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// The region of the drill's `[provider]`.
     pub fn region(&self) -> String {
         self.sdk.region().map(|r| r.to_string()).unwrap_or_default()

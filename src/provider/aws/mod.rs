@@ -5,6 +5,7 @@
 pub mod backup;
 mod config;
 pub mod evidence_upload;
+pub mod preflight;
 pub mod rds;
 pub mod s3;
 pub mod sweep;

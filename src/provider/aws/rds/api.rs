@@ -79,7 +79,7 @@ pub(in crate::provider::aws) fn parse_arn(s: &str) -> Option<Arn<'_>> {
 }
 
 /// A replicated automated backup's ARN (`arn:*:rds:REGION:ACCOUNT:auto-backup:ID`): its region.
-pub(super) fn automated_backup_region(source: &str) -> Option<&str> {
+pub(in crate::provider::aws) fn automated_backup_region(source: &str) -> Option<&str> {
     let arn = parse_arn(source)?;
     (arn.service == "rds" && arn.resource.starts_with("auto-backup:") && !arn.region.is_empty())
         .then_some(arn.region)

@@ -75,8 +75,32 @@ pub(super) fn check_copy_key(snap: &DbSnapshot, copy: &SnapshotCopy) -> Result<(
     Ok(())
 }
 
+/// The note that records every region a run of a restore touches (read back by `sweep`,
+/// which looks in each one).
+pub const REGIONS_NOTE: &str = "regions touched: ";
+
 impl RdsRestore {
+    /// The recovery point, with the regions the run will touch recorded in its notes.
     pub async fn resolve(
+        &mut self,
+        incident: DateTime<Utc>,
+    ) -> Result<RecoveryPoint, ProviderError> {
+        let mut rp = self.resolve_point(incident).await?;
+        let mut regions = vec![self.source_region.clone(), self.target_region()];
+        if let Kind::Pitr { source, .. } = &self.kind
+            && let Some(r) = automated_backup_region(source)
+        {
+            regions.push(r.to_owned());
+        }
+        regions.sort();
+        regions.dedup();
+        regions.retain(|r| !r.is_empty());
+        rp.notes
+            .push(format!("{REGIONS_NOTE}{}", regions.join(", ")));
+        Ok(rp)
+    }
+
+    async fn resolve_point(
         &mut self,
         incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
