@@ -417,7 +417,7 @@ pub(super) async fn choose_point(
                 )));
             };
             let arn = p.recovery_point_arn().unwrap_or_default().to_owned();
-            let restore_to = is_continuous(&arn).then(|| match at {
+            let restore_to = is_continuous(&arn).then_some(match at {
                 Some(t) => RestoreTo::Time(t),
                 None => RestoreTo::Latest,
             });

@@ -16,8 +16,8 @@ pub(in crate::provider::aws) use prepare::{instance_target, set_instance_passwor
 pub use resolve::REGIONS_NOTE;
 pub(in crate::provider::aws) use state::Created;
 pub use state::{RdsRestore, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID};
-pub(in crate::provider::aws) use teardown::{delete, delete_rendered};
 #[cfg(test)]
 pub(in crate::provider::aws) use teardown::delete_with;
+pub(in crate::provider::aws) use teardown::{delete, delete_rendered};
 #[cfg(test)]
 mod tests;
