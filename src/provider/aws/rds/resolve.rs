@@ -2,7 +2,7 @@
 //! replicated automated backup, or the snapshot to restore from.
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::types::DbSnapshot;
+use aws_sdk_rds::types::{DbCluster, DbSnapshot};
 use chrono::{DateTime, Utc};
 
 use crate::drill::{SnapshotCopy, SnapshotSelector, human};
@@ -10,7 +10,6 @@ use crate::provider::aws::{Session, to_chrono};
 use crate::provider::{ProviderError, RecoveryPoint};
 
 use super::api::{automated_backup_region, describe_cluster, describe_instance};
-use super::restore::refuse_multi_az_cluster;
 use super::state::{Kind, Point, RdsRestore};
 
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +57,20 @@ pub(super) fn refuse_source(target: &str, source: &str) -> Result<(), ProviderEr
         )));
     }
     Ok(())
+}
+
+/// A Multi-AZ DB cluster (a non-Aurora engine) makes its own instances, so the writer a
+/// drill adds to an Aurora cluster cannot be added: refused with the reason.
+pub(super) fn refuse_multi_az_cluster(source: &str, src: &DbCluster) -> Result<(), ProviderError> {
+    let engine = src.engine().unwrap_or("aurora-postgresql");
+    if engine.starts_with("aurora") {
+        return Ok(());
+    }
+    Err(ProviderError::harness(format!(
+        "source cluster {source} is a Multi-AZ DB cluster (engine {engine}), not an Aurora cluster: \
+         rds_cluster_pitr restores Aurora clusters only (RestoreDBClusterToPointInTime would create \
+         the cluster's own instances, and adding a writer fails)"
+    )))
 }
 
 /// An encrypted snapshot copied to another region needs a key there: KMS keys are regional,

@@ -11,7 +11,7 @@ use crate::provider::aws::wait::until_ready;
 use crate::provider::{ProviderError, RunContext, Waited};
 
 use super::api::{describe_cluster, describe_instance, sdk_error, seen};
-use super::resolve::refuse_source;
+use super::resolve::{refuse_multi_az_cluster, refuse_source};
 use super::state::{Created, Kind, Point, RdsRestore};
 
 pub(super) fn isolation_details(
@@ -243,20 +243,6 @@ pub(super) fn serverless_v2_scaling(src: &DbCluster) -> Option<ServerlessV2Scali
             .set_seconds_until_auto_pause(s.seconds_until_auto_pause())
             .build(),
     )
-}
-
-/// A Multi-AZ DB cluster (a non-Aurora engine) makes its own instances, so the writer a
-/// drill adds to an Aurora cluster cannot be added: refused with the reason.
-pub(super) fn refuse_multi_az_cluster(source: &str, src: &DbCluster) -> Result<(), ProviderError> {
-    let engine = src.engine().unwrap_or("aurora-postgresql");
-    if engine.starts_with("aurora") {
-        return Ok(());
-    }
-    Err(ProviderError::harness(format!(
-        "source cluster {source} is a Multi-AZ DB cluster (engine {engine}), not an Aurora cluster: \
-         rds_cluster_pitr restores Aurora clusters only (RestoreDBClusterToPointInTime would create \
-         the cluster's own instances, and adding a writer fails)"
-    )))
 }
 
 /// Waits until an instance is usable (`api::seen`).

@@ -19,8 +19,8 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use super::api::{automated_backup_region, parse_arn};
 use super::copy::wait_snapshot_copy;
 use super::prepare::{PASSWORD_GRACE, set_cluster_password, set_instance_password};
-use super::resolve::check_copy_key;
-use super::restore::{refuse_multi_az_cluster, serverless_v2_scaling, wait_instance};
+use super::resolve::{check_copy_key, refuse_multi_az_cluster};
+use super::restore::{serverless_v2_scaling, wait_instance};
 use super::state::RdsRestore;
 use crate::provider::Blame;
 
