@@ -169,6 +169,9 @@ enum Command {
         /// Another endpoint (an emulator or a VPC endpoint); default: AWS_ENDPOINT_URL or AWS.
         #[arg(long, value_name = "URL")]
         endpoint_url: Option<String>,
+        /// Also look in every region the runs under DIR recorded (a DR region's copies).
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
         /// Sweep local PostgreSQL restores instead: remove the run dirs under DIR (a pg_pitr
         /// target.work_dir, or the temp dir) whose restore-drill process is gone and whose
         /// server no longer runs. Nothing on AWS is contacted.
@@ -634,6 +637,7 @@ fn main() -> ExitCode {
             dry_run,
             profile,
             endpoint_url,
+            reports,
             local_work_dir: None,
         } => {
             let spec = restore_drill::drill::ProviderSpec::Aws {
@@ -651,7 +655,7 @@ fn main() -> ExitCode {
                 run_id: run_id.clone(),
                 dry_run: *dry_run,
             };
-            commands::sweep(&args, &mut out, &mut err)
+            commands::sweep(&args, Some(reports), &mut out, &mut err)
         }
         Command::Manifest {
             host,

@@ -200,6 +200,8 @@ security_groups = ["{}"]"#,
     let target = report.restores[0].target.as_ref().unwrap();
     assert_eq!(target.details["region"], "us-west-2");
     assert_eq!(s.proxy.count("CopyDBSnapshot"), 1);
+    // An unencrypted snapshot's copy carries no pre-signed URL (issue 17).
+    assert_eq!(s.proxy.field("CopyDBSnapshot", "PreSignedUrl"), None);
     assert_eq!(s.proxy.count("DeleteDBSnapshot"), 1);
     assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
     assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
@@ -516,4 +518,425 @@ security_groups = ["{}"]"#,
         ),
         "{stdout}"
     );
+}
+
+/// Issue 20 item 7: an instance with encrypted storage has encrypted snapshots (moto says
+/// `Encrypted=false`; the proxy answers as AWS does). Copied to another region without
+/// `copy_kms_key`, CopyDBSnapshot would fail: refused at resolve, before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_20_item_7_an_encrypted_copy_without_copy_kms_key_is_refused_at_resolve() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_instance(&s.moto).await;
+    manual_snapshot(&s.moto).await;
+    s.proxy.rewrite(
+        "DescribeDBSnapshots",
+        "<Encrypted>false</Encrypted>",
+        "<Encrypted>true</Encrypted>",
+    );
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran.report.as_ref().expect("a report");
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    let msg = phase(report, "resolve").error.clone().unwrap();
+    assert!(
+        msg.starts_with("snapshot orders-manual-1 is encrypted")
+            && msg.ends_with("set copy_kms_key to a key in us-west-2 for the copy"),
+        "{msg}"
+    );
+    assert_eq!(s.proxy.count("CopyDBSnapshot"), 0);
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+}
+
+/// Issue 20 item 6: a Serverless v2 source's scaling range is sent with the cluster restore
+/// (without it AWS refuses the `db.serverless` writer); a Multi-AZ DB cluster (non-Aurora) is
+/// refused at resolve with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_20_item_6_serverless_v2_scaling_is_restored_and_multi_az_clusters_refused() {
+    let s = stand(&["us-east-1"]).await;
+    let rds = s.moto.rds("us-east-1").await;
+    rds.create_db_cluster()
+        .db_cluster_identifier("ledger-prod")
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("source-secret")
+        .backup_retention_period(7)
+        .serverless_v2_scaling_configuration(
+            aws_sdk_rds::types::ServerlessV2ScalingConfiguration::builder()
+                .min_capacity(0.5)
+                .max_capacity(8.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let restore = |source: &str| {
+        format!(
+            r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_pitr"
+source = "{source}"
+to = "latest"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_identifier = "drill-ledger-{{run_id}}-a"
+instance_class = "db.serverless"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+            s.sg
+        )
+    };
+    s.write(&restore("ledger-prod"));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let sent = s.proxy.bodies("RestoreDBClusterToPointInTime");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("ServerlessV2ScalingConfiguration.MinCapacity=0.5")
+            && sent[0].contains("ServerlessV2ScalingConfiguration.MaxCapacity=8"),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+
+    rds.create_db_cluster()
+        .db_cluster_identifier("orders-maz")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("source-secret")
+        .db_cluster_instance_class("db.m6gd.large")
+        .allocated_storage(100)
+        .storage_type("io1")
+        .iops(1000)
+        .backup_retention_period(7)
+        .send()
+        .await
+        .unwrap();
+    s.write(&restore("orders-maz"));
+    let calls_before = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    let msg = phase(ran.report.as_ref().unwrap(), "resolve")
+        .error
+        .clone()
+        .unwrap();
+    assert!(
+        msg.starts_with("source cluster orders-maz is a Multi-AZ DB cluster (engine postgres)"),
+        "{msg}"
+    );
+    assert!(
+        s.proxy.calls()[calls_before..]
+            .iter()
+            .all(|c| c.starts_with("Describe")),
+        "nothing created"
+    );
+}
+
+fn plan_resolve(s: &Stand) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("plan")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--resolve")
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 15 item 6: `plan --resolve` looks up the KMS key of the copy (in the DR region,
+/// enabled), the subnet group and security groups (in the region the target is made in) and
+/// the Backup role, and names each one missing: the drill file, the key, the object; exit 20.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_item_6_plan_resolve_names_each_missing_aws_object() {
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    manual_snapshot(&s.moto).await;
+    let drill = |key: &str, sg: &str| {
+        format!(
+            r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+copy_kms_key = "{key}"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{sg}"]"#
+        )
+    };
+    // The network exists in us-east-1 only; the copy and its restore go to us-west-2.
+    s.write(&drill("alias/drill-dr", &s.sg));
+    let (code, _, err) = plan_resolve(&s);
+    assert_eq!(code, 20, "{err}");
+    let file = s.dir.path().join("drill.toml");
+    let file = file.display();
+    for line in [
+        format!(
+            "error: {file}: restore \"orders\": key \"copy_kms_key\": KMS key alias/drill-dr does not exist in us-west-2"
+        ),
+        format!(
+            "error: {file}: restore \"orders\": key \"target.subnet_group\": DB subnet group drill-isolated does not exist in us-west-2"
+        ),
+        format!(
+            "error: {file}: restore \"orders\": key \"target.security_groups\": security group {} does not exist in us-west-2",
+            s.sg
+        ),
+    ] {
+        assert!(err.contains(&line), "{line}\nnot in\n{err}");
+    }
+
+    // In us-west-2: the network, and a key that exists but is disabled.
+    let sg_west = network(&s.moto, "us-west-2").await;
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&s.moto.sdk().await)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    let key = kms.create_key().send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    kms.disable_key().key_id(&key_id).send().await.unwrap();
+    s.write(&drill(&key_id, &sg_west));
+    let (code, _, err) = plan_resolve(&s);
+    assert_eq!(code, 20, "{err}");
+    assert!(
+        err.contains(&format!(
+            "key \"copy_kms_key\": KMS key {key_id} in us-west-2 is Disabled, not Enabled"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("error: ").count(), 1, "{err}");
+
+    kms.enable_key().key_id(&key_id).send().await.unwrap();
+    let (code, out, err) = plan_resolve(&s);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("AWS objects the drill names"), "{out}");
+    assert!(out.contains(": all found"), "{out}");
+    let calls = s.proxy.calls();
+    assert!(
+        calls.iter().all(|c| c.starts_with("Describe")),
+        "read-only: {calls:?}"
+    );
+    assert!(calls.iter().any(|c| c == "DescribeKey"), "{calls:?}");
+    assert!(
+        calls.iter().any(|c| c == "DescribeSecurityGroups"),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c == "DescribeDBSubnetGroups"),
+        "{calls:?}"
+    );
+}
+
+/// Issue 15 item 6: the IAM role AWS Backup restores with is looked up (GetRole).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_item_6_plan_resolve_names_a_missing_backup_role() {
+    let s = stand(&["us-east-1"]).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "backup_recovery_point"
+vault = "prod-vault"
+resource_arn = "arn:aws:rds:us-east-1:123456789012:db:orders-prod"
+iam_role_arn = "arn:aws:iam::123456789012:role/drill-restore"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let (code, _, err) = plan_resolve(&s);
+    let file = s.dir.path().join("drill.toml");
+    // moto keeps no recovery points, so resolve itself cannot find one (exit 30 is worse
+    // than 20); the role is looked up all the same.
+    assert_eq!(code, 30, "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: {}: restore \"orders\": key \"iam_role_arn\": IAM role drill-restore \
+             (arn:aws:iam::123456789012:role/drill-restore) does not exist",
+            file.display()
+        )),
+        "{err}"
+    );
+    let iam = aws_sdk_iam::Client::new(&s.moto.sdk().await);
+    iam.create_role()
+        .role_name("drill-restore")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"backup.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (_, _, err) = plan_resolve(&s);
+    assert!(!err.contains("iam_role_arn"), "{err}");
+    assert!(s.proxy.calls().iter().any(|c| c == "GetRole"));
+}
+
+/// Issue 20 item 16: a run records every region it touches, and `sweep` looks in each region
+/// the runs under the reports folder recorded, besides the configured one: a snapshot copy a
+/// killed run left in the DR region is found and removed without `--region us-west-2`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_20_item_16_sweep_finds_a_killed_runs_copy_in_the_recorded_dr_region() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_instance(&s.moto).await;
+    manual_snapshot(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    // A run that completes records the regions it touched.
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let notes = &ran.report.as_ref().unwrap().restores[0]
+        .recovery_point
+        .as_ref()
+        .unwrap()
+        .notes;
+    assert!(
+        notes.contains(&"regions touched: us-east-1, us-west-2".to_owned()),
+        "{notes:?}"
+    );
+
+    // The next run is killed while its copy is being made in us-west-2.
+    s.proxy.hold_for("CopyDBSnapshot", Duration::from_secs(600));
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--reports")
+        .arg(s.dir.path().join("reports"))
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let copies_before = s.proxy.count("CopyDBSnapshot");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.proxy.count("CopyDBSnapshot") == copies_before
+        || s.proxy.count("DescribeDBSnapshots") < 6
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let left = tagged(&s.moto, "us-west-2").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("snapshot drill-copy-"), "{left:?}");
+
+    // Only the configured region is named; the reports say where else to look.
+    let reports = s.dir.path().join("reports");
+    let (code, out, err) = sweep(
+        &s.moto,
+        &["--older-than", "0s", "--reports", reports.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("RDS snapshot drill-copy-") && out.contains("(us-west-2)"),
+        "{out}"
+    );
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+}
+
+/// Issue 17: the copy of an encrypted snapshot to another region carries the PreSignedUrl RDS
+/// requires (moto does not check it; real RDS refuses the copy without one): the same call,
+/// signed for the source region with the run's credentials, naming the destination region and
+/// the copy's KMS key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_an_encrypted_copy_across_regions_carries_a_presigned_url() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_instance(&s.moto).await;
+    manual_snapshot(&s.moto).await;
+    s.proxy.rewrite(
+        "DescribeDBSnapshots",
+        "<Encrypted>false</Encrypted>",
+        "<Encrypted>true</Encrypted>",
+    );
+    // A key in the DR region (moto checks that the copy's key exists).
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&s.moto.sdk().await)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    let created = kms.create_key().send().await.unwrap();
+    let key = created.key_metadata().unwrap().arn().unwrap().to_owned();
+    let key = key.as_str();
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+copy_kms_key = "{key}"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let url = s
+        .proxy
+        .field("CopyDBSnapshot", "PreSignedUrl")
+        .expect("the copy carries a PreSignedUrl");
+    assert!(
+        url.starts_with(
+            "https://rds.us-east-1.amazonaws.com/?Action=CopyDBSnapshot&Version=2014-10-31&\
+             SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A"
+        ),
+        "{url}"
+    );
+    let encoded_key = restore_drill::provider::aws::presign::encode(key);
+    for part in [
+        format!("&KmsKeyId={encoded_key}&DestinationRegion=us-west-2&"),
+        "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=testing%2F".to_owned(),
+        "%2Fus-east-1%2Frds%2Faws4_request&".to_owned(),
+        "&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=".to_owned(),
+    ] {
+        assert!(url.contains(&part), "{part} missing in {url}");
+    }
+    assert_eq!(
+        s.proxy.field("CopyDBSnapshot", "KmsKeyId").as_deref(),
+        Some(key)
+    );
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
 }

@@ -57,6 +57,7 @@ pub fn plan_resolved(
         incident.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     let results = with_result(|| async {
+        let preflight = crate::provider::aws::preflight::check(&plan).await;
         let mut results = Vec::new();
         for r in &plan.restores {
             let resolved = match crate::provider::Restorer::new(&plan, r) {
@@ -72,9 +73,9 @@ pub fn plan_resolved(
             };
             results.push((r.id.clone(), resolved));
         }
-        results
+        (results, preflight)
     });
-    let results = match results {
+    let (results, preflight) = match results {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "error: cannot start the async runtime: {e}");
@@ -110,6 +111,51 @@ pub fn plan_resolved(
                 );
             }
         }
+    }
+    worse(code, print_preflight(&plan, &preflight, out, err))
+}
+
+/// The AWS objects the drill names (issue 15 item 6): each missing one is an error naming the
+/// drill file, the key and the object (exit 20: the drill does not fit the account); a
+/// lookup that could not be made is exit 30.
+fn print_preflight(
+    plan: &crate::drill::DrillPlan,
+    found: &crate::provider::aws::preflight::Preflight,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if !matches!(plan.provider, crate::drill::ProviderSpec::Aws { .. }) {
+        return exit::OK;
+    }
+    let mut code = exit::OK;
+    let _ = writeln!(
+        out,
+        "\nAWS objects the drill names (KMS keys, subnet groups, security groups, IAM roles): {}",
+        if found.missing.is_empty() && found.errors.is_empty() {
+            "all found"
+        } else {
+            "see the errors"
+        }
+    );
+    for m in &found.missing {
+        let _ = writeln!(
+            err,
+            "error: {}: restore \"{}\": key \"{}\": {}",
+            plan.file.display(),
+            m.restore,
+            m.key,
+            m.message
+        );
+        code = worse(code, exit::INVALID);
+    }
+    for e in &found.errors {
+        let _ = writeln!(
+            err,
+            "error: {}: cannot check: {}",
+            plan.file.display(),
+            e.message
+        );
+        code = worse(code, exit::ERROR);
     }
     code
 }

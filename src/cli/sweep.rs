@@ -8,11 +8,25 @@ use crate::exit;
 
 /// `restore-drill sweep`: removes what killed runs left on AWS. Exit 0 when nothing stale
 /// remains, 40 when something could not be deleted, 30 when AWS could not be asked.
+///
+/// Besides the configured region and those given, it looks in every region the runs under
+/// `reports` recorded (`regions touched` in each restore's recovery point notes, and the
+/// target's region), so snapshot copies and restores in a DR region are found too.
 pub fn sweep(
     args: &crate::provider::aws::sweep::SweepArgs,
+    reports: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
+    let mut args = args.clone();
+    if let Some(dir) = reports {
+        for r in recorded_regions(dir) {
+            if !args.regions.contains(&r) {
+                args.regions.push(r);
+            }
+        }
+    }
+    let args = &args;
     let found = with_result(|| async {
         crate::provider::aws::sweep::sweep(args, chrono::Utc::now()).await
     });
@@ -119,4 +133,50 @@ pub fn sweep_local(
         }
     );
     if left > 0 { exit::LEAKED } else { exit::OK }
+}
+
+/// Every region the runs under `dir` (`<dir>/<drill>/<run_id>/report.json`) recorded. A
+/// report that cannot be read is skipped: sweep still covers the configured regions.
+pub(crate) fn recorded_regions(dir: &Path) -> Vec<String> {
+    let mut regions = Vec::new();
+    let Ok(drills) = std::fs::read_dir(dir) else {
+        return regions;
+    };
+    for drill in drills.flatten() {
+        let Ok(runs) = std::fs::read_dir(drill.path()) else {
+            continue;
+        };
+        for run in runs.flatten() {
+            let Ok(text) = std::fs::read(run.path().join("report.json")) else {
+                continue;
+            };
+            let Ok(report) = serde_json::from_slice::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let restores = report["restores"].as_array().cloned().unwrap_or_default();
+            for r in restores {
+                let notes = r["recovery_point"]["notes"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let from_notes = notes.iter().filter_map(|n| {
+                    n.as_str()?
+                        .strip_prefix(crate::provider::aws::rds::REGIONS_NOTE)
+                        .map(|l| l.split(", ").map(str::to_owned).collect::<Vec<_>>())
+                });
+                let target = r["target"]["details"]["region"].as_str().map(str::to_owned);
+                for region in from_notes.flatten().chain(target) {
+                    let plausible = !region.is_empty()
+                        && region
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if plausible && !regions.contains(&region) {
+                        regions.push(region);
+                    }
+                }
+            }
+        }
+    }
+    regions.sort();
+    regions
 }

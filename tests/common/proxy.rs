@@ -44,8 +44,11 @@ struct State {
     in_flight: (i64, i64),
     /// The access key id of each call's SigV4 credential scope, in order (empty: unsigned).
     keys: Vec<String>,
-    /// The body of the last call of each action.
-    bodies: HashMap<String, String>,
+    /// (action, request body) of every call, for what a request carried.
+    bodies: Vec<(String, String)>,
+    /// Action → (text, replacement) applied to its answers: what AWS sends where moto
+    /// sends something else (an encrypted snapshot, a status moto never shows).
+    rewrites: HashMap<String, Vec<(String, String)>>,
 }
 
 pub struct Proxy {
@@ -97,6 +100,29 @@ impl Proxy {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// The request bodies of every call of `action` so far, decoded form text.
+    pub fn bodies(&self, action: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .bodies
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, b)| url_decode(b))
+            .collect()
+    }
+
+    /// Every answer to `action` gets `from` replaced by `to` (all occurrences).
+    pub fn rewrite(&self, action: &str, from: &str, to: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .rewrites
+            .entry(action.to_owned())
+            .or_default()
+            .push((from.to_owned(), to.to_owned()));
+    }
+
     pub fn count(&self, action: &str) -> usize {
         self.calls().iter().filter(|c| *c == action).count()
     }
@@ -134,7 +160,8 @@ impl Proxy {
     /// A form field of the last `action` call's body.
     pub fn field(&self, action: &str, name: &str) -> Option<String> {
         let st = self.state.lock().unwrap();
-        form_field(st.bodies.get(action)?, name)
+        let (_, body) = st.bodies.iter().rev().find(|(a, _)| a == action)?;
+        form_field(body, name)
     }
 
     /// The access key each call was signed with, in order, one per call of `calls()`.
@@ -253,7 +280,18 @@ fn serve(
             return Ok(());
         };
         let text = String::from_utf8_lossy(&body).into_owned();
-        let action = form_field(&text, "Action").unwrap_or_default();
+        // Query protocol (RDS, EC2, IAM): the form's Action; JSON protocol (KMS, Backup):
+        // the operation named by X-Amz-Target.
+        let action = form_field(&text, "Action")
+            .or_else(|| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("x-amz-target")
+                        .then(|| v.trim().rsplit('.').next().unwrap_or_default().to_owned())
+                })
+            })
+            .unwrap_or_default();
         let now = Instant::now();
         let mut d = *hold.lock().unwrap();
         let mut fault;
@@ -267,7 +305,7 @@ fn serve(
                 .unwrap_or_default()
                 .to_owned();
             st.keys.push(key);
-            st.bodies.insert(action.clone(), text.clone());
+            st.bodies.push((action.clone(), text.clone()));
             if let Some(h) = st.hold_for.get(&action) {
                 d = *h;
             }
@@ -358,7 +396,14 @@ fn serve(
         up.write_all(fwd_head.as_bytes())?;
         up.write_all(&body)?;
         let (rhead, rbody) = read_message(&mut up, true)?;
-        let rbody = rewrite(&action, rbody, state);
+        let mut rbody = rewrite(&action, rbody, state);
+        if let Some(rules) = state.lock().unwrap().rewrites.get(&action) {
+            let mut text = String::from_utf8_lossy(&rbody).into_owned();
+            for (from, to) in rules {
+                text = text.replace(from, to);
+            }
+            rbody = text.into_bytes();
+        }
         let mut out = String::new();
         for line in rhead.trim_end().lines() {
             let l = line.to_ascii_lowercase();

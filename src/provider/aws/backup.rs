@@ -12,7 +12,7 @@ use aws_sdk_rds::Client as RdsClient;
 use chrono::{DateTime, Utc};
 
 use super::rds::{
-    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete, instance_target,
+    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete_rendered, instance_target,
     sdk_error, set_instance_password,
 };
 use super::wait::{Seen, until_ready};
@@ -30,6 +30,39 @@ pub(super) struct Chosen {
     pub created: DateTime<Utc>,
     pub resource_type: String,
     pub resource_arn: Option<String>,
+    /// For a continuous recovery point: the moment restored to. Its creation date is when
+    /// continuous backup began (one point is updated for weeks), not what is restored.
+    pub restore_to: Option<RestoreTo>,
+}
+
+/// Where a continuous (point-in-time) recovery point is restored to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RestoreTo {
+    Time(DateTime<Utc>),
+    Latest,
+}
+
+/// A continuous backup's recovery point (`...:recovery-point:continuous:...`).
+pub(super) fn is_continuous(arn: &str) -> bool {
+    arn.contains(":recovery-point:continuous:")
+}
+
+/// Sets the restore time of a continuous point in the restore metadata (RDS: `RestoreTime`
+/// or `UseLatestRestorableTime`); a value inherited from the point is replaced.
+pub(super) fn restore_time_metadata(meta: &mut HashMap<String, String>, at: &RestoreTo) {
+    meta.remove("RestoreTime");
+    meta.remove("UseLatestRestorableTime");
+    match at {
+        RestoreTo::Time(t) => {
+            meta.insert(
+                "RestoreTime".into(),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
+        RestoreTo::Latest => {
+            meta.insert("UseLatestRestorableTime".into(), "true".into());
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -130,12 +163,38 @@ impl BackupRestore {
             )));
         }
         self.chosen = Some(chosen.clone());
-        Ok(RecoveryPoint {
-            kind: "backup_recovery_point".into(),
-            id: chosen.arn,
-            time: Some(chosen.created),
-            latest_restorable: None,
-            notes: vec![format!(
+        let (time, continuous) = match chosen.restore_to {
+            None => (Some(chosen.created), None),
+            Some(RestoreTo::Time(t)) => (
+                Some(t),
+                Some(format!(
+                    "continuous recovery point (continuous backup since {}): restored to {} (RestoreTime)",
+                    chosen.created.to_rfc3339(),
+                    t.to_rfc3339()
+                )),
+            ),
+            Some(RestoreTo::Latest) => (
+                None,
+                Some(format!(
+                    "continuous recovery point (continuous backup since {}): restored to its latest \
+                     restorable time (UseLatestRestorableTime)",
+                    chosen.created.to_rfc3339()
+                )),
+            ),
+        };
+        let mut notes = Vec::from_iter(continuous);
+        let home = self.session()?.region();
+        let mut regions = vec![home, region.clone()];
+        regions.sort();
+        regions.dedup();
+        notes.push(format!(
+            "{}{}",
+            super::rds::REGIONS_NOTE,
+            regions.join(", ")
+        ));
+        notes.insert(
+            0,
+            format!(
                 "{} recovery point in vault {}{}",
                 chosen.resource_type,
                 self.vault,
@@ -143,7 +202,14 @@ impl BackupRestore {
                     .resource_arn
                     .map(|a| format!(" of {a}"))
                     .unwrap_or_default()
-            )],
+            ),
+        );
+        Ok(RecoveryPoint {
+            kind: "backup_recovery_point".into(),
+            id: chosen.arn,
+            time,
+            latest_restorable: None,
+            notes,
         })
     }
 
@@ -167,7 +233,22 @@ impl BackupRestore {
             .unwrap_or_else(|| "rd-{restore}-{run_id}".into());
         let ident = render_template(&template, &self.drill, &self.id, &cx.run_id).to_lowercase();
         let meta = restore_metadata(&backup, &self.vault, &chosen.arn, self.endpoint()).await?;
-        let meta = rds_overrides(meta, &ident, &self.target)?;
+        let mut meta = rds_overrides(meta, &ident, &self.target)?;
+        if let Some(at) = &chosen.restore_to {
+            restore_time_metadata(&mut meta, at);
+        }
+        // The identifier is this run's only if nothing had it before the job: teardown then
+        // deletes it even before it carries the run tag.
+        if super::rds::describe_instance(&rds, &ident)
+            .await
+            .map_err(|e| sdk_error("DescribeDBInstances", e, self.endpoint()))?
+            .is_some()
+        {
+            return Err(ProviderError::harness(format!(
+                "refusing to restore into {ident} in {region}: an instance with that identifier \
+                 already exists (put {{run_id}} in target.identifier)"
+            )));
+        }
         let job = start_job(
             &backup,
             &chosen.arn,
@@ -179,12 +260,22 @@ impl BackupRestore {
         self.job_id = Some(job.clone());
         // The job may create the instance before it reports done: teardown looks for it.
         self.restored = Some((ident.clone(), region.clone()));
-        let (waited, created) = wait_job(&backup, &job, self.endpoint()).await?;
+        // AWS Backup does not tag what it restores: the wait tags the instance as soon as the
+        // job or a describe shows it, so a job that fails or a run that is cut off leaves
+        // nothing untagged for sweep to miss.
+        let tagger = Tagger {
+            rds: rds.clone(),
+            ident: ident.clone(),
+            tags: self.tags(&cx.run_id),
+            tagged: Default::default(),
+        };
+        let (waited, created) = wait_job(&backup, &job, self.endpoint(), Some(&tagger)).await?;
         if let Some(arn) = &created {
             self.notes.push(format!("restore job {job} created {arn}"));
         }
-        // AWS Backup does not tag what it restores: tag it now, so teardown and sweep know it.
-        tag_instance(&rds, &ident, &self.tags(&cx.run_id), self.endpoint()).await?;
+        if !tagger.tagged.load(std::sync::atomic::Ordering::Relaxed) {
+            tag_instance(&rds, &ident, &tagger.tags, self.endpoint()).await?;
+        }
         Ok(waited)
     }
 
@@ -237,7 +328,9 @@ impl BackupRestore {
             return Ok(());
         };
         let c = Created::Instance { region, id: ident };
-        delete(session, &c, &run_id)
+        // The exact identifier this run rendered, which did not exist before its job: deleted
+        // even if the job failed before it was tagged (never if another run's tag is on it).
+        delete_rendered(session, &c, &run_id)
             .await
             .map_err(|e| vec![format!("{c}: {e}")])
     }
@@ -289,6 +382,8 @@ pub(super) async fn choose_point(
                 })?,
                 resource_type: out.resource_type().unwrap_or_default().to_owned(),
                 resource_arn: out.resource_arn().map(str::to_owned),
+                // One named point, no `to`: a continuous one is restored to its latest.
+                restore_to: is_continuous(arn).then_some(RestoreTo::Latest),
             })
         }
         BackupPointSelector::Resource { arn, to } => {
@@ -305,12 +400,14 @@ pub(super) async fn choose_point(
                     page.map_err(|e| sdk_error("ListRecoveryPointsByBackupVault", e, endpoint))?;
                 all.extend(page.recovery_points().iter().cloned());
             }
+            // A continuous point that began before the moment restores to that exact moment,
+            // which no snapshot point can beat; else the newest snapshot point before it.
             let best = all
                 .iter()
                 .filter(|p| p.status() == Some(&RecoveryPointStatus::Completed))
                 .filter_map(|p| Some((p.creation_date().and_then(to_chrono)?, p)))
                 .filter(|(t, _)| at.is_none_or(|at| *t <= at))
-                .max_by_key(|(t, _)| *t);
+                .max_by_key(|(t, p)| (p.recovery_point_arn().is_some_and(is_continuous), *t));
             let Some((created, p)) = best else {
                 return Err(ProviderError::restore(format!(
                     "no completed recovery point of {arn} in vault {vault}{} ({} recovery points in all)",
@@ -319,11 +416,17 @@ pub(super) async fn choose_point(
                     all.len()
                 )));
             };
+            let arn = p.recovery_point_arn().unwrap_or_default().to_owned();
+            let restore_to = is_continuous(&arn).then_some(match at {
+                Some(t) => RestoreTo::Time(t),
+                None => RestoreTo::Latest,
+            });
             Ok(Chosen {
-                arn: p.recovery_point_arn().unwrap_or_default().to_owned(),
+                arn,
                 created,
                 resource_type: p.resource_type().unwrap_or_default().to_owned(),
                 resource_arn: p.resource_arn().map(str::to_owned),
+                restore_to,
             })
         }
     }
@@ -424,10 +527,47 @@ pub(super) async fn start_job(
 }
 
 /// Polls `DescribeRestoreJob` until the job is done; returns the created resource's ARN.
+/// Tags the instance a restore job creates, once it can be seen.
+pub(super) struct Tagger {
+    pub rds: RdsClient,
+    pub ident: String,
+    pub tags: Vec<(String, String)>,
+    pub tagged: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Tagger {
+    /// Tags the instance if it exists now (named by the job or found by its identifier).
+    /// A failure is only logged: the next poll tries again, and the end of the wait tags it
+    /// for good.
+    async fn try_tag(&self, created_arn: Option<&str>, endpoint: Option<&str>) {
+        use std::sync::atomic::Ordering;
+        if self.tagged.load(Ordering::Relaxed) {
+            return;
+        }
+        let arn = match created_arn {
+            Some(a) => Some(a.to_owned()),
+            None => match super::rds::describe_instance(&self.rds, &self.ident).await {
+                Ok(Some(db)) => db.db_instance_arn().map(str::to_owned),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::debug!("{}", sdk_error("DescribeDBInstances", e, endpoint));
+                    None
+                }
+            },
+        };
+        let Some(arn) = arn else { return };
+        match add_tags(&self.rds, &arn, &self.tags, endpoint).await {
+            Ok(()) => self.tagged.store(true, Ordering::Relaxed),
+            Err(e) => tracing::info!("tagging {} failed, tried again: {e}", self.ident),
+        }
+    }
+}
+
 pub(super) async fn wait_job(
     backup: &BackupClient,
     job: &str,
     endpoint: Option<&str>,
+    tagger: Option<&Tagger>,
 ) -> Result<(Waited, Option<String>), ProviderError> {
     // (created resource, status message), as last seen.
     let seen: std::sync::Arc<std::sync::Mutex<(Option<String>, Option<String>)>> =
@@ -449,6 +589,10 @@ pub(super) async fn wait_job(
                     out.created_resource_arn().map(str::to_owned),
                     out.status_message().map(str::to_owned),
                 );
+            }
+            if let Some(t) = tagger {
+                t.try_tag(out.created_resource_arn(), endpoint.as_deref())
+                    .await;
             }
             Ok(match out.status() {
                 Some(RestoreJobStatus::Completed) => Seen::Ready,
@@ -486,6 +630,15 @@ async fn tag_instance(
             ))
         })?;
     let arn = db.db_instance_arn().unwrap_or_default().to_owned();
+    add_tags(rds, &arn, tags, endpoint).await
+}
+
+async fn add_tags(
+    rds: &RdsClient,
+    arn: &str,
+    tags: &[(String, String)],
+    endpoint: Option<&str>,
+) -> Result<(), ProviderError> {
     rds.add_tags_to_resource()
         .resource_name(arn)
         .set_tags(Some(
@@ -882,7 +1035,7 @@ mod tests {
             .output(|| job(RestoreJobStatus::Completed, None))
             .build();
         let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe]);
-        let (waited, created) = wait_job(&backup, "job-42", None).await.unwrap();
+        let (waited, created) = wait_job(&backup, "job-42", None, None).await.unwrap();
         assert_eq!(waited.polls, 4);
         assert_eq!(waited.resolution, Duration::from_secs(2));
         assert_eq!(
@@ -904,7 +1057,7 @@ mod tests {
             })
             .build();
         let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe]);
-        let e = wait_job(&backup, "job-42", None).await.unwrap_err();
+        let e = wait_job(&backup, "job-42", None, None).await.unwrap_err();
         assert_eq!(e.blame, crate::provider::Blame::Restore);
         assert_eq!(
             e.message,
@@ -977,5 +1130,191 @@ mod tests {
             .unwrap();
         assert_eq!(target.name, "drill-payments-r1");
         assert_eq!(target.address.as_deref(), Some("127.0.0.1:5999"));
+    }
+
+    /// Item 5: the job creates the instance long before it finishes; when it then fails (or
+    /// the run is cut off), the instance must already carry the run's tags, and teardown
+    /// deletes the exact identifier this run rendered even if the tags never got there.
+    #[tokio::test(start_paused = true)]
+    async fn issue_20_item_5_a_backup_restore_is_tagged_as_soon_as_it_shows_and_torn_down_untagged()
+    {
+        let describe_job = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .sequence()
+            .output(|| {
+                DescribeRestoreJobOutput::builder()
+                    .restore_job_id("job-42")
+                    .status(RestoreJobStatus::Running)
+                    .build()
+            })
+            .output(|| job(RestoreJobStatus::Running, None))
+            .output(|| {
+                job(
+                    RestoreJobStatus::Failed,
+                    Some("Restore failed: the instance could not be configured"),
+                )
+            })
+            .build();
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&describe_job]);
+        let arn = "arn:aws:rds:us-east-1:123456789012:db:drill-payments-r1";
+        let describe_db =
+            mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("drill-payments-r1")
+                            .db_instance_arn(arn)
+                            .db_instance_status("creating")
+                            .build(),
+                    )
+                    .build()
+            });
+        let add_tags = mock!(aws_sdk_rds::Client::add_tags_to_resource)
+            .match_requests(move |r| {
+                r.resource_name() == Some(arn)
+                    && r.tags().iter().any(|t| {
+                        t.key() == Some(TAG_RUN_ID) && t.value() == Some("20261121T130501Z-7f3a")
+                    })
+            })
+            .then_output(|| {
+                aws_sdk_rds::operation::add_tags_to_resource::AddTagsToResourceOutput::builder()
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db, &add_tags]);
+        let tagger = Tagger {
+            rds: rds.clone(),
+            ident: "drill-payments-r1".into(),
+            tags: vec![(TAG_RUN_ID.into(), "20261121T130501Z-7f3a".into())],
+            tagged: Default::default(),
+        };
+        let e = wait_job(&backup, "job-42", None, Some(&tagger))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("FAILED"), "{}", e.message);
+        assert_eq!(
+            add_tags.num_calls(),
+            1,
+            "tagged once, before the job failed"
+        );
+        assert!(tagger.tagged.load(std::sync::atomic::Ordering::Relaxed));
+
+        // Teardown of the rendered identifier: untagged, and still deleted.
+        let untagged = || {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    DbInstance::builder()
+                        .db_instance_identifier("drill-payments-r1")
+                        .db_instance_status("failed")
+                        .build(),
+                )
+                .build()
+        };
+        let describe_db = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .sequence()
+            .output(untagged)
+            .error(|| {
+                aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError::DbInstanceNotFoundFault(
+                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
+                )
+            })
+            .build();
+        let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+            .match_requests(|r| r.db_instance_identifier() == Some("drill-payments-r1"))
+            .then_output(|| {
+                aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput::builder()
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db, &delete]);
+        let c = Created::Instance {
+            region: "us-east-1".into(),
+            id: "drill-payments-r1".into(),
+        };
+        crate::provider::aws::rds::delete_with(&rds, None, &c, "20261121T130501Z-7f3a", true)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 1);
+
+        // Without that ownership (sweep, RDS teardown) an untagged instance is never touched.
+        let describe_db = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(untagged);
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe_db]);
+        let e =
+            crate::provider::aws::rds::delete_with(&rds, None, &c, "20261121T130501Z-7f3a", false)
+                .await
+                .unwrap_err();
+        assert!(
+            e.contains("does not carry the restore-drill:run-id tag"),
+            "{e}"
+        );
+    }
+
+    /// Item 8: a continuous recovery point was created when continuous backup began, weeks
+    /// ago; it restores to the incident itself, passed as `RestoreTime`, and that is the
+    /// time recorded (RPO from it), not its creation date.
+    #[tokio::test]
+    async fn issue_20_item_8_a_continuous_point_is_restored_to_the_incident() {
+        let continuous =
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-orders-1a2b";
+        let list = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault).then_output(
+            move || {
+                ListRecoveryPointsByBackupVaultOutput::builder()
+                    .recovery_points(point(1, 2_000, RecoveryPointStatus::Completed))
+                    .recovery_points(
+                        RecoveryPointByBackupVault::builder()
+                            .recovery_point_arn(continuous)
+                            .resource_arn(RESOURCE)
+                            .resource_type("RDS")
+                            .status(RecoveryPointStatus::Completed)
+                            .creation_date(BackupTime::from_secs(100))
+                            .build(),
+                    )
+                    .build()
+            },
+        );
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|r| {
+                let m = r.metadata().unwrap();
+                m.get("RestoreTime").map(String::as_str) == Some("1970-01-01T00:50:00Z")
+                    && !m.contains_key("UseLatestRestorableTime")
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-43")
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&list, &start]);
+        let sel = BackupPointSelector::Resource {
+            arn: RESOURCE.into(),
+            to: PointSpec::Incident,
+        };
+        let chosen = choose_point(&backup, "prod-vault", &sel, at(3_000), None)
+            .await
+            .unwrap();
+        assert_eq!(chosen.arn, continuous);
+        assert_eq!(chosen.restore_to, Some(RestoreTo::Time(at(3_000))));
+        let mut meta = rds_overrides(
+            [("UseLatestRestorableTime".to_owned(), "true".to_owned())].into(),
+            "drill-payments-r1",
+            &target(),
+        )
+        .unwrap();
+        restore_time_metadata(&mut meta, &RestoreTo::Time(at(3_000)));
+        start_job(
+            &backup,
+            continuous,
+            "arn:aws:iam::123456789012:role/drill-restore",
+            meta,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(start.num_calls(), 1);
+
+        // Named alone (no `to`): restored to its latest restorable time.
+        let mut meta = HashMap::new();
+        restore_time_metadata(&mut meta, &RestoreTo::Latest);
+        assert_eq!(meta["UseLatestRestorableTime"], "true");
+        assert!(is_continuous(continuous));
+        assert!(!is_continuous(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-2"
+        ));
     }
 }

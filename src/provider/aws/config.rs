@@ -181,6 +181,31 @@ impl Session {
         })
     }
 
+    /// The loaded configuration, for clients of services only `plan --resolve` asks.
+    pub(super) fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The credentials calls are signed with right now (the role's, after any assumption),
+    /// for a pre-signed URL that rides on a call (`presign`).
+    pub async fn signing_keys(&self) -> Result<super::presign::Keys, ProviderError> {
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| ProviderError::harness("no AWS credential provider is configured"))?;
+        let c = provider.provide_credentials().await.map_err(|e| {
+            ProviderError::harness(format!(
+                "no AWS credentials to sign a pre-signed URL with: {}",
+                super::error_chain(&e)
+            ))
+        })?;
+        Ok(super::presign::Keys {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().map(str::to_owned),
+        })
+    }
+
     /// The region of the drill's `[provider]`.
     pub fn region(&self) -> String {
         self.sdk.region().map(|r| r.to_string()).unwrap_or_default()

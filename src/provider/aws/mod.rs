@@ -6,6 +6,7 @@ pub mod backup;
 mod config;
 pub mod evidence_upload;
 pub mod pace;
+pub mod preflight;
 pub mod presign;
 pub mod rds;
 pub mod s3;

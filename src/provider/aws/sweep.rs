@@ -20,7 +20,8 @@ use crate::provider::ProviderError;
 #[derive(Debug, Clone)]
 pub struct SweepArgs {
     pub settings: AwsSettings,
-    /// Regions to look in; empty = the configured region.
+    /// Regions to look in besides the configured one: those given, and every region the
+    /// runs under the reports folder recorded (a DR region's snapshot copies).
     pub regions: Vec<String>,
     /// Stale = created longer ago than this, instead of "past its expires-at tag".
     pub older_than: Option<Duration>,
@@ -126,11 +127,12 @@ async fn candidates(session: &Session, region: &str) -> Result<Vec<Candidate>, P
 /// Finds and (unless a dry run) deletes stale resources in every region asked for.
 pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, ProviderError> {
     let session = Session::load(&args.settings).await?;
-    let regions = if args.regions.is_empty() {
-        vec![session.region()]
-    } else {
-        args.regions.clone()
-    };
+    let mut regions = vec![session.region()];
+    for r in &args.regions {
+        if !regions.contains(r) {
+            regions.push(r.clone());
+        }
+    }
     let is_stale = |run_id: &str,
                     created: Option<DateTime<Utc>>,
                     expires: Option<DateTime<Utc>>| {

@@ -79,6 +79,29 @@ pub enum Seen {
     Failed(String),
 }
 
+/// What a terminal RDS status means, for the one line a failed wait reports.
+pub fn status_meaning(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "incompatible-restore" => {
+            "RDS cannot restore this backup as asked: the point in time, the instance class or the storage does not fit it"
+        }
+        "incompatible-parameters" => {
+            "the parameter group holds values the restored engine or instance class cannot start with"
+        }
+        "incompatible-network" => "the subnet group or its subnets cannot hold the instance",
+        "incompatible-option-group" => "the option group does not fit the restored engine",
+        "inaccessible-encryption-credentials"
+        | "inaccessible-encryption-credentials-recoverable" => {
+            "the KMS key of the backup is disabled, deleted or not usable by RDS in this account"
+        }
+        "stopped" | "stopping" => {
+            "the instance was stopped; it will not become available by itself"
+        }
+        "storage-full" => "the instance ran out of allocated storage",
+        _ => return None,
+    })
+}
+
 /// Polls `probe` until it reports ready or failed. No timeout of its own: the engine's phase
 /// timeout (and Ctrl-C) drop this future.
 pub async fn until_ready<F, Fut>(what: &str, mut probe: F) -> Result<Waited, ProviderError>
@@ -111,7 +134,10 @@ where
             }
             Seen::Failed(status) => {
                 return Err(ProviderError::restore(format!(
-                    "{what} failed: its status is \"{status}\""
+                    "{what} failed: its status is \"{status}\"{}",
+                    status_meaning(&status)
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
                 )));
             }
             Seen::Pending(status) => {
@@ -288,7 +314,8 @@ mod tests {
         assert_eq!(e.blame, crate::provider::Blame::Restore);
         assert_eq!(
             e.message,
-            "instance x failed: its status is \"incompatible-restore\""
+            "instance x failed: its status is \"incompatible-restore\" (RDS cannot restore this \
+             backup as asked: the point in time, the instance class or the storage does not fit it)"
         );
     }
 }

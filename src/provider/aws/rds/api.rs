@@ -9,13 +9,26 @@ use crate::provider::aws::error_chain;
 use crate::provider::aws::wait::Seen;
 
 /// What an instance's or cluster's status says about a wait for it.
+///
+/// A restored database is usable (RTO stops) while RDS takes its first backup or tunes
+/// storage or monitoring in the background: it accepts connections in those states. A status
+/// that will not clear by itself fails the wait at once, with its meaning, instead of
+/// running into the phase timeout.
 pub(super) fn seen(status: Option<&str>) -> Seen {
     match status {
-        Some("available") => Seen::Ready,
+        Some(s) if is_usable_status(s) => Seen::Ready,
         Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
         Some(s) => Seen::Pending(s.to_owned()),
         None => Seen::Pending("not visible yet".into()),
     }
+}
+
+/// Statuses in which the database accepts connections.
+pub(super) fn is_usable_status(s: &str) -> bool {
+    matches!(
+        s,
+        "available" | "backing-up" | "configuring-enhanced-monitoring" | "storage-optimization"
+    )
 }
 
 pub(super) fn is_failed_status(s: &str) -> bool {
@@ -31,7 +44,45 @@ pub(super) fn is_failed_status(s: &str) -> bool {
             | "restore-error"
             | "storage-full"
             | "deleting"
+            | "stopped"
+            | "stopping"
     )
+}
+
+/// An ARN, split: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` in any partition (`aws`,
+/// `aws-cn`, `aws-us-gov`, ...). `None` for anything else (a plain identifier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::provider::aws) struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+pub(in crate::provider::aws) fn parse_arn(s: &str) -> Option<Arn<'_>> {
+    let mut parts = s.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let partition = parts.next()?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    Some(Arn {
+        partition,
+        service: parts.next()?,
+        region: parts.next()?,
+        account: parts.next()?,
+        resource: parts.next()?,
+    })
+}
+
+/// A replicated automated backup's ARN (`arn:*:rds:REGION:ACCOUNT:auto-backup:ID`): its region.
+pub(in crate::provider::aws) fn automated_backup_region(source: &str) -> Option<&str> {
+    let arn = parse_arn(source)?;
+    (arn.service == "rds" && arn.resource.starts_with("auto-backup:") && !arn.region.is_empty())
+        .then_some(arn.region)
 }
 
 /// One line for a failed SDK call: the call, the service's code and message, or for a

@@ -1,5 +1,7 @@
 //! Copy: a snapshot copied to the DR region before it is restored there.
 
+use aws_sdk_rds::Client;
+
 use crate::provider::aws::wait::{Seen, until_ready};
 use crate::provider::{ProviderError, RunContext, Waited};
 
@@ -35,32 +37,78 @@ impl RdsRestore {
         if let Some(k) = &copy.kms_key {
             call = call.kms_key_id(k);
         }
+        // An encrypted snapshot copied across regions needs the same call pre-signed for the
+        // source region (what other SDKs derive from SourceRegion; the Rust SDK does not).
+        if self.source_encrypted && copy.region != self.source_region {
+            let kms = copy.kms_key.clone().ok_or_else(|| {
+                ProviderError::harness("an encrypted snapshot's copy needs copy_kms_key")
+            })?;
+            let keys = self.session()?.signing_keys().await?;
+            let url = crate::provider::aws::presign::presigned_url(
+                "CopyDBSnapshot",
+                &[
+                    ("SourceDBSnapshotIdentifier", &arn),
+                    ("TargetDBSnapshotIdentifier", &copy_id),
+                    ("KmsKeyId", &kms),
+                ],
+                &keys,
+                &self.source_region,
+                &copy.region,
+                std::time::SystemTime::now(),
+            )
+            .map_err(ProviderError::harness)?;
+            call = call.pre_signed_url(url);
+        }
         call.send()
             .await
             .map_err(|e| self.api_error("CopyDBSnapshot", e))?;
-        let what = format!("snapshot copy {copy_id} in {}", copy.region);
-        let waited = until_ready(&what, || {
-            let client = client.clone();
-            let copy_id = copy_id.clone();
-            async move {
-                let out = client
-                    .describe_db_snapshots()
-                    .db_snapshot_identifier(&copy_id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DescribeDBSnapshots", e, None))?;
-                Ok(match out.db_snapshots().first().and_then(|s| s.status()) {
-                    Some("available") => Seen::Ready,
-                    Some(s @ ("failed" | "incompatible-restore" | "deleted")) => {
-                        Seen::Failed(s.to_owned())
-                    }
-                    Some(s) => Seen::Pending(s.to_owned()),
-                    None => Seen::Pending("not visible yet".into()),
-                })
-            }
-        })
-        .await?;
+        let endpoint = self.settings.endpoint_url.clone();
+        let waited =
+            wait_snapshot_copy(&client, &copy_id, &copy.region, endpoint.as_deref()).await?;
         self.point = Some(Point::Snapshot { arn: copy_id });
         Ok(waited)
     }
+}
+
+/// Waits until a snapshot copy is available. Right after CopyDBSnapshot the copy may not be
+/// visible yet (`DBSnapshotNotFound`, eventual consistency across the RDS API): that is
+/// pending, as in every other wait, not a failure.
+pub(super) async fn wait_snapshot_copy(
+    client: &Client,
+    copy_id: &str,
+    region: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    let what = format!("snapshot copy {copy_id} in {region}");
+    until_ready(&what, || {
+        let client = client.clone();
+        let copy_id = copy_id.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        async move {
+            let out = match client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(&copy_id)
+                .send()
+                .await
+            {
+                Ok(o) => o,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_db_snapshot_not_found_fault()) =>
+                {
+                    return Ok(Seen::Pending("not visible yet".into()));
+                }
+                Err(e) => return Err(sdk_error("DescribeDBSnapshots", e, endpoint.as_deref())),
+            };
+            Ok(match out.db_snapshots().first().and_then(|s| s.status()) {
+                Some("available") => Seen::Ready,
+                Some(s @ ("failed" | "incompatible-restore" | "deleted")) => {
+                    Seen::Failed(s.to_owned())
+                }
+                Some(s) => Seen::Pending(s.to_owned()),
+                None => Seen::Pending("not visible yet".into()),
+            })
+        }
+    })
+    .await
 }

@@ -9,8 +9,15 @@ mod restore;
 mod state;
 mod teardown;
 
-pub(in crate::provider::aws) use api::{describe_instance, sdk_error};
+pub(in crate::provider::aws) use api::{
+    automated_backup_region, describe_instance, parse_arn, sdk_error,
+};
 pub(in crate::provider::aws) use prepare::{instance_target, set_instance_password};
+pub use resolve::REGIONS_NOTE;
 pub(in crate::provider::aws) use state::Created;
 pub use state::{RdsRestore, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID};
-pub(in crate::provider::aws) use teardown::delete;
+#[cfg(test)]
+pub(in crate::provider::aws) use teardown::delete_with;
+pub(in crate::provider::aws) use teardown::{delete, delete_rendered};
+#[cfg(test)]
+mod tests;

@@ -1,25 +1,68 @@
 //! Prepare: the drill's own master password set on the restored database, and where the target is.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use aws_sdk_rds::Client;
+use tokio::time::Instant;
 
 use crate::drill::Connect;
 use crate::provider::aws::wait::{Seen, until_ready};
 use crate::provider::{ProviderError, Target, Waited};
 
-use super::api::{describe_cluster, describe_instance, is_failed_status, sdk_error};
+use super::api::{
+    describe_cluster, describe_instance, is_failed_status, is_usable_status, sdk_error,
+};
 use super::restore::isolation_details;
 use super::state::{Kind, RdsRestore};
 
+/// How long after ModifyDB* a wait accepts a usable status without having seen the password
+/// change start. RDS applies a new master password asynchronously: the first describe after
+/// the call can still say `available` with nothing pending, before `resetting-master-credentials`
+/// (or `PendingModifiedValues.MasterUserPassword`) shows; connecting then fails with the old
+/// password. Past this grace period, a change never seen is taken as already applied.
+pub(in crate::provider::aws) const PASSWORD_GRACE: Duration = Duration::from_secs(30);
+
+/// One look at a database whose master password was just changed (`since`: the call).
+/// Ready once the change was seen (or the grace period passed) and nothing is pending.
+pub(super) fn password_seen(
+    status: Option<&str>,
+    pending: bool,
+    seen_change: &AtomicBool,
+    since: Instant,
+) -> Seen {
+    let Some(status) = status else {
+        return Seen::Pending("unknown".into());
+    };
+    if is_failed_status(status) {
+        return Seen::Failed(status.to_owned());
+    }
+    if pending || !is_usable_status(status) {
+        seen_change.store(true, Ordering::Relaxed);
+        return Seen::Pending(if pending {
+            format!("{status}, new master password pending")
+        } else {
+            status.to_owned()
+        });
+    }
+    if seen_change.load(Ordering::Relaxed) || since.elapsed() >= PASSWORD_GRACE {
+        Seen::Ready
+    } else {
+        Seen::Pending(format!("{status}, new master password not applied yet"))
+    }
+}
+
 /// Sets the master password of an instance (a restored database keeps the source's) and
-/// waits until the change has been applied: `modifying`, then a pending value, then clear.
+/// waits until the change has been applied (`password_seen`).
 pub(in crate::provider::aws) async fn set_instance_password(
     client: &Client,
     ident: &str,
     password: &str,
     endpoint: Option<&str>,
 ) -> Result<Waited, ProviderError> {
+    let since = Instant::now();
     client
         .modify_db_instance()
         .db_instance_identifier(ident)
@@ -29,10 +72,12 @@ pub(in crate::provider::aws) async fn set_instance_password(
         .await
         .map_err(|e| sdk_error("ModifyDBInstance", e, endpoint))?;
     let what = format!("RDS instance {ident} (new master password)");
+    let seen_change = Arc::new(AtomicBool::new(false));
     until_ready(&what, || {
         let client = client.clone();
         let ident = ident.to_owned();
         let endpoint = endpoint.map(str::to_owned);
+        let seen_change = seen_change.clone();
         async move {
             let db = describe_instance(&client, &ident)
                 .await
@@ -44,12 +89,53 @@ pub(in crate::provider::aws) async fn set_instance_password(
                 .pending_modified_values()
                 .and_then(|p| p.master_user_password())
                 .is_some();
-            Ok(match db.db_instance_status() {
-                Some("available") if !pending => Seen::Ready,
-                Some(s) if is_failed_status(s) => Seen::Failed(s.to_owned()),
-                Some(s) => Seen::Pending(s.to_owned()),
-                None => Seen::Pending("unknown".into()),
-            })
+            Ok(password_seen(
+                db.db_instance_status(),
+                pending,
+                &seen_change,
+                since,
+            ))
+        }
+    })
+    .await
+}
+
+/// Sets the master password of an Aurora cluster and waits until it has been applied
+/// (`password_seen`).
+pub(in crate::provider::aws) async fn set_cluster_password(
+    client: &Client,
+    ident: &str,
+    password: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    let since = Instant::now();
+    client
+        .modify_db_cluster()
+        .db_cluster_identifier(ident)
+        .master_user_password(password)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("ModifyDBCluster", e, endpoint))?;
+    let what = format!("RDS cluster {ident} (new master password)");
+    let seen_change = Arc::new(AtomicBool::new(false));
+    until_ready(&what, || {
+        let client = client.clone();
+        let ident = ident.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        let seen_change = seen_change.clone();
+        async move {
+            let c = describe_cluster(&client, &ident)
+                .await
+                .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint.as_deref()))?;
+            let Some(c) = c else {
+                return Ok(Seen::Failed("deleted".into()));
+            };
+            let pending = c
+                .pending_modified_values()
+                .and_then(|p| p.master_user_password())
+                .is_some();
+            Ok(password_seen(c.status(), pending, &seen_change, since))
         }
     })
     .await
@@ -124,15 +210,13 @@ impl RdsRestore {
         let mut waited = Waited::default();
         if let Some(pw) = &self.password {
             if cluster {
-                client
-                    .modify_db_cluster()
-                    .db_cluster_identifier(&ident)
-                    .master_user_password(pw.expose())
-                    .apply_immediately(true)
-                    .send()
-                    .await
-                    .map_err(|e| self.api_error("ModifyDBCluster", e))?;
-                waited = self.wait_cluster(&client, &ident).await?;
+                waited = set_cluster_password(
+                    &client,
+                    &ident,
+                    pw.expose(),
+                    self.settings.endpoint_url.as_deref(),
+                )
+                .await?;
             } else {
                 waited = set_instance_password(
                     &client,

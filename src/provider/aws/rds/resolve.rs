@@ -2,14 +2,14 @@
 //! replicated automated backup, or the snapshot to restore from.
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::types::DbSnapshot;
+use aws_sdk_rds::types::{DbCluster, DbSnapshot};
 use chrono::{DateTime, Utc};
 
-use crate::drill::{SnapshotSelector, human};
+use crate::drill::{SnapshotCopy, SnapshotSelector, human};
 use crate::provider::aws::{Session, to_chrono};
 use crate::provider::{ProviderError, RecoveryPoint};
 
-use super::api::{describe_cluster, describe_instance};
+use super::api::{automated_backup_region, describe_cluster, describe_instance};
 use super::state::{Kind, Point, RdsRestore};
 
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +59,61 @@ pub(super) fn refuse_source(target: &str, source: &str) -> Result<(), ProviderEr
     Ok(())
 }
 
+/// A Multi-AZ DB cluster (a non-Aurora engine) makes its own instances, so the writer a
+/// drill adds to an Aurora cluster cannot be added: refused with the reason.
+pub(super) fn refuse_multi_az_cluster(source: &str, src: &DbCluster) -> Result<(), ProviderError> {
+    let engine = src.engine().unwrap_or("aurora-postgresql");
+    if engine.starts_with("aurora") {
+        return Ok(());
+    }
+    Err(ProviderError::harness(format!(
+        "source cluster {source} is a Multi-AZ DB cluster (engine {engine}), not an Aurora cluster: \
+         rds_cluster_pitr restores Aurora clusters only (RestoreDBClusterToPointInTime would create \
+         the cluster's own instances, and adding a writer fails)"
+    )))
+}
+
+/// An encrypted snapshot copied to another region needs a key there: KMS keys are regional,
+/// and CopyDBSnapshot fails without `KmsKeyId` across regions.
+pub(super) fn check_copy_key(snap: &DbSnapshot, copy: &SnapshotCopy) -> Result<(), ProviderError> {
+    if snap.encrypted() == Some(true) && copy.kms_key.is_none() {
+        return Err(ProviderError::harness(format!(
+            "snapshot {} is encrypted (KMS key {}), and KMS keys do not cross regions: set \
+             copy_kms_key to a key in {} for the copy",
+            snap.db_snapshot_identifier().unwrap_or_default(),
+            snap.kms_key_id().unwrap_or("unknown"),
+            copy.region
+        )));
+    }
+    Ok(())
+}
+
+/// The note that records every region a run of a restore touches (read back by `sweep`,
+/// which looks in each one).
+pub const REGIONS_NOTE: &str = "regions touched: ";
+
 impl RdsRestore {
+    /// The recovery point, with the regions the run will touch recorded in its notes.
     pub async fn resolve(
+        &mut self,
+        incident: DateTime<Utc>,
+    ) -> Result<RecoveryPoint, ProviderError> {
+        let mut rp = self.resolve_point(incident).await?;
+        let mut regions = vec![self.source_region.clone(), self.target_region()];
+        if let Kind::Pitr { source, .. } = &self.kind
+            && let Some(r) = automated_backup_region(source)
+        {
+            regions.push(r.to_owned());
+        }
+        regions.sort();
+        regions.dedup();
+        regions.retain(|r| !r.is_empty());
+        rp.notes
+            .push(format!("{REGIONS_NOTE}{}", regions.join(", ")));
+        Ok(rp)
+    }
+
+    async fn resolve_point(
         &mut self,
         incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
@@ -71,19 +124,29 @@ impl RdsRestore {
         match self.kind.clone() {
             Kind::Pitr { source, to, .. } => {
                 let wanted = to.time(incident);
-                let (client, region, backup_arn) =
-                    if source.starts_with("arn:aws:rds:") && source.contains(":auto-backup:") {
-                        // A replicated automated backup: it lives in its ARN's region.
-                        let region = source.split(':').nth(3).unwrap_or_default().to_owned();
+                let (client, region, backup_arn) = match automated_backup_region(&source) {
+                    // A replicated automated backup (in any partition): it lives in its ARN's
+                    // region, and the restore runs there (`target_region`).
+                    Some(region) => {
+                        if target_region != region {
+                            return Err(ProviderError::harness(format!(
+                                "restore \"{}\": target.region {target_region} differs from the region of \
+                                 the automated backup {source} ({region}): a restore from a replicated \
+                                 backup runs in the backup's region; remove target.region or set it to {region}",
+                                self.id
+                            )));
+                        }
                         (
-                            self.session()?.rds(Some(&region)),
-                            region,
+                            self.session()?.rds(Some(region)),
+                            region.to_owned(),
                             Some(source.clone()),
                         )
-                    } else {
+                    }
+                    None => {
                         let region = self.source_region.clone();
                         (self.session()?.rds(None), region, None)
-                    };
+                    }
+                };
                 let window = match &backup_arn {
                     Some(arn) => self.backup_window(&client, arn, &region).await?,
                     None => self.instance_window(&client, &source, &region).await?,
@@ -132,6 +195,7 @@ impl RdsRestore {
                             self.source_region
                         ))
                     })?;
+                refuse_multi_az_cluster(&source, &c)?;
                 let latest = c.latest_restorable_time().and_then(to_chrono).ok_or_else(|| {
                     ProviderError::restore(format!(
                         "source cluster {source} has no latest restorable time: are its automated backups on?"
@@ -181,6 +245,10 @@ impl RdsRestore {
                 let snap = self
                     .choose_snapshot(&client, &source, &selector, incident)
                     .await?;
+                if let Some(c) = &copy {
+                    check_copy_key(&snap, c)?;
+                }
+                self.source_encrypted = snap.encrypted() == Some(true);
                 let id = snap.db_snapshot_identifier().unwrap_or_default().to_owned();
                 let arn = snap.db_snapshot_arn().unwrap_or(&id).to_owned();
                 let time = snap.snapshot_create_time().and_then(to_chrono);

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::types::DbCluster;
+use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration};
 
 use crate::provider::aws::to_aws;
 use crate::provider::aws::wait::until_ready;
 use crate::provider::{ProviderError, RunContext, Waited};
 
 use super::api::{describe_cluster, describe_instance, sdk_error, seen};
-use super::resolve::refuse_source;
+use super::resolve::{refuse_multi_az_cluster, refuse_source};
 use super::state::{Created, Kind, Point, RdsRestore};
 
 pub(super) fn isolation_details(
@@ -130,12 +130,22 @@ impl RdsRestore {
                     Some(c) => c.clone(),
                     None => self.writer_class(&client, &src).await?,
                 };
+                refuse_multi_az_cluster(&source, &src)?;
+                if class == "db.serverless" && src.serverless_v2_scaling_configuration().is_none() {
+                    return Err(ProviderError::harness(format!(
+                        "restore \"{}\": instance class db.serverless needs a Serverless v2 scaling \
+                         configuration, and source cluster {source} has none: set target.instance_class \
+                         to a provisioned class",
+                        self.id
+                    )));
+                }
                 self.created.push(Created::Cluster {
                     region: region.clone(),
                     id: ident.clone(),
                 });
                 let mut call = client
                     .restore_db_cluster_to_point_in_time()
+                    .set_serverless_v2_scaling_configuration(serverless_v2_scaling(&src))
                     .source_db_cluster_identifier(&source)
                     .db_cluster_identifier(&ident)
                     .set_db_subnet_group_name(target.cluster.subnet_group.clone())
@@ -210,19 +220,7 @@ impl RdsRestore {
         client: &Client,
         ident: &str,
     ) -> Result<Waited, ProviderError> {
-        let what = format!("RDS instance {ident}");
-        until_ready(&what, || {
-            let client = client.clone();
-            let ident = ident.to_owned();
-            let endpoint = self.settings.endpoint_url.clone();
-            async move {
-                let db = describe_instance(&client, &ident)
-                    .await
-                    .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint.as_deref()))?;
-                Ok(seen(db.as_ref().and_then(|d| d.db_instance_status())))
-            }
-        })
-        .await
+        wait_instance(client, ident, self.settings.endpoint_url.as_deref()).await
     }
 
     pub(super) async fn wait_cluster(
@@ -230,18 +228,61 @@ impl RdsRestore {
         client: &Client,
         ident: &str,
     ) -> Result<Waited, ProviderError> {
-        let what = format!("RDS cluster {ident}");
-        until_ready(&what, || {
-            let client = client.clone();
-            let ident = ident.to_owned();
-            let endpoint = self.settings.endpoint_url.clone();
-            async move {
-                let c = describe_cluster(&client, &ident)
-                    .await
-                    .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint.as_deref()))?;
-                Ok(seen(c.as_ref().and_then(|c| c.status())))
-            }
-        })
-        .await
+        wait_cluster(client, ident, self.settings.endpoint_url.as_deref()).await
     }
+}
+
+/// The source cluster's Serverless v2 scaling range, for the restored cluster: without it,
+/// a `db.serverless` writer cannot be added (CreateDBInstance fails).
+pub(super) fn serverless_v2_scaling(src: &DbCluster) -> Option<ServerlessV2ScalingConfiguration> {
+    let s = src.serverless_v2_scaling_configuration()?;
+    Some(
+        ServerlessV2ScalingConfiguration::builder()
+            .set_min_capacity(s.min_capacity())
+            .set_max_capacity(s.max_capacity())
+            .set_seconds_until_auto_pause(s.seconds_until_auto_pause())
+            .build(),
+    )
+}
+
+/// Waits until an instance is usable (`api::seen`).
+pub(in crate::provider::aws) async fn wait_instance(
+    client: &Client,
+    ident: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    let what = format!("RDS instance {ident}");
+    until_ready(&what, || {
+        let client = client.clone();
+        let ident = ident.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        async move {
+            let db = describe_instance(&client, &ident)
+                .await
+                .map_err(|e| sdk_error("DescribeDBInstances", e, endpoint.as_deref()))?;
+            Ok(seen(db.as_ref().and_then(|d| d.db_instance_status())))
+        }
+    })
+    .await
+}
+
+/// Waits until a cluster is usable (`api::seen`).
+pub(in crate::provider::aws) async fn wait_cluster(
+    client: &Client,
+    ident: &str,
+    endpoint: Option<&str>,
+) -> Result<Waited, ProviderError> {
+    let what = format!("RDS cluster {ident}");
+    until_ready(&what, || {
+        let client = client.clone();
+        let ident = ident.to_owned();
+        let endpoint = endpoint.map(str::to_owned);
+        async move {
+            let c = describe_cluster(&client, &ident)
+                .await
+                .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint.as_deref()))?;
+            Ok(seen(c.as_ref().and_then(|c| c.status())))
+        }
+    })
+    .await
 }

@@ -59,6 +59,24 @@ pub(in crate::provider::aws) enum Created {
     Snapshot { region: String, id: String },
 }
 
+impl Created {
+    pub(in crate::provider::aws) fn region(&self) -> &str {
+        match self {
+            Created::Instance { region, .. }
+            | Created::Cluster { region, .. }
+            | Created::Snapshot { region, .. } => region,
+        }
+    }
+
+    pub(in crate::provider::aws) fn id(&self) -> &str {
+        match self {
+            Created::Instance { id, .. }
+            | Created::Cluster { id, .. }
+            | Created::Snapshot { id, .. } => id,
+        }
+    }
+}
+
 impl fmt::Display for Created {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -94,6 +112,9 @@ pub struct RdsRestore {
     pub(super) lifetime: std::time::Duration,
     pub(super) session: Option<Session>,
     pub(super) source_region: String,
+    /// Whether the chosen snapshot is encrypted: a copy to another region then carries a
+    /// pre-signed URL (`presign`).
+    pub(super) source_encrypted: bool,
     pub(super) point: Option<Point>,
     pub(super) run_id: Option<String>,
     pub(super) created: Vec<Created>,
@@ -170,6 +191,7 @@ impl RdsRestore {
             lifetime: plan.timeouts.total(),
             session: None,
             source_region: String::new(),
+            source_encrypted: false,
             point: None,
             run_id: None,
             created: Vec::new(),
@@ -192,7 +214,14 @@ impl RdsRestore {
     /// The region the restored resource lives in.
     pub(super) fn target_region(&self) -> String {
         let (region, copy) = match &self.kind {
-            Kind::Pitr { target, .. } => (target.region.clone(), None),
+            // A replicated automated backup is restored in its own region.
+            Kind::Pitr { target, source, .. } => (
+                target
+                    .region
+                    .clone()
+                    .or_else(|| super::api::automated_backup_region(source).map(str::to_owned)),
+                None,
+            ),
             Kind::Snapshot { target, copy, .. } => (target.region.clone(), copy.as_ref()),
             Kind::Cluster { target, .. } => (target.cluster.region.clone(), None),
         };

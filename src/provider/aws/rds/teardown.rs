@@ -22,22 +22,58 @@ pub(in crate::provider::aws) async fn delete(
     c: &Created,
     run_id: &str,
 ) -> Result<(), String> {
-    let (region, id) = match c {
-        Created::Instance { region, id }
-        | Created::Cluster { region, id }
-        | Created::Snapshot { region, id } => (region, id),
+    let client = session.rds(Some(c.region()));
+    delete_with(
+        &client,
+        session.settings.endpoint_url.as_deref(),
+        c,
+        run_id,
+        false,
+    )
+    .await
+}
+
+/// Deletes the exact resource this run named and created (an AWS Backup restore's instance,
+/// whose identifier did not exist before the run's job), even if it is not tagged yet: a job
+/// that failed or was cut off before the tags were set leaves nothing behind. Another run's
+/// tag still forbids it.
+pub(in crate::provider::aws) async fn delete_rendered(
+    session: &Session,
+    c: &Created,
+    run_id: &str,
+) -> Result<(), String> {
+    let client = session.rds(Some(c.region()));
+    delete_with(
+        &client,
+        session.settings.endpoint_url.as_deref(),
+        c,
+        run_id,
+        true,
+    )
+    .await
+}
+
+pub(in crate::provider::aws) async fn delete_with(
+    client: &aws_sdk_rds::Client,
+    hint: Option<&str>,
+    c: &Created,
+    run_id: &str,
+    untagged_ok: bool,
+) -> Result<(), String> {
+    let id = c.id();
+    let ours = |tag: Option<&str>| match (tag, untagged_ok) {
+        (None, true) => Ok(()),
+        (tag, _) => ours(tag, run_id),
     };
-    let client = session.rds(Some(region));
-    let hint = session.settings.endpoint_url.clone();
     match c {
         Created::Instance { .. } => {
-            let Some(db) = describe_instance(&client, id)
+            let Some(db) = describe_instance(client, id)
                 .await
-                .map_err(|err| sdk_error("DescribeDBInstances", err, hint.as_deref()).message)?
+                .map_err(|err| sdk_error("DescribeDBInstances", err, hint).message)?
             else {
                 return Ok(());
             };
-            ours(run_tag(db.tag_list()), run_id)?;
+            ours(run_tag(db.tag_list()))?;
             if db.db_instance_status() != Some("deleting") {
                 client
                     .delete_db_instance()
@@ -46,24 +82,24 @@ pub(in crate::provider::aws) async fn delete(
                     .delete_automated_backups(true)
                     .send()
                     .await
-                    .map_err(|err| sdk_error("DeleteDBInstance", err, hint.as_deref()).message)?;
+                    .map_err(|err| sdk_error("DeleteDBInstance", err, hint).message)?;
             }
             gone(c, || async {
-                describe_instance(&client, id)
+                describe_instance(client, id)
                     .await
                     .map(|d| d.is_some())
-                    .map_err(|err| sdk_error("DescribeDBInstances", err, hint.as_deref()))
+                    .map_err(|err| sdk_error("DescribeDBInstances", err, hint))
             })
             .await
         }
         Created::Cluster { .. } => {
-            let Some(cl) = describe_cluster(&client, id)
+            let Some(cl) = describe_cluster(client, id)
                 .await
-                .map_err(|err| sdk_error("DescribeDBClusters", err, hint.as_deref()).message)?
+                .map_err(|err| sdk_error("DescribeDBClusters", err, hint).message)?
             else {
                 return Ok(());
             };
-            ours(run_tag(cl.tag_list()), run_id)?;
+            ours(run_tag(cl.tag_list()))?;
             if cl.status() != Some("deleting") {
                 client
                     .delete_db_cluster()
@@ -71,13 +107,13 @@ pub(in crate::provider::aws) async fn delete(
                     .skip_final_snapshot(true)
                     .send()
                     .await
-                    .map_err(|err| sdk_error("DeleteDBCluster", err, hint.as_deref()).message)?;
+                    .map_err(|err| sdk_error("DeleteDBCluster", err, hint).message)?;
             }
             gone(c, || async {
-                describe_cluster(&client, id)
+                describe_cluster(client, id)
                     .await
                     .map(|d| d.is_some())
-                    .map_err(|err| sdk_error("DescribeDBClusters", err, hint.as_deref()))
+                    .map_err(|err| sdk_error("DescribeDBClusters", err, hint))
             })
             .await
         }
@@ -97,17 +133,17 @@ pub(in crate::provider::aws) async fn delete(
                     None
                 }
                 Err(err) => {
-                    return Err(sdk_error("DescribeDBSnapshots", err, hint.as_deref()).message);
+                    return Err(sdk_error("DescribeDBSnapshots", err, hint).message);
                 }
             };
             let Some(snap) = snap else { return Ok(()) };
-            ours(run_tag(snap.tag_list()), run_id)?;
+            ours(run_tag(snap.tag_list()))?;
             client
                 .delete_db_snapshot()
                 .db_snapshot_identifier(id)
                 .send()
                 .await
-                .map_err(|err| sdk_error("DeleteDBSnapshot", err, hint.as_deref()).message)?;
+                .map_err(|err| sdk_error("DeleteDBSnapshot", err, hint).message)?;
             Ok(())
         }
     }
