@@ -66,11 +66,12 @@ enum Command {
     /// An invalid drill prints its problems and exits 20; with --resolve, a point that
     /// cannot be found exits 11, and AWS that cannot be asked exits 30.
     #[command(
-        after_help = "Examples:\n  restore-drill plan drills/orders.toml\n  restore-drill plan drills/orders.toml --resolve --incident-at 2026-11-21T13:00:00Z"
+        after_help = "Examples:\n  restore-drill plan drills/orders-rds-pitr.toml\n  restore-drill plan drills/\n  restore-drill plan drills/orders-rds-pitr.toml --resolve --incident-at 2026-11-21T13:00:00Z"
     )]
     Plan {
-        /// The drill file.
-        file: PathBuf,
+        /// Drill files, or directories searched recursively for *.toml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
         /// Also resolve each restore's recovery point now, read-only.
         #[arg(long)]
         resolve: bool,
@@ -81,16 +82,16 @@ enum Command {
     /// Run drills: restore, check, measure RTO and RPO, report, tear down.
     ///
     /// Every drill is validated first; if any is invalid nothing runs (exit 20). Drills then
-    /// run one after the other. Each run writes reports/<drill>/<run_id>/report.json and
+    /// run one after the other, or up to --jobs at once. Each run writes reports/<drill>/<run_id>/report.json and
     /// report.md, shows live progress on stderr, and tears its targets down on success,
     /// failure, timeout and Ctrl-C / SIGTERM (then exits 130). The exit code is the worst of
     /// all runs (see below).
     #[command(after_help = concat!(
         "Examples:\n",
-        "  restore-drill run drills/orders.toml\n",
+        "  restore-drill run drills/orders-rds-pitr.toml\n",
         "  restore-drill run drills/ --format json > results.json\n",
-        "  restore-drill run drills/orders.toml --keep-on-failure\n",
-        "  restore-drill run drills/orders.toml --incident-at 2026-11-21T13:00:00Z\n\n",
+        "  restore-drill run drills/orders-rds-pitr.toml --keep-on-failure\n",
+        "  restore-drill run drills/orders-rds-pitr.toml --incident-at 2026-11-21T13:00:00Z\n\n",
         "Times without a zone are UTC.\n\n",
         "Exit codes: 0 met, 10 a target missed, 11 a restore or check failed, 20 invalid drill,\n",
         "30 harness error, 40 teardown left resources behind, 130 interrupted (after teardown)."
@@ -500,15 +501,15 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Validate { paths } => commands::validate(paths, &mut out, &mut err),
         Command::Plan {
-            file,
+            paths,
             resolve: false,
             ..
-        } => commands::plan(file, &mut out, &mut err),
+        } => commands::plan(paths, &mut out, &mut err),
         Command::Plan {
-            file,
+            paths,
             resolve: true,
             incident_at,
-        } => commands::plan_resolved(file, *incident_at, &mut out, &mut err),
+        } => commands::plan_resolved_all(paths, *incident_at, &mut out, &mut err),
         Command::Run {
             paths,
             keep,

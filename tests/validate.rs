@@ -583,3 +583,46 @@ fn item_1_a_backup_restore_never_skips_the_drills_isolation() {
     );
     assert!(run.stderr.contains("subnet_group"), "{}", run.stderr);
 }
+
+/// `plan` takes files and folders like `validate` and `run` (issue 19), and a `tiers.toml`
+/// named among the drills (`drills/*.toml` in a shell) is read as the tiers file beside them,
+/// not as a drill, by `plan`, `due` and `schedule export` too.
+#[test]
+fn plan_takes_files_and_folders_and_tiers_toml_is_never_a_drill() {
+    let all = restore_drill(&["plan", "drills/"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let n = std::fs::read_dir("drills")
+        .unwrap()
+        .filter(|e| {
+            let p = e.as_ref().unwrap().path();
+            p.extension().is_some_and(|x| x == "toml") && !p.ends_with("tiers.toml")
+        })
+        .count();
+    assert_eq!(
+        all.stdout.matches("\ndrill ").count() + usize::from(all.stdout.starts_with("drill ")),
+        n,
+        "{}",
+        all.stdout
+    );
+    let two = restore_drill(&["plan", "drills/tiers.toml", "drills/demo-local.toml"]);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    assert!(two.stdout.contains("demo-local"), "{}", two.stdout);
+    assert!(!two.stderr.contains("tiers.toml"), "{}", two.stderr);
+    let due = restore_drill(&[
+        "due",
+        "drills/tiers.toml",
+        "drills/demo-local.toml",
+        "--reports",
+        "/nonexistent-reports",
+    ]);
+    assert!(!due.stderr.contains("tiers.toml"), "{}", due.stderr);
+    assert_ne!(due.code, 20, "{}", due.stderr);
+    // One invalid file among valid ones: every plan is shown, and exit 20.
+    let bad = restore_drill(&[
+        "plan",
+        "drills/demo-local.toml",
+        "tests/fixtures/invalid/missing-keys.toml",
+    ]);
+    assert_eq!(bad.code, 20);
+    assert!(bad.stdout.contains("demo-local"), "{}", bad.stdout);
+}

@@ -18,7 +18,7 @@ pub use demo::{DEMO_DRILL, demo};
 pub use due::due;
 pub use evidence::{EvidenceCommand, LockModeArg, run as evidence};
 pub use manifest::{ManifestArgs, S3ManifestArgs, manifest};
-pub use plan::{plan, plan_resolved};
+pub use plan::{plan, plan_resolved, plan_resolved_all};
 pub use report::report;
 pub use restore_job::validate_restore_job;
 pub use run::{Format, RunArgs, history_path, record_run, record_run_signed, run, worse};

@@ -2,19 +2,66 @@
 //! resolved.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::run::worse;
 use super::runtime::with_result;
 use crate::drill::{load_drill, render_plan};
 use crate::exit;
 
-/// `restore-drill plan FILE`: prints what a run of the drill would do, offline.
-pub fn plan(file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    match print_plan(file, out, err) {
-        Some(_) => exit::OK,
-        None => exit::INVALID,
+/// The drill files `paths` name (files as given, folders searched for `*.toml`), without the
+/// tiers files (read beside their drills); `None` after saying why when there are none.
+fn drill_files(paths: &[PathBuf], err: &mut dyn Write) -> Option<Vec<PathBuf>> {
+    match crate::drill::find_drill_files(paths) {
+        Ok(files) => Some(
+            files
+                .into_iter()
+                .filter(|f| f.file_name().is_none_or(|n| n != crate::drill::TIERS_FILE))
+                .collect(),
+        ),
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            None
+        }
     }
+}
+
+/// `restore-drill plan PATH...`: prints what a run of each drill would do, offline; exit 20
+/// when any is invalid (every one is still shown).
+pub fn plan(paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let Some(files) = drill_files(paths, err) else {
+        return exit::INVALID;
+    };
+    let mut code = exit::OK;
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(out);
+        }
+        if print_plan(file, out, err).is_none() {
+            code = exit::INVALID;
+        }
+    }
+    code
+}
+
+/// `plan --resolve` for each drill `paths` name, one after the other; the worst exit code.
+pub fn plan_resolved_all(
+    paths: &[PathBuf],
+    incident_at: Option<chrono::DateTime<chrono::Utc>>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Some(files) = drill_files(paths, err) else {
+        return exit::INVALID;
+    };
+    let mut code = exit::OK;
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(out);
+        }
+        code = worse(code, plan_resolved(file, incident_at, out, err));
+    }
+    code
 }
 
 /// Loads a drill and prints its plan (or its problems); the plan when it is valid.

@@ -106,7 +106,12 @@ pub(super) fn load_all(
     err: &mut dyn Write,
 ) -> Option<Vec<crate::drill::DrillPlan>> {
     let files = match find_drill_files(paths) {
-        Ok(f) => f,
+        // A tiers file named among the drills (`drills/*.toml`) is read beside them, not as a
+        // drill (`validate` checks it as a tiers file).
+        Ok(f) => f
+            .into_iter()
+            .filter(|f| f.file_name().is_none_or(|n| n != TIERS_FILE))
+            .collect::<Vec<_>>(),
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             return None;
