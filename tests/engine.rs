@@ -486,8 +486,8 @@ async fn an_overshoot_is_a_negative_rpo_a_finding_and_a_failure() {
     assert_eq!(r.verdict, Verdict::Failed);
     assert_eq!(
         r.verdict_reason,
-        "The restore did not succeed: restore \"orders\" holds data 42.50s newer than the \
-         incident: it went past its target."
+        "Restored past the recovery target: restore \"orders\" holds data 42.50s newer than \
+         the incident: it went past its target."
     );
     let finding = r
         .checks

@@ -336,9 +336,10 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
             format!("The restore did not succeed: {}.", failures.join("; ")),
         )
     } else if !past.is_empty() {
+        // The restore worked; it restored the wrong moment (issue 19: say what failed).
         (
             Verdict::Failed,
-            format!("The restore did not succeed: {}.", past.join("; ")),
+            format!("Restored past the recovery target: {}.", past.join("; ")),
         )
     } else {
         match (j.rto, j.rpo) {
@@ -582,8 +583,8 @@ mod tests {
         assert_eq!(v, Verdict::Failed);
         assert_eq!(
             why,
-            "The restore did not succeed: restore \"orders\" holds data 42.50s newer than the \
-             incident: it went past its target."
+            "Restored past the recovery target: restore \"orders\" holds data 42.50s newer than \
+             the incident: it went past its target."
         );
         // Restoring the latest data after a past incident is no overshoot of a target.
         let latest = Overshoot {
