@@ -133,6 +133,14 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // ... also inside a table of a restore.
+        "missing-nested-keys",
+        &[
+            "missing-nested-keys.toml:16:1: restore \"shop\": missing required key \"connect.database\"",
+            "missing-nested-keys.toml:16:1: restore \"shop\": missing required key \"connect.user\"",
+        ],
+    ),
+    (
         "duplicate-id",
         &[
             "duplicate-id.toml:23:6: restore \"orders\": duplicate restore id \"orders\" (first defined on line 10)",

@@ -63,13 +63,13 @@ pub(crate) fn de<T: DeserializeOwned>(
     let whole = value.clone();
     let mut attempt = value;
     let mut missing: Vec<String> = Vec::new();
+    let mut stand_ins: Vec<Range<usize>> = Vec::new();
     loop {
         let e = match T::deserialize(ValueDeserializer::from(attempt.clone())) {
             Ok(v) if missing.is_empty() => return Some(v),
             Ok(_) => return None,
             Err(e) => e,
         };
-        let stand_in = attempt.span().start..attempt.span().start;
         let span = e.span().unwrap_or_else(|| whole.span());
         let path = path_to(&whole, &span);
         let field = e
@@ -77,27 +77,31 @@ pub(crate) fn de<T: DeserializeOwned>(
             .strip_prefix("missing field `")
             .and_then(|m| m.split('`').next())
             .map(str::to_owned);
-        match field {
-            Some(f) if path.is_empty() && !missing.contains(&f) && missing.len() < MAX_MISSING => {
+        // A missing key, in this section or a table inside it ([restore.connect], say): the
+        // dotted path names it once.
+        let full = field.as_ref().map(|f| {
+            path.iter()
+                .cloned()
+                .chain(std::iter::once(f.clone()))
+                .collect::<Vec<_>>()
+                .join(".")
+        });
+        match (field, full) {
+            (Some(f), Some(full)) if !missing.contains(&full) && missing.len() < MAX_MISSING => {
                 diags.error(span, context, describe(e.message(), &path, extra_keys));
-                let start = attempt.span().start;
-                if let DeValue::Table(t) = attempt.get_mut() {
-                    t.insert(
-                        Spanned::new(start..start, std::borrow::Cow::Owned(f.clone())),
-                        Spanned::new(
-                            start..start,
-                            DeValue::String(std::borrow::Cow::Borrowed("")),
-                        ),
-                    );
-                } else {
-                    return None;
+                match insert_stand_in(&mut attempt, &path, &f) {
+                    Some(at) => stand_ins.push(at),
+                    None => return None,
                 }
-                missing.push(f);
+                missing.push(full);
             }
             _ => {
+                let here = path.join(".");
                 let about_a_stand_in = !missing.is_empty()
-                    && (e.span().is_none_or(|s| s == stand_in)
-                        || path.first().is_some_and(|k| missing.contains(k)));
+                    && (e.span().is_none_or(|s| stand_ins.contains(&s))
+                        || missing
+                            .iter()
+                            .any(|m| here == *m || here.starts_with(&format!("{m}."))));
                 if !about_a_stand_in {
                     diags.error(span, context, describe(e.message(), &path, extra_keys));
                 }
@@ -105,6 +109,35 @@ pub(crate) fn de<T: DeserializeOwned>(
             }
         }
     }
+}
+
+/// Puts an empty stand-in for key `field` into the table at `path` (keys, and `[n]` for the
+/// n-th element of an array) inside `value`; returns the stand-in's (empty) span, or `None`
+/// when there is no table there.
+fn insert_stand_in(value: &mut Value<'_>, path: &[String], field: &str) -> Option<Range<usize>> {
+    let mut at = value;
+    for key in path {
+        at = match at.get_mut() {
+            DeValue::Table(t) => t.get_mut(key.as_str())?,
+            DeValue::Array(a) => {
+                let i: usize = key.strip_prefix('[')?.strip_suffix(']')?.parse().ok()?;
+                a.get_mut(i.checked_sub(1)?)?
+            }
+            _ => return None,
+        };
+    }
+    let start = at.span().start;
+    let DeValue::Table(t) = at.get_mut() else {
+        return None;
+    };
+    t.insert(
+        Spanned::new(start..start, std::borrow::Cow::Owned(field.to_owned())),
+        Spanned::new(
+            start..start,
+            DeValue::String(std::borrow::Cow::Borrowed("")),
+        ),
+    );
+    Some(start..start)
 }
 
 /// Splits the `kind` tag off a tagged table. Returns the kind (one of `kinds`) and the rest of
