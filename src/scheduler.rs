@@ -443,13 +443,7 @@ fn github(plans: &[DrillPlan], o: &Options) -> Vec<File> {
     }
     for (what, at, args) in daily(&dir, &reports) {
         let name = format!("restore-drill-{what}");
-        let run = format!(
-            "restore-drill {}",
-            args.iter()
-                .map(|a| shell_word(a))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+        let run = format!("restore-drill {}", shell_line(&args));
         out.push(File {
             name: format!("{name}.yml"),
             text: yaml(&workflow(name, at.to_owned(), DAILY_LIMIT, run)),
@@ -491,15 +485,20 @@ pub fn on_calendar(c: &Cron) -> Vec<String> {
     }
 }
 
+/// Where drills and reports are on a host (systemd, cron), unless the options say.
+fn host_paths(o: &Options) -> (String, String) {
+    (
+        o.drills_dir
+            .clone()
+            .unwrap_or_else(|| "/etc/restore-drill/drills".into()),
+        o.reports
+            .clone()
+            .unwrap_or_else(|| "/var/lib/restore-drill/reports".into()),
+    )
+}
+
 fn systemd(plans: &[DrillPlan], o: &Options) -> Vec<File> {
-    let dir = o
-        .drills_dir
-        .clone()
-        .unwrap_or_else(|| "/etc/restore-drill/drills".into());
-    let reports = o
-        .reports
-        .clone()
-        .unwrap_or_else(|| "/var/lib/restore-drill/reports".into());
+    let (dir, reports) = host_paths(o);
     let mut out = Vec::new();
     let mut unit = |name: String,
                     what: String,
@@ -552,13 +551,7 @@ fn systemd(plans: &[DrillPlan], o: &Options) -> Vec<File> {
             format!("restore-drill {what}"),
             on_calendar(&cron),
             DAILY_LIMIT,
-            format!(
-                "/usr/local/bin/restore-drill {}",
-                args.iter()
-                    .map(|a| shell_word(a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            format!("/usr/local/bin/restore-drill {}", shell_line(&args)),
         );
     }
     out
@@ -573,14 +566,7 @@ fn unreachable_cron() -> Cron {
 }
 
 fn cron(plans: &[DrillPlan], o: &Options) -> File {
-    let dir = o
-        .drills_dir
-        .clone()
-        .unwrap_or_else(|| "/etc/restore-drill/drills".into());
-    let reports = o
-        .reports
-        .clone()
-        .unwrap_or_else(|| "/var/lib/restore-drill/reports".into());
+    let (dir, reports) = host_paths(o);
     let mut text = String::from(
         "# restore-drill schedules (schedule export --to cron). Install as /etc/cron.d/restore-drill\n\
          # (root-owned, mode 0644). Times are UTC (CRON_TZ). `timeout` bounds each run: SIGTERM\n\
@@ -612,19 +598,21 @@ fn cron(plans: &[DrillPlan], o: &Options) -> File {
             at,
             what,
             DAILY_LIMIT,
-            format!(
-                "restore-drill {}",
-                args.iter()
-                    .map(|a| shell_word(a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            format!("restore-drill {}", shell_line(&args)),
         ));
     }
     File {
         name: "restore-drill".into(),
         text,
     }
+}
+
+/// Words for `sh`, joined.
+fn shell_line(args: &[String]) -> String {
+    args.iter()
+        .map(|a| shell_word(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A word for `sh` (and systemd's ExecStart): quoted unless it is plainly safe. `%` never
