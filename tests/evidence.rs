@@ -643,7 +643,7 @@ fn export_then_verify_holds_for_the_folder_and_the_archive() {
         assert!(
             v.stdout.ends_with(&format!(
                 "{} files match MANIFEST.sha256, 12 history rows chained, 12 reports match \
-                 their history rows\n",
+                 their history rows, 0 runs signed when they ended\n",
                 listed.len()
             )),
             "{}",
