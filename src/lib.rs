@@ -14,6 +14,7 @@ pub mod model;
 pub mod provider;
 pub mod report;
 pub mod scheduler;
+pub mod store;
 
 /// The commands, by their old name.
 pub use cli as commands;

@@ -112,6 +112,23 @@ enum Command {
         /// Where reports go: <DIR>/<drill>/<run_id>/.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
+        /// Keep reports and the history in a store in S3 shared by every runner, instead of
+        /// --reports: s3://BUCKET/PREFIX (else the RESTORE_DRILL_STORE variable). Rows are
+        /// appended with S3 conditional writes, safe from many machines at once.
+        #[arg(long, value_name = "S3_URL", conflicts_with = "reports")]
+        store: Option<String>,
+        /// With a store in S3 under Object Lock: write every object (reports, signature,
+        /// history row) locked for N days from the moment it exists.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36500))]
+        store_retain_days: Option<u32>,
+        /// The Object Lock mode of --store-retain-days.
+        #[arg(
+            long,
+            value_enum,
+            default_value = "compliance",
+            requires = "store_retain_days"
+        )]
+        store_lock_mode: commands::LockModeArg,
         /// What to print on stdout for each run.
         #[arg(long, value_enum, default_value = "md")]
         format: FormatArg,
@@ -290,6 +307,11 @@ enum Command {
         /// The reports folder holding history.csv.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
+        /// Keep reports and the history in a store in S3 shared by every runner, instead of
+        /// --reports: s3://BUCKET/PREFIX (else the RESTORE_DRILL_STORE variable). Rows are
+        /// appended with S3 conditional writes, safe from many machines at once.
+        #[arg(long, value_name = "S3_URL", conflicts_with = "reports")]
+        store: Option<String>,
         /// Only this drill.
         #[arg(long, value_name = "NAME")]
         drill: Option<String>,
@@ -318,6 +340,11 @@ enum Command {
         /// The reports folder holding history.csv.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
+        /// Keep reports and the history in a store in S3 shared by every runner, instead of
+        /// --reports: s3://BUCKET/PREFIX (else the RESTORE_DRILL_STORE variable). Rows are
+        /// appended with S3 conditional writes, safe from many machines at once.
+        #[arg(long, value_name = "S3_URL", conflicts_with = "reports")]
+        store: Option<String>,
     },
     /// Scheduler definitions for drills: Kubernetes CronJobs, EventBridge Scheduler, GitHub
     /// Actions, systemd timers, cron.
@@ -516,11 +543,28 @@ fn main() -> ExitCode {
             keep_on_failure,
             incident_at,
             reports,
+            store,
+            store_retain_days,
+            store_lock_mode,
             format,
             junit,
             metrics_file,
             jobs,
         } => {
+            let store = match commands::chosen_store(store.as_deref(), reports) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(i32::from(restore_drill::exit::ERROR));
+                }
+            };
+            let retention = store_retain_days.map(|days| restore_drill::store::Retention {
+                mode: match store_lock_mode {
+                    commands::LockModeArg::Compliance => restore_drill::store::LockMode::Compliance,
+                    commands::LockModeArg::Governance => restore_drill::store::LockMode::Governance,
+                },
+                days,
+            });
             let args = commands::RunArgs {
                 opts: restore_drill::engine::RunOptions {
                     keep: *keep,
@@ -537,6 +581,8 @@ fn main() -> ExitCode {
                 junit: junit.clone(),
                 metrics_file: metrics_file.clone(),
                 jobs: usize::from(*jobs),
+                store,
+                retention,
             };
             commands::run(paths, &args, &mut out, &mut err)
         }
@@ -561,17 +607,20 @@ fn main() -> ExitCode {
         Command::Evidence(cmd) => restore_drill::commands::evidence(cmd, &mut out, &mut err),
         Command::Report {
             reports,
+            store,
             drill,
             since,
             html,
-        } => commands::report(
-            reports,
-            drill.as_deref(),
-            *since,
-            html.as_deref(),
-            &mut out,
-            &mut err,
-        ),
+        } => commands::with_reports(store.as_deref(), reports, &mut err, |dir, err| {
+            commands::report(
+                dir,
+                drill.as_deref(),
+                *since,
+                html.as_deref(),
+                &mut out,
+                err,
+            )
+        }),
         Command::Schedule(ScheduleCommand::Export {
             paths,
             to,
@@ -611,9 +660,13 @@ fn main() -> ExitCode {
             };
             commands::schedule_export(target, paths, &opts, out_dir, &mut out, &mut err)
         }
-        Command::Due { paths, reports } => {
-            commands::due(paths, reports, chrono::Utc::now(), &mut out, &mut err)
-        }
+        Command::Due {
+            paths,
+            reports,
+            store,
+        } => commands::with_reports(store.as_deref(), reports, &mut err, |dir, err| {
+            commands::due(paths, dir, chrono::Utc::now(), &mut out, err)
+        }),
         Command::ValidateRestoreJob {
             restore_job_id,
             drill,

@@ -311,7 +311,7 @@ fn lower_layers_never_reach_up() {
         "model" | "exit" => 0,
         "drill" => 1,
         "provider" | "report" => 2,
-        "checks" | "evidence" | "scheduler" => 3,
+        "checks" | "evidence" | "scheduler" | "store" => 3,
         "engine" => 4,
         "cli" => 5,
         other => panic!("module {other} has no layer here: give it one"),

@@ -43,6 +43,8 @@ Exit codes: 0 everything holds; 50 something does not (each problem is printed);
 bundle or the key cannot be read.";
 
 #[derive(Debug, clap::Subcommand)]
+// Parsed once per process: the size of the export variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum EvidenceCommand {
     /// Export a signed evidence bundle of the runs of a period, for auditors.
     ///
@@ -67,6 +69,10 @@ pub enum EvidenceCommand {
         /// The reports folder holding history.csv and the run folders.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
+        /// Export from a store in S3 instead of --reports: s3://BUCKET/PREFIX (else the
+        /// RESTORE_DRILL_STORE variable).
+        #[arg(long, value_name = "S3_URL", conflicts_with = "reports")]
+        store: Option<String>,
         /// The drills folder: current tiers and schedules, and tiers.toml.
         #[arg(long, value_name = "DIR", default_value = "drills")]
         drills: PathBuf,
@@ -146,6 +152,7 @@ pub fn run(cmd: &EvidenceCommand, out: &mut dyn Write, err: &mut dyn Write) -> u
             until,
             drill,
             reports,
+            store,
             drills,
             out: dest,
             signing_key,
@@ -155,14 +162,6 @@ pub fn run(cmd: &EvidenceCommand, out: &mut dyn Write, err: &mut dyn Write) -> u
             profile,
             endpoint_url,
         } => {
-            let req = ExportRequest {
-                reports: reports.clone(),
-                drills: drills.clone(),
-                since: *since,
-                until: *until,
-                drill: drill.clone(),
-                now: Utc::now(),
-            };
             let s3 = S3Options {
                 retain_days: *retain_days,
                 lock_mode: *lock_mode,
@@ -170,7 +169,17 @@ pub fn run(cmd: &EvidenceCommand, out: &mut dyn Write, err: &mut dyn Write) -> u
                 profile: profile.clone(),
                 endpoint_url: endpoint_url.clone(),
             };
-            export(&req, dest, signing_key.as_deref(), &s3, out, err)
+            super::store::with_reports(store.as_deref(), reports, err, |dir, err| {
+                let req = ExportRequest {
+                    reports: dir.to_path_buf(),
+                    drills: drills.clone(),
+                    since: *since,
+                    until: *until,
+                    drill: drill.clone(),
+                    now: Utc::now(),
+                };
+                export(&req, dest, signing_key.as_deref(), &s3, out, err)
+            })
         }
     }
 }

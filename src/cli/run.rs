@@ -49,6 +49,10 @@ pub struct RunArgs {
     pub metrics_file: Option<PathBuf>,
     /// How many drills run at once.
     pub jobs: usize,
+    /// A store in S3 to record to instead of `reports` (`--store`, `RESTORE_DRILL_STORE`).
+    pub store: Option<crate::store::StoreUrl>,
+    /// Object Lock retention of everything written to that store (`--store-retain-days`).
+    pub retention: Option<crate::store::Retention>,
 }
 
 /// The history file under a reports folder.
@@ -101,6 +105,71 @@ pub fn record_run_signed(
     }
 }
 
+/// `record_run_signed` into a store: a reports folder as it does, or a store in S3: the
+/// reports are written into `staging`, signed there, written to the store (each object only
+/// if new), and then the history row is appended to the store's chain. A run whose row exists
+/// has its reports (and signature) in the store.
+pub async fn record_run_in(
+    store: &crate::store::Store,
+    staging: &Path,
+    report: &crate::report::RunReport,
+    key: Option<&crate::evidence::SecretKey>,
+    err: &mut dyn Write,
+) -> u8 {
+    if let crate::store::Store::Local(reports) = store {
+        return record_run_signed(reports, report, key, err);
+    }
+    let (dir, sha256) = match crate::report::write_reports(staging, report) {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "error: cannot write the report under {}: {e}",
+                staging.display()
+            );
+            return exit::ERROR;
+        }
+    };
+    if let Some(key) = key {
+        let sig = key.sign_run(&report.drill.name, &report.run_id, &sha256);
+        let path = dir.join(crate::evidence::RUN_SIGNATURE);
+        if let Err(e) = crate::report::write_atomic(&path, sig.as_bytes()) {
+            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+            return exit::ERROR;
+        }
+    }
+    let rel = dir
+        .strip_prefix(staging)
+        .unwrap_or(&dir)
+        .to_string_lossy()
+        .into_owned();
+    if let Err(e) = store.publish(&dir, &rel).await {
+        let _ = writeln!(
+            err,
+            "error: cannot write the run to {}: {e}; its report is kept in {}",
+            store.describe(),
+            dir.display()
+        );
+        return exit::ERROR;
+    }
+    if let Err(e) = store.append(report, &sha256).await {
+        let _ = writeln!(
+            err,
+            "error: cannot append the run to the history in {}: {e}; its report is kept in {}",
+            store.describe(),
+            dir.display()
+        );
+        return exit::ERROR;
+    }
+    let _ = writeln!(
+        err,
+        "restore-drill: report written to {}/{rel}/",
+        store.describe()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    exit::OK
+}
+
 /// `restore-drill run FILE...`: runs drills (up to `jobs` at once), writes their reports, and
 /// returns the worst exit code.
 pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -122,10 +191,27 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
     };
     let key = key.as_ref();
     with_signals(|cancel| async move {
+        // The store is opened (and with retention, its Object Lock checked) before any
+        // restore: a run that cannot be recorded must not start.
+        let store = match super::store::open(args.store.as_ref(), reports, args.retention).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}; nothing was run");
+                return exit::ERROR;
+            }
+        };
+        let staging = super::store::scratch_dir("run");
         let progress = crate::engine::Progress::stderr();
         let jobs = args.jobs.max(1);
-        let history = history_path(reports);
-        let (cancel, progress, history) = (&cancel, &progress, &history);
+        // Waits aim their polls at how long each drill's phases usually take.
+        let past = match store.history().await {
+            Ok(h) => Some(h),
+            Err(e) => {
+                let _ = writeln!(err, "warning: {e}; polls are not aimed by past runs");
+                None
+            }
+        };
+        let (cancel, progress, past) = (&cancel, &progress, &past);
         let mut code = exit::OK;
         let mut done = Vec::new();
         // Up to `jobs` drills at once; each finished one is recorded (report, history row,
@@ -135,10 +221,9 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
                 if cancel.reason().is_some() {
                     return None;
                 }
-                // Waits aim their polls at how long this drill's phases usually take.
                 let mut opts = opts.clone();
-                if let Ok(h) = crate::report::read_history(history) {
-                    opts.expected = crate::report::expected_phases(&h, &plan.name, 10);
+                if let Some(h) = past {
+                    opts.expected = crate::report::expected_phases(h, &plan.name, 10);
                 }
                 let labelled;
                 let sink: &crate::engine::Progress = if jobs > 1 {
@@ -154,7 +239,10 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
         while let Some(output) = drills.next().await {
             let Some(output) = output else { continue };
             let report = &output.report;
-            code = worse(code, record_run_signed(reports, report, key, err));
+            code = worse(
+                code,
+                record_run_in(&store, &staging, report, key, err).await,
+            );
             match format {
                 Format::Md => {
                     let _ = write!(out, "{}", crate::report::render_markdown(report));
@@ -184,19 +272,37 @@ pub fn run(files: &[PathBuf], args: &RunArgs, out: &mut dyn Write, err: &mut dyn
             // both define, and each drill may have a file of its own.
             let names: std::collections::HashSet<&str> =
                 plans.iter().map(|p| p.name.as_str()).collect();
-            let written = crate::report::read_history(&history_path(reports)).and_then(|h| {
+            let written = store.history().await.and_then(|h| {
                 let rows: Vec<_> = h
                     .rows
                     .into_iter()
                     .filter(|r| names.contains(r.drill.as_str()))
                     .collect();
                 crate::report::write_atomic(path, crate::report::render_metrics(&rows).as_bytes())
+                    .map_err(|e| e.to_string())
             });
             if let Err(e) = written {
                 let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
                 code = worse(code, exit::ERROR);
             }
         }
+        // Staged reports are removed once in the store; any kept after a failure stay.
+        remove_empty_dirs(&staging);
         code
     })
+}
+
+/// Removes `dir` and the folders under it when none of them holds a file.
+fn remove_empty_dirs(dir: &Path) {
+    fn holds_files(dir: &Path) -> bool {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                e.file_type()
+                    .map_or(true, |t| !t.is_dir() || holds_files(&e.path()))
+            })
+        })
+    }
+    if dir.exists() && !holds_files(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

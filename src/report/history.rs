@@ -338,6 +338,28 @@ pub fn read_history(path: &Path) -> io::Result<History> {
     }
 }
 
+/// Reads a history from its bytes (a header line, then one row per line) and checks its
+/// hash chain, as `read_history` does for a file: for a history assembled from elsewhere
+/// (the rows of a shared store).
+pub fn parse_history_bytes(bytes: &[u8]) -> History {
+    parse_history(bytes)
+}
+
+/// One row from its line as written (with or without the newline), its hashes as written;
+/// whether it links to anything is not checked here.
+pub fn row_from_line(line: &str) -> Result<HistoryRow, String> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let fields = read_line(line)?;
+    if fields.len() != FIELDS {
+        return Err(format!("{} fields where a row has {FIELDS}", fields.len()));
+    }
+    let row = row_of(&fields)?;
+    if !is_hex64(&row.prev_hash) || !is_hex64(&row.row_hash) {
+        return Err("prev_hash or row_hash is not 64 lowercase hex digits".to_owned());
+    }
+    Ok(row)
+}
+
 /// What the chain check compares the next row's `prev_hash` with.
 enum Link {
     /// No row yet: the chain start.

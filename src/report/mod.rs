@@ -18,8 +18,8 @@ pub use crate::model::*;
 pub use csv::{PHASES_CSV_HEADER, render_phases_csv};
 pub use due::{DueRow, DueState, due};
 pub use history::{
-    History, HistoryRow, append_history, expected_phases, read_history,
-    read_line as read_history_line,
+    History, HistoryRow, append_history, expected_phases, parse_history_bytes, read_history,
+    read_line as read_history_line, row_from_line,
 };
 pub use history_page::{HistoryPageContext, NextDue, render_summary_html};
 pub use html::render_html;

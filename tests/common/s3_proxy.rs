@@ -63,7 +63,14 @@ pub struct Rules {
     pub holds: HashMap<&'static str, Duration>,
     /// Strip `x-amz-object-lock-*` from HeadObject answers and answer GetObjectRetention.
     pub lock_as_aws: bool,
+    /// Forward conditional writes (a PUT with `If-None-Match` or `If-Match`) one at a time, as
+    /// S3 applies them atomically: moto 5.2 checks the condition and then stores, unlocked,
+    /// so two racing writers can both "win" in moto and never in S3.
+    pub atomic_conditional_writes: bool,
 }
+
+/// Held while one conditional write is forwarded.
+static CONDITIONAL_WRITE: Mutex<()> = Mutex::new(());
 
 pub struct S3Proxy {
     pub port: u16,
@@ -533,7 +540,15 @@ fn serve(
             }
             continue;
         }
-        let (rhead, rbody) = forward(upstream, &head, &body)?;
+        let conditional = method == "PUT"
+            && (headers.contains_key("if-none-match") || headers.contains_key("if-match"))
+            && rules.lock().unwrap().atomic_conditional_writes;
+        let (rhead, rbody) = if conditional {
+            let _one = CONDITIONAL_WRITE.lock().unwrap_or_else(|p| p.into_inner());
+            forward(upstream, &head, &body)?
+        } else {
+            forward(upstream, &head, &body)?
+        };
         let mut status_line = rhead.lines().next().unwrap_or_default().to_owned();
         let mut out_headers: Vec<String> = Vec::new();
         let mut content_length: Option<String> = None;

@@ -36,7 +36,7 @@ impl LockMode {
         }
     }
 
-    fn sdk(self) -> ObjectLockMode {
+    pub(super) fn sdk(self) -> ObjectLockMode {
         match self {
             LockMode::Compliance => ObjectLockMode::Compliance,
             LockMode::Governance => ObjectLockMode::Governance,

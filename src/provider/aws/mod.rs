@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod presign;
 pub mod rds;
 pub mod s3;
+pub mod store;
 pub mod sweep;
 mod trace;
 mod wait;

@@ -10,7 +10,7 @@
 //! if the run created it.
 
 mod copy;
-mod inspect;
+pub(crate) mod inspect;
 mod keys;
 mod marker;
 mod objects;
