@@ -464,6 +464,11 @@ enum ScheduleCommand {
         /// container, /var/lib/restore-drill/reports on a host, reports for github).
         #[arg(long, value_name = "DIR")]
         reports: Option<String>,
+        /// Record every run in this store in S3 (s3://BUCKET/PREFIX) instead of a reports
+        /// folder: the runs, `due` and every scheduler share one history; Kubernetes jobs then
+        /// need no volume for reports.
+        #[arg(long, value_name = "S3_URL", conflicts_with = "reports")]
+        store: Option<String>,
         /// Kubernetes namespace.
         #[arg(long, default_value = "restore-drill")]
         namespace: String,
@@ -630,6 +635,7 @@ fn main() -> ExitCode {
             reports,
             namespace,
             service_account,
+            store,
             reports_claim,
             ecs_cluster,
             task_definition,
@@ -648,7 +654,16 @@ fn main() -> ExitCode {
             let opts = Options {
                 image: image.clone(),
                 drills_dir: drills_dir.clone(),
-                reports: reports.clone(),
+                reports: match store {
+                    Some(url) => match restore_drill::store::StoreUrl::parse(url) {
+                        Ok(url) => Some(url.to_string()),
+                        Err(e) => {
+                            eprintln!("error: --store: {e}");
+                            return ExitCode::from(restore_drill::exit::INVALID);
+                        }
+                    },
+                    None => reports.clone(),
+                },
                 namespace: namespace.clone(),
                 service_account: service_account.clone(),
                 reports_claim: reports_claim.clone(),

@@ -143,7 +143,7 @@ fn kubernetes(plans: &[DrillPlan], o: &Options) -> Result<Vec<File>, String> {
         let args = vec![
             "run".to_owned(),
             format!("{dir}/{}", file_name(p)),
-            "--reports".to_owned(),
+            where_flag(&reports).to_owned(),
             reports.clone(),
             "--format".to_owned(),
             "none".to_owned(),
@@ -173,10 +173,24 @@ fn kubernetes(plans: &[DrillPlan], o: &Options) -> Result<Vec<File>, String> {
     Ok(out)
 }
 
+/// A store in S3 (`--store s3://…`) rather than a reports folder.
+fn is_store(reports: &str) -> bool {
+    reports.starts_with("s3://")
+}
+
+/// The flag that names where runs are recorded: `--store` for a store in S3, else `--reports`.
+fn where_flag(reports: &str) -> &'static str {
+    if is_store(reports) {
+        "--store"
+    } else {
+        "--reports"
+    }
+}
+
 /// The daily jobs: `sweep` (what killed runs left) and `due` (which drill is overdue: exit
 /// 10, a failed job to alert on), with their times and arguments.
 fn daily(drills: &str, reports: &str) -> Vec<(&'static str, &'static str, Vec<String>)> {
-    let due = ["due", drills, "--reports", reports];
+    let due = ["due", drills, where_flag(reports), reports];
     vec![
         ("sweep", "30 0 * * *", vec!["sweep".to_owned()]),
         (
@@ -196,6 +210,25 @@ fn cron_job(
     reports: &str,
     o: &Options,
 ) -> Value {
+    // A store in S3 needs no volume of its own: only the scratch space.
+    let (mounts, volumes) = if is_store(reports) {
+        (
+            json!([{"name": "tmp", "mountPath": "/tmp"}]),
+            json!([{"name": "tmp", "emptyDir": {}}]),
+        )
+    } else {
+        (
+            json!([
+                {"name": "reports", "mountPath": reports},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ]),
+            json!([
+                {"name": "reports",
+                 "persistentVolumeClaim": {"claimName": o.reports_claim}},
+                {"name": "tmp", "emptyDir": {}},
+            ]),
+        )
+    };
     json!({
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -239,16 +272,9 @@ fn cron_job(
                                 "readOnlyRootFilesystem": true,
                                 "capabilities": {"drop": ["ALL"]},
                             },
-                            "volumeMounts": [
-                                {"name": "reports", "mountPath": reports},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
+                            "volumeMounts": mounts,
                         }],
-                        "volumes": [
-                            {"name": "reports",
-                             "persistentVolumeClaim": {"claimName": o.reports_claim}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
+                        "volumes": volumes,
                     },
                 },
             }},
@@ -329,7 +355,7 @@ fn eventbridge(plans: &[DrillPlan], o: &Options) -> Result<Vec<File>, String> {
             "restore-drill".to_owned(),
             "run".to_owned(),
             format!("{dir}/{}", file_name(p)),
-            "--reports".to_owned(),
+            where_flag(&reports).to_owned(),
             reports.clone(),
             "--format".to_owned(),
             "none".to_owned(),
@@ -432,8 +458,9 @@ fn github(plans: &[DrillPlan], o: &Options) -> Vec<File> {
             p.schedule.to_cron(&p.name).text,
             deadline(p),
             format!(
-                "restore-drill run {} --reports {reports}",
-                shell_word(&path)
+                "restore-drill run {} {} {reports}",
+                shell_word(&path),
+                where_flag(&reports)
             ),
         );
         out.push(File {
@@ -499,6 +526,12 @@ fn host_paths(o: &Options) -> (String, String) {
 
 fn systemd(plans: &[DrillPlan], o: &Options) -> Vec<File> {
     let (dir, reports) = host_paths(o);
+    // A store in S3 is written over the network; the working folder stays writable.
+    let rw = if is_store(&reports) {
+        "/var/lib/restore-drill".to_owned()
+    } else {
+        reports.clone()
+    };
     let mut out = Vec::new();
     let mut unit = |name: String,
                     what: String,
@@ -513,7 +546,7 @@ fn systemd(plans: &[DrillPlan], o: &Options) -> Vec<File> {
                  ExecStart={cmd}\n\
                  # Killed after the phase timeouts and a margin; SIGTERM starts teardown.\n\
                  TimeoutStartSec={}\nKillSignal=SIGTERM\nTimeoutStopSec=600\n\
-                 NoNewPrivileges=yes\nProtectSystem=strict\nReadWritePaths={reports}\n",
+                 NoNewPrivileges=yes\nProtectSystem=strict\nPrivateTmp=yes\nReadWritePaths={rw}\n",
                 limit.as_secs()
             ),
         });
@@ -538,8 +571,9 @@ fn systemd(plans: &[DrillPlan], o: &Options) -> Vec<File> {
             on_calendar(&p.schedule.to_cron(&p.name)),
             deadline(p),
             format!(
-                "/usr/local/bin/restore-drill run {} --reports {} --format none",
+                "/usr/local/bin/restore-drill run {} {} {} --format none",
                 shell_word(&path),
+                where_flag(&reports),
                 shell_word(&reports)
             ),
         );
@@ -587,8 +621,9 @@ fn cron(plans: &[DrillPlan], o: &Options) -> File {
             &slug(&p.name),
             deadline(p),
             format!(
-                "restore-drill run {} --reports {} --format none",
+                "restore-drill run {} {} {} --format none",
                 shell_word(&path),
+                where_flag(&reports),
                 shell_word(&reports)
             ),
         ));

@@ -352,3 +352,52 @@ fn a_drill_restricting_both_day_fields_is_refused_for_eventbridge_only() {
     let t = std::fs::read_to_string(timer).unwrap();
     assert_eq!(t.matches("OnCalendar=").count(), 2, "{t}");
 }
+
+/// Issue 16: with `--store`, every exported run and `due` record to and read the store in S3,
+/// and Kubernetes jobs mount no reports volume; the manifests still validate.
+#[test]
+fn with_a_store_every_scheduler_records_to_it_and_kubernetes_needs_no_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ["--store", "s3://drill-records/prod"];
+    let k8s = dir.path().join("k8s");
+    let mut args = vec!["--image", "registry.example.com/restore-drill:1.4"];
+    args.extend(store);
+    ok(&export("kubernetes", &k8s, &args), "export");
+    let yamls = files(&k8s, "yaml");
+    let v = Command::new(venv_bin("kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", "1.33.0"])
+        .args(&yamls)
+        .output()
+        .unwrap();
+    ok(&v, "kubernetes-validate");
+    for y in &yamls {
+        let text = std::fs::read_to_string(y).unwrap();
+        assert!(!text.contains("persistentVolumeClaim"), "{text}");
+        if !y.ends_with("restore-drill-sweep.yaml") {
+            assert!(
+                text.contains("\"--store\"\n") && text.contains("\"s3://drill-records/prod\""),
+                "{text}"
+            );
+            assert!(!text.contains("--reports"), "{text}");
+        }
+    }
+    for to in ["github", "systemd", "cron"] {
+        let out = dir.path().join(to);
+        ok(&export(to, &out, &store), "export");
+        let mut texts = String::new();
+        for e in std::fs::read_dir(&out).unwrap() {
+            texts.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+        assert!(
+            texts.contains("--store s3://drill-records/prod"),
+            "{to}: {texts}"
+        );
+        assert!(!texts.contains("--reports"), "{to}: {texts}");
+    }
+    // A store that is not an S3 address is refused before anything is written.
+    let bad = dir.path().join("bad");
+    let out = export("cron", &bad, &["--store", "/var/lib/reports"]);
+    assert_eq!(out.status.code(), Some(20));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("s3://"));
+    assert!(!bad.exists());
+}
