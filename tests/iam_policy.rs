@@ -272,3 +272,56 @@ fn every_s3_call_in_the_code_is_in_the_list_above() {
         );
     }
 }
+
+/// Issue 16: the `RecordStore` statement of `ci/iam-policy.json` grants every S3 action the
+/// store (`src/provider/aws/store.rs`) calls, with and without Object Lock retention, and
+/// nothing that deletes; runners that assume drill roles may.
+#[test]
+fn the_record_store_statement_grants_what_the_store_calls_and_no_delete() {
+    let policy = load(DRILL);
+    let statement = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "RecordStore")
+        .expect("a RecordStore statement in ci/iam-policy.json");
+    let granted = allowed(&serde_json::json!({ "Statement": [statement] }));
+    let text = std::fs::read_to_string(common::root().join("src/provider/aws/store.rs")).unwrap();
+    let op = regex::Regex::new(r"\.([a-z0-9_]+)\(\)\s*\.bucket\(").unwrap();
+    let calls: BTreeSet<String> = op.captures_iter(&text).map(|m| m[1].to_owned()).collect();
+    assert!(
+        calls.contains("put_object") && calls.contains("get_object"),
+        "{calls:?}"
+    );
+    let mut missing = Vec::new();
+    for call in &calls {
+        let (_, actions, _) = S3_CALLS
+            .iter()
+            .find(|(c, _, _)| c == call)
+            .unwrap_or_else(|| panic!("{call} is not in S3_CALLS"));
+        // GetObject/HeadObject list the version action first; the store reads latest only.
+        let needed: Vec<&&str> = actions.iter().filter(|a| !a.contains("Version")).collect();
+        for a in needed {
+            if !grants(&granted, a) {
+                missing.push(format!("{a} (for {call})"));
+            }
+        }
+    }
+    // Locked writes set retention on PutObject.
+    for a in [
+        "s3:PutObjectRetention",
+        "s3:GetBucketObjectLockConfiguration",
+    ] {
+        if !grants(&granted, a) {
+            missing.push(a.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), "RecordStore lacks: {missing:?}");
+    assert!(
+        !granted
+            .iter()
+            .any(|a| a.contains("Delete") || a.ends_with(":*")),
+        "the store never deletes: {granted:?}"
+    );
+    assert!(grants(&allowed(&policy), "sts:AssumeRole"));
+}
