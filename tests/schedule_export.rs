@@ -66,6 +66,15 @@ fn drill_count() -> usize {
         .count()
 }
 
+/// kubernetes-validate, strict, against a current Kubernetes schema.
+fn kubernetes_validate(files: &[PathBuf]) -> Output {
+    Command::new(venv_bin("kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", "1.33.0"])
+        .args(files)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn kubernetes_cronjobs_pass_kubernetes_validate_and_bound_every_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,12 +86,7 @@ fn kubernetes_cronjobs_pass_kubernetes_validate_and_bound_every_run() {
     ok(&out, "export");
     let yamls = files(dir.path(), "yaml");
     assert_eq!(yamls.len(), drill_count() + 2, "{yamls:?}");
-    let v = Command::new(venv_bin("kubernetes-validate"))
-        .args(["--strict", "--kubernetes-version", "1.33.0"])
-        .args(&yamls)
-        .output()
-        .unwrap();
-    ok(&v, "kubernetes-validate");
+    ok(&kubernetes_validate(&yamls), "kubernetes-validate");
     let text =
         std::fs::read_to_string(dir.path().join("restore-drill-orders-rds-pitr.yaml")).unwrap();
     for want in [
@@ -112,11 +116,7 @@ fn kubernetes_cronjobs_pass_kubernetes_validate_and_bound_every_run() {
         text.replace("backoffLimit: 0", "backoffLimit: 0\n      retries: 3"),
     )
     .unwrap();
-    let v = Command::new(venv_bin("kubernetes-validate"))
-        .args(["--strict", "--kubernetes-version", "1.33.0"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let v = kubernetes_validate(std::slice::from_ref(&bad));
     assert!(
         !v.status.success(),
         "kubernetes-validate accepted an unknown field"
@@ -364,12 +364,7 @@ fn with_a_store_every_scheduler_records_to_it_and_kubernetes_needs_no_volume() {
     args.extend(store);
     ok(&export("kubernetes", &k8s, &args), "export");
     let yamls = files(&k8s, "yaml");
-    let v = Command::new(venv_bin("kubernetes-validate"))
-        .args(["--strict", "--kubernetes-version", "1.33.0"])
-        .args(&yamls)
-        .output()
-        .unwrap();
-    ok(&v, "kubernetes-validate");
+    ok(&kubernetes_validate(&yamls), "kubernetes-validate");
     for y in &yamls {
         let text = std::fs::read_to_string(y).unwrap();
         assert!(!text.contains("persistentVolumeClaim"), "{text}");

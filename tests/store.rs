@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::moto::{ACCESS_KEY, Moto, REGION, SECRET_KEY};
+use common::moto::Moto;
 use common::s3::restore_drill_env;
 use common::s3_proxy::S3Proxy;
 use sha2::{Digest, Sha256};
@@ -26,21 +26,15 @@ const WRITERS: usize = 8;
 const RUNS: usize = 25;
 
 /// The environment of a process using the store through `endpoint`.
-fn store_env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
-        ("AWS_REGION", REGION.into()),
-        ("AWS_CONFIG_FILE", "/dev/null".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ENDPOINT_URL", endpoint.into()),
-    ]
+fn store_env(moto: &Moto, endpoint: &str) -> Vec<(&'static str, String)> {
+    let mut env = moto.env();
+    env.push(("AWS_ENDPOINT_URL", endpoint.into()));
+    env
 }
 
 /// One writer process: this test binary, running `child_writer` with its orders in the
 /// environment.
-fn spawn_writer(endpoint: &str, store: &str, writer: usize, runs: usize) -> Child {
+fn spawn_writer(env: &[(&str, String)], store: &str, writer: usize, runs: usize) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -49,7 +43,7 @@ fn spawn_writer(endpoint: &str, store: &str, writer: usize, runs: usize) -> Chil
             "--nocapture",
             "--test-threads=1",
         ])
-        .envs(store_env(endpoint))
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .env("STORE_TEST_URL", store)
         .env("STORE_TEST_WRITER", writer.to_string())
         .env("STORE_TEST_RUNS", runs.to_string())
@@ -182,16 +176,23 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: &str, lock: bool) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn issue_16_eight_processes_append_two_hundred_rows_none_lost_or_duplicated() {
+/// moto, the proxy that makes its conditional writes atomic as S3's are, and a store bucket.
+async fn stand_up() -> (Moto, S3Proxy, aws_sdk_s3::Client) {
     let moto = Moto::start();
     let proxy = S3Proxy::start(moto.port);
     proxy.rules(|r| r.atomic_conditional_writes = true);
     let s3 = moto.s3().await;
     bucket(&s3, "drill-store", false).await;
+    (moto, proxy, s3)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_eight_processes_append_two_hundred_rows_none_lost_or_duplicated() {
+    let (moto, proxy, s3) = stand_up().await;
     let url = "s3://drill-store/fleet";
+    let env = store_env(&moto, &proxy.endpoint());
     let writers: Vec<Child> = (0..WRITERS)
-        .map(|w| spawn_writer(&proxy.endpoint(), url, w, RUNS))
+        .map(|w| spawn_writer(&env, url, w, RUNS))
         .collect();
     wait_all(writers);
     let rows = rows_as_listed(&s3, "drill-store", "fleet").await;
@@ -245,7 +246,7 @@ async fn issue_16_eight_processes_append_two_hundred_rows_none_lost_or_duplicate
     let r = restore_drill_env(
         dir.path(),
         &["report", "--store", url],
-        &store_env(&moto.endpoint()),
+        &store_env(&moto, &moto.endpoint()),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
@@ -256,14 +257,11 @@ async fn issue_16_eight_processes_append_two_hundred_rows_none_lost_or_duplicate
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_16_a_writer_killed_mid_append_leaves_its_row_absent_or_whole() {
-    let moto = Moto::start();
-    let proxy = S3Proxy::start(moto.port);
-    proxy.rules(|r| r.atomic_conditional_writes = true);
-    let s3 = moto.s3().await;
-    bucket(&s3, "drill-store", false).await;
+    let (moto, proxy, s3) = stand_up().await;
     let url = "s3://drill-store/killed";
+    let env = store_env(&moto, &proxy.endpoint());
     let mut writers: Vec<Child> = (0..WRITERS)
-        .map(|w| spawn_writer(&proxy.endpoint(), url, w, RUNS))
+        .map(|w| spawn_writer(&env, url, w, RUNS))
         .collect();
     // Kill writer 0 with SIGKILL once the store holds some rows: every writer is then in
     // the middle of its appends (reading rows, writing a report, writing its row).
@@ -287,7 +285,7 @@ async fn issue_16_a_writer_killed_mid_append_leaves_its_row_absent_or_whole() {
     assert!(!out.status.success(), "the victim was killed, not finished");
     wait_all(writers);
     // A later run appends after whatever the killed one left.
-    wait_all(vec![spawn_writer(&proxy.endpoint(), url, 9, 1)]);
+    wait_all(vec![spawn_writer(&env, url, 9, 1)]);
     let rows = rows_as_listed(&s3, "drill-store", "killed").await;
     let ids = check_chain(&rows);
     let victim_rows: Vec<&String> = ids.iter().filter(|id| id.starts_with("w0-")).collect();
@@ -375,7 +373,7 @@ async fn issue_16_run_records_to_the_store_and_report_due_and_evidence_read_it()
     let dir = tempfile::tempdir().unwrap();
     write_drill(dir.path(), &moto, "files-a");
     write_drill(dir.path(), &moto, "files-b");
-    let mut env = store_env(&moto.endpoint());
+    let mut env = store_env(&moto, &moto.endpoint());
     env.push(("RESTORE_DRILL_STORE", "s3://drill-store/team".into()));
     let key = dir.path().join("k");
     let r = restore_drill_env(
@@ -440,7 +438,7 @@ async fn issue_16_run_records_to_the_store_and_report_due_and_evidence_read_it()
     let r = restore_drill_env(
         dir.path(),
         &["due", "files-a.toml", "--reports", "reports"],
-        &store_env(&moto.endpoint()),
+        &store_env(&moto, &moto.endpoint()),
     );
     assert_eq!(r.code, 10, "{}{}", r.stdout, r.stderr);
     // The evidence bundle from the store verifies, every run signed when it ran.
@@ -459,7 +457,7 @@ async fn issue_16_run_records_to_the_store_and_report_due_and_evidence_read_it()
             "--signing-key",
             key.to_str().unwrap(),
         ],
-        &store_env(&moto.endpoint()),
+        &store_env(&moto, &moto.endpoint()),
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = restore_drill_env(
@@ -491,7 +489,7 @@ async fn issue_16_with_object_lock_every_object_of_the_run_is_retained() {
     bucket(&s3, "plain-store", false).await;
     let dir = tempfile::tempdir().unwrap();
     write_drill(dir.path(), &moto, "files-a");
-    let env = store_env(&moto.endpoint());
+    let env = store_env(&moto, &moto.endpoint());
     // Negative: retention asked of a bucket without Object Lock stops the run before any
     // restore, and writes nothing.
     let r = restore_drill_env(
@@ -592,7 +590,7 @@ async fn issue_16_a_store_that_cannot_be_used_is_named_and_nothing_runs() {
     source(&s3).await;
     let dir = tempfile::tempdir().unwrap();
     write_drill(dir.path(), &moto, "files-a");
-    let env = store_env(&moto.endpoint());
+    let env = store_env(&moto, &moto.endpoint());
     for (store, says) in [
         ("s3://no-such-store/p", "no-such-store does not exist"),
         ("reports-elsewhere", "not an s3://bucket/prefix address"),

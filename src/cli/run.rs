@@ -78,13 +78,8 @@ pub fn record_run_signed(
     match crate::report::write_reports(reports, report) {
         Ok((dir, sha256)) => {
             let _ = writeln!(err, "restore-drill: report written to {}", dir.display());
-            if let Some(key) = key {
-                let sig = key.sign_run(&report.drill.name, &report.run_id, &sha256);
-                let path = dir.join(crate::evidence::RUN_SIGNATURE);
-                if let Err(e) = crate::report::write_atomic(&path, sig.as_bytes()) {
-                    let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-                    return exit::ERROR;
-                }
+            if let Err(code) = sign_run(&dir, report, &sha256, key, err) {
+                return code;
             }
             let history = history_path(reports);
             if let Err(e) = crate::report::append_history(&history, report, &sha256) {
@@ -103,6 +98,23 @@ pub fn record_run_signed(
             exit::ERROR
         }
     }
+}
+
+/// With a key, writes the run's signature (`report.sig`) into its report folder `dir`.
+fn sign_run(
+    dir: &Path,
+    report: &crate::report::RunReport,
+    sha256: &str,
+    key: Option<&crate::evidence::SecretKey>,
+    err: &mut dyn Write,
+) -> Result<(), u8> {
+    let Some(key) = key else { return Ok(()) };
+    let sig = key.sign_run(&report.drill.name, &report.run_id, sha256);
+    let path = dir.join(crate::evidence::RUN_SIGNATURE);
+    crate::report::write_atomic(&path, sig.as_bytes()).map_err(|e| {
+        let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+        exit::ERROR
+    })
 }
 
 /// `record_run_signed` into a store: a reports folder as it does, or a store in S3: the
@@ -130,13 +142,8 @@ pub async fn record_run_in(
             return exit::ERROR;
         }
     };
-    if let Some(key) = key {
-        let sig = key.sign_run(&report.drill.name, &report.run_id, &sha256);
-        let path = dir.join(crate::evidence::RUN_SIGNATURE);
-        if let Err(e) = crate::report::write_atomic(&path, sig.as_bytes()) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-            return exit::ERROR;
-        }
+    if let Err(code) = sign_run(&dir, report, &sha256, key, err) {
+        return code;
     }
     let rel = dir
         .strip_prefix(staging)
