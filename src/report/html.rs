@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{Markup, html};
 
 use super::page::{CHART_FONT, n1, page};
-use super::{CheckOutcome, Outcome, RestoreReport, RpoSource, RunReport};
+use super::{CheckOutcome, Outcome, RestoreReport, RpoSource, RunReport, WarmupReport};
 use crate::drill::human_seconds;
 
 /// Width of both charts in SVG user units; they scale to the page width.
@@ -519,6 +519,46 @@ fn restore_section(rest: &RestoreReport) -> Markup {
                             span class={"badge " (outcome_class(p.outcome))} { (p.outcome.as_str()) }
                             @if let Some(e) = &p.error { div.err { (e) } }
                         }
+                    }
+                }
+            }
+            @if let Some(wu) = &rest.warmup {
+                (warmup_section(wu))
+            }
+        }
+    }
+}
+
+/// The warmup at the end of verify: reached or not, and its latency curve (one row per
+/// batch; the p95 column is what was judged).
+fn warmup_section(wu: &WarmupReport) -> Markup {
+    let ms = crate::drill::human_latency;
+    let (class, word) = if wu.reached {
+        ("good", "reached")
+    } else {
+        ("bad", "not reached")
+    };
+    html! {
+        h3 { "Warmup" }
+        p {
+            span class={"badge " (class)} { (word) }
+            " p95 ≤ " (ms(wu.until_p95_seconds)) " after " (wu.runs) " runs in "
+            (human_seconds(wu.seconds)) " (at most " (human_seconds(wu.max_seconds))
+            ", batches of " (wu.batch_runs) " runs; counted in RTO)"
+        }
+        @if let Some(e) = &wu.error { div.err { (e) } }
+        @if !wu.batches.is_empty() {
+            table {
+                tr { th.num { "batch" } th.num { "runs" } th.num { "ended at (s)" } th.num { "p50" } th.num { "p95" } th.num { "p99" } th.num { "max" } }
+                @for (i, b) in wu.batches.iter().enumerate() {
+                    tr {
+                        td.num { (i + 1) }
+                        td.num { (b.runs) }
+                        td.num { (format!("{:.3}", b.at_seconds)) }
+                        td.num { (ms(b.p50_seconds)) }
+                        td.num { (ms(b.p95_seconds)) }
+                        td.num { (ms(b.p99_seconds)) }
+                        td.num { (ms(b.max_seconds)) }
                     }
                 }
             }
