@@ -60,10 +60,13 @@ fn parse_units(text: &str, millis: bool) -> Result<Duration, String> {
         "\"90s\", \"15m\" or \"4h\""
     };
     if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
-        let first = if millis { "ms" } else { "s" };
-        return Err(format!(
-            "duration \"{text}\" has no unit; write e.g. \"{t}{first}\", \"{t}m\" or \"{t}h\""
-        ));
+        return Err(if millis {
+            format!("duration \"{text}\" has no unit; write e.g. \"{t}ms\" or \"{t}s\"")
+        } else {
+            format!(
+                "duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\""
+            )
+        });
     }
     let bad = |why: &str| {
         if millis {
