@@ -344,10 +344,12 @@ pub fn human_seconds(seconds: f64) -> String {
     human(Duration::from_secs(seconds.round() as u64))
 }
 
-/// A latency for people: `50ms`, `12.3ms` under a second, else as `human_seconds`.
+/// A latency for people: `50ms`, `12.3ms` under a second, else as `human_seconds`. Whole
+/// milliseconds to within 0.1 % (an HDR histogram's precision at 3 significant digits) are
+/// shown whole.
 pub fn human_latency(seconds: f64) -> String {
     let millis = seconds * 1000.0;
-    if (millis - millis.round()).abs() < 1e-6 && millis < 1000.0 {
+    if (millis - millis.round()).abs() <= millis * 1e-3 + 1e-9 && millis < 999.5 {
         format!("{millis:.0}ms")
     } else if seconds < 1.0 {
         format!("{millis:.1}ms")

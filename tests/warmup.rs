@@ -1,0 +1,505 @@
+//! Issue 17, "available is not usable": the `[restore.warmup]` phase. On tokio's paused clock
+//! with a scripted restorer and a scripted query (the figures are exact: the warmup's time is
+//! inside RTO, the curve is the nearest-rank truth of the scripted latencies); on real
+//! PostgreSQL restores with a cold cache (a table far larger than `shared_buffers`, no
+//! `pg_prewarm`, its pages never read since they were written, so the first read of each sets
+//! its hint bits and logs and writes it); and after an RDS restore on moto through
+//! `connect.via`. Plus every validation rule of the keys.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use restore_drill::drill::{DrillPlan, RestorePlan, Severity, TierCatalog, check_drill};
+use restore_drill::engine::{
+    Cancel, CheckDone, RestoreDriver, RunOptions, RunOutput, VerifyJob, WarmupJob, WarmupProbe,
+    exit_code, run_with, warm_up,
+};
+use restore_drill::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
+use restore_drill::report::{
+    CheckOutcome, CheckReport, Outcome, RunReport, Verdict, WarmupBatch, WarmupReport,
+};
+use tokio::time::sleep;
+
+// --- the engine, on the paused clock --------------------------------------------------------
+
+/// A restore whose phases take fixed times and whose warmup query takes the scripted
+/// latencies in turn (the last one for ever after), or fails at run `fail_at`.
+#[derive(Clone)]
+struct Scripted {
+    id: String,
+    check_passes: bool,
+    latencies: Vec<f64>,
+    fail_at: Option<usize>,
+}
+
+struct Probe {
+    latencies: Vec<f64>,
+    fail_at: Option<usize>,
+    ran: usize,
+}
+
+impl WarmupProbe for Probe {
+    async fn open(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn run_once(&mut self) -> Result<(), String> {
+        if self.fail_at == Some(self.ran) {
+            return Err("the warmup query failed: relation \"nope\" does not exist".into());
+        }
+        let l = self
+            .latencies
+            .get(self.ran)
+            .or(self.latencies.last())
+            .copied()
+            .unwrap_or(0.0);
+        self.ran += 1;
+        sleep(Duration::from_secs_f64(l)).await;
+        Ok(())
+    }
+}
+
+impl RestoreDriver for Scripted {
+    fn has_copy(&self) -> bool {
+        false
+    }
+
+    async fn resolve(&mut self, incident: DateTime<Utc>) -> Result<RecoveryPoint, ProviderError> {
+        sleep(Duration::from_secs(1)).await;
+        Ok(RecoveryPoint {
+            kind: "pitr".into(),
+            id: "scripted".into(),
+            time: Some(incident),
+            latest_restorable: Some(incident),
+            notes: vec![],
+        })
+    }
+
+    async fn copy(&mut self, _: &RunContext) -> Result<Waited, ProviderError> {
+        Ok(Waited::default())
+    }
+
+    async fn restore(&mut self, _: &RunContext) -> Result<Waited, ProviderError> {
+        sleep(Duration::from_secs(10)).await;
+        Ok(Waited::default())
+    }
+
+    async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
+        sleep(Duration::from_secs(4)).await;
+        Ok((
+            Target {
+                kind: "scripted".into(),
+                name: self.id.clone(),
+                address: None,
+                details: Default::default(),
+            },
+            Waited::default(),
+        ))
+    }
+
+    async fn verify(&mut self, _: &VerifyJob<'_>, done: CheckDone<'_>) -> Result<(), ProviderError> {
+        sleep(Duration::from_secs(5)).await;
+        done(
+            &CheckReport {
+                restore: self.id.clone(),
+                kind: "scripted".into(),
+                name: "rows are back".into(),
+                outcome: if self.check_passes {
+                    CheckOutcome::Passed
+                } else {
+                    CheckOutcome::Failed
+                },
+                findings: vec![],
+                seconds: 5.0,
+                found: None,
+            },
+            None,
+        );
+        Ok(())
+    }
+
+    async fn teardown(&mut self) -> Result<(), Vec<String>> {
+        sleep(Duration::from_secs(30)).await;
+        Ok(())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        vec![]
+    }
+
+    fn keep(&mut self) -> Option<String> {
+        None
+    }
+
+    async fn warmup(&mut self, job: &WarmupJob<'_>) -> WarmupReport {
+        let mut probe = Probe {
+            latencies: self.latencies.clone(),
+            fail_at: self.fail_at,
+            ran: 0,
+        };
+        warm_up(job.spec, &mut probe).await
+    }
+}
+
+/// A local drill of one restore with the given warmup table, gold tier, incident at the run's
+/// start and no detection allowance: RTO is exactly the time to usable.
+fn plan(warmup: &str) -> DrillPlan {
+    let text = format!(
+        r#"name = "warm"
+tier = "gold"
+schedule = "weekly"
+
+[provider]
+kind = "local"
+
+[[restore]]
+id = "orders"
+kind = "pg_pitr"
+base_backups = "base"
+wal_archive = "wal"
+[restore.connect]
+database = "orders"
+user = "postgres"
+[restore.warmup]
+{warmup}
+
+[[check]]
+restore = "orders"
+kind = "sql"
+query = "select 1"
+expect = "= 1"
+"#
+    );
+    let checked = check_drill(Path::new("/nonexistent/warm.toml"), &text, &TierCatalog::default());
+    checked
+        .plan
+        .unwrap_or_else(|| panic!("the test drill is valid: {:?}", checked.diagnostics))
+}
+
+async fn run(plan: &DrillPlan, s: &Scripted) -> RunOutput {
+    run_with(
+        plan,
+        &RunOptions::default(),
+        &Cancel::new(),
+        &(),
+        |_: &DrillPlan, r: &RestorePlan| {
+            Ok(Scripted {
+                id: r.id.clone(),
+                ..s.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// The nearest-rank percentile of some latencies: the truth an HDR histogram approximates.
+fn nearest_rank(latencies: &[f64], q: f64) -> f64 {
+    let mut v = latencies.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// Within the histogram's precision (3 significant digits).
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= want * 1e-3 + 1e-6
+}
+
+fn assert_batch(b: &WarmupBatch, runs: &[f64], at: f64) {
+    assert_eq!(b.runs as usize, runs.len(), "{b:?}");
+    assert!((b.at_seconds - at).abs() < 1e-6, "{b:?} should end at {at}");
+    for (got, q) in [
+        (b.p50_seconds, 0.50),
+        (b.p95_seconds, 0.95),
+        (b.p99_seconds, 0.99),
+        (b.max_seconds, 1.0),
+    ] {
+        let want = nearest_rank(runs, q);
+        assert!(close(got, want), "p{q}: {got} vs {want} in {b:?}");
+    }
+}
+
+fn phase_seconds(r: &RunReport, name: &str) -> f64 {
+    r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no {name} phase"))
+        .seconds
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_warmup_is_the_last_step_of_verify_and_its_seconds_are_inside_rto() {
+    // Batch 1 cold (300 ms), batch 2 warming (half 100 ms, half 20 ms: p95 100 ms), batch 3
+    // warm (10 ms, one 40 ms outlier that p95 ignores).
+    let b1 = vec![0.3; 20];
+    let mut b2 = vec![0.1; 10];
+    b2.extend(vec![0.02; 10]);
+    let mut b3 = vec![0.01; 19];
+    b3.insert(7, 0.04);
+    let all: Vec<f64> = [b1.clone(), b2.clone(), b3.clone()].concat();
+    let s = Scripted {
+        id: String::new(),
+        check_passes: true,
+        latencies: all.clone(),
+        fail_at: None,
+    };
+    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10m\""), &s).await;
+    let r = &out.report;
+    assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
+    let w = r.restores[0].warmup.as_ref().expect("the warmup is reported");
+    assert!(w.reached);
+    assert_eq!(w.runs, 60);
+    assert_eq!(w.batch_runs, 20);
+    assert_eq!((w.until_p95_seconds, w.max_seconds), (0.05, 600.0));
+    let warm_total: f64 = all.iter().sum();
+    assert!((w.seconds - warm_total).abs() < 1e-6, "{} vs {warm_total}", w.seconds);
+    assert_eq!(w.batches.len(), 3);
+    let t1: f64 = b1.iter().sum();
+    let t2: f64 = t1 + b2.iter().sum::<f64>();
+    assert_batch(&w.batches[0], &b1, t1);
+    assert_batch(&w.batches[1], &b2, t2);
+    assert_batch(&w.batches[2], &b3, warm_total);
+    // The curve falls, and the 40 ms outlier of the last batch is its max, not its p95.
+    assert!(w.batches[0].p95_seconds > w.batches[2].p95_seconds);
+    assert!(close(w.batches[2].max_seconds, 0.04));
+    assert!(close(w.batches[2].p95_seconds, 0.01));
+    // Verify = its check (5 s) + the warmup; RTO = resolve 1 + restore 10 + prepare 4 +
+    // verify, and teardown (30 s) is not in it.
+    let verify = phase_seconds(r, "verify");
+    assert!((verify - (5.0 + warm_total)).abs() < 1e-6, "verify {verify}");
+    let rto = r.measured.rto_seconds.expect("measured");
+    assert!((rto - (1.0 + 10.0 + 4.0 + 5.0 + warm_total)).abs() < 1e-6, "RTO {rto}");
+    // The warmup is a check of its restore too, passed, with what it found.
+    let c = r.checks.iter().find(|c| c.kind == "warmup").expect("a warmup check");
+    assert_eq!(c.outcome, CheckOutcome::Passed);
+    assert_eq!(c.found.as_deref(), Some("p95 10ms"));
+    assert_eq!(exit_code(r), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_that_never_warms_fails_verify_with_a_finding_and_exit_11() {
+    // Every run takes 300 ms; the bound is 50 ms, for at most 10 s.
+    let s = Scripted {
+        id: String::new(),
+        check_passes: true,
+        latencies: vec![0.3],
+        fail_at: None,
+    };
+    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10s\""), &s).await;
+    let r = &out.report;
+    assert_eq!(r.verdict, Verdict::Failed, "{}", r.verdict_reason);
+    assert_eq!(exit_code(r), 11, "a target that never warms is a finding, not a harness error");
+    assert_eq!(r.measured.rto_seconds, None, "never usable: no RTO");
+    let w = r.restores[0].warmup.as_ref().unwrap();
+    assert!(!w.reached);
+    // 33 whole runs in 9.9 s, then the 34th is cut at 10 s after 0.1 s.
+    assert_eq!(w.runs, 34);
+    assert!((w.seconds - 10.0).abs() < 1e-6, "{}", w.seconds);
+    assert_eq!(w.batches.len(), 2);
+    assert_batch(&w.batches[0], &[0.3; 20], 6.0);
+    let mut cut = vec![0.3; 13];
+    cut.push(0.1);
+    assert_batch(&w.batches[1], &cut, 10.0);
+    let verify = r.restores[0].phases.iter().find(|p| p.name == "verify").unwrap();
+    assert_eq!(verify.outcome, Outcome::Failed);
+    assert!((verify.seconds - 15.0).abs() < 1e-6);
+    let c = r.checks.iter().find(|c| c.kind == "warmup").unwrap();
+    assert_eq!(c.outcome, CheckOutcome::Failed);
+    let f = &c.findings[0];
+    assert_eq!(f.kind, "not_warm");
+    assert_eq!(f.object, "orders");
+    assert_eq!(f.expected, "p95 at most 50ms within 10.00s");
+    assert_eq!(f.found, "p95 300ms after 34 runs");
+    assert!(
+        r.verdict_reason
+            .contains("the warmup query's p95 latency did not fall to 50ms within 10.00s (34 runs; p95 of the last full batch 300ms)"),
+        "{}",
+        r.verdict_reason
+    );
+    // Teardown still ran.
+    assert_eq!(r.teardown.outcome, "done");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_warmup_query_that_fails_is_an_error_of_its_check_and_fails_the_run() {
+    let s = Scripted {
+        id: String::new(),
+        check_passes: true,
+        latencies: vec![0.01],
+        fail_at: Some(3),
+    };
+    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""), &s).await;
+    let r = &out.report;
+    assert_eq!(r.verdict, Verdict::Failed, "{}", r.verdict_reason);
+    assert_eq!(exit_code(r), 11);
+    let w = r.restores[0].warmup.as_ref().unwrap();
+    assert_eq!((w.reached, w.runs), (false, 3));
+    assert!(w.error.as_deref().unwrap().contains("\"nope\" does not exist"));
+    let c = r.checks.iter().find(|c| c.kind == "warmup").unwrap();
+    assert_eq!(c.outcome, CheckOutcome::Error);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_warmup_runs_after_a_failed_check() {
+    let s = Scripted {
+        id: String::new(),
+        check_passes: false,
+        latencies: vec![0.01],
+        fail_at: None,
+    };
+    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""), &s).await;
+    let r = &out.report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    assert!(r.restores[0].warmup.is_none());
+    assert!(r.checks.iter().all(|c| c.kind != "warmup"));
+    assert!((phase_seconds(r, "verify") - 5.0).abs() < 1e-6);
+}
+
+// --- validation -----------------------------------------------------------------------------
+
+/// The errors of a drill whose one restore is `restore` (and optional `[timeouts]`), as
+/// `line: message`.
+fn errors(restore: &str, timeouts: &str) -> Vec<String> {
+    let text = format!(
+        "name = \"warm\"\ntier = \"gold\"\nschedule = \"weekly\"\n{timeouts}\n[provider]\n{}\n\n{restore}",
+        if restore.contains("pg_pitr") {
+            "kind = \"local\"\n"
+        } else {
+            "kind = \"aws\"\nregion = \"us-east-1\""
+        },
+    );
+    let checked = check_drill(Path::new("warm.toml"), &text, &TierCatalog::default());
+    checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("{}: {}", d.line, d.message))
+        .collect()
+}
+
+const PG: &str = r#"[[restore]]
+id = "orders"
+kind = "pg_pitr"
+base_backups = "base"
+wal_archive = "wal"
+[restore.connect]
+database = "orders"
+user = "postgres"
+[restore.warmup]
+"#;
+
+#[test]
+fn every_bad_warmup_key_is_named_with_its_line() {
+    // The restore's `[restore.warmup]` starts on line 17 (after 8 header lines, the timeouts
+    // line and the restore's 8).
+    let e = errors(&format!("{PG}query = \" \"\nuntil_p95 = \"0ms\"\nmax = \"0s\"\n"), "");
+    assert_eq!(
+        e,
+        [
+            "18: key \"warmup.query\": must not be empty",
+            "19: key \"warmup.until_p95\": must be more than zero (no query answers in no time)",
+            "20: key \"warmup.max\": must be more than zero",
+        ]
+    );
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"2h\"\nmax = \"3h\"\n"),
+        "timeouts = { verify = \"4h\" }",
+    );
+    assert_eq!(
+        e,
+        ["19: key \"warmup.until_p95\": 2h is not a latency a warm database answers in; use at most 1h"]
+    );
+    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"50\"\nmax = \"soon\"\n"), "");
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("19: key \"warmup.until_p95\": duration \"50\" has no unit; write e.g. \"50ms\""), "{e:?}");
+    assert!(e[1].starts_with("20: key \"warmup.max\": invalid duration \"soon\""), "{e:?}");
+    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"2s\"\nmax = \"2s\"\n"), "");
+    assert_eq!(
+        e,
+        ["19: key \"warmup.until_p95\" (2s) must be shorter than \"warmup.max\" (2s): one run alone would use up the warmup"]
+    );
+    // The warmup runs inside verify: it must end before verify's timeout does.
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"30m\"\n"),
+        "",
+    );
+    assert_eq!(
+        e,
+        ["20: key \"warmup.max\" (30m) must be shorter than the verify timeout (30m, [timeouts] verify): the warmup runs inside the verify phase, after the checks"]
+    );
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"30m\"\n"),
+        "timeouts = { verify = \"1h\" }",
+    );
+    assert_eq!(e, Vec::<String>::new());
+    // Unknown and missing keys.
+    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\"\np99 = \"1s\"\n"), "");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("21: unknown key \"warmup.p99\""), "{e:?}");
+    let e = errors(&format!("{PG}query = \"select 1\"\n"), "");
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e.iter().any(|m| m.contains("\"warmup.until_p95\"")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("\"warmup.max\"")), "{e:?}");
+}
+
+#[test]
+fn a_warmup_needs_a_database() {
+    let s3 = r#"[[restore]]
+id = "files"
+kind = "s3_versions"
+bucket = "src-bucket"
+[restore.target]
+bucket = "dst-bucket"
+[restore.warmup]
+query = "select 1"
+until_p95 = "50ms"
+max = "1m"
+"#;
+    assert_eq!(
+        errors(s3, ""),
+        ["16: key \"warmup\": an s3_versions restore brings back objects, not a database: there is nothing to warm up; remove [restore.warmup]"]
+    );
+    let backup = r#"[[restore]]
+id = "db"
+kind = "backup_recovery_point"
+vault = "v"
+recovery_point_arn = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1"
+iam_role_arn = "arn:aws:iam::123456789012:role/backup"
+[restore.target]
+allow_shared_network = true
+[restore.warmup]
+query = "select 1"
+until_p95 = "50ms"
+max = "1m"
+"#;
+    assert_eq!(
+        errors(backup, ""),
+        ["18: key \"warmup\": this backup_recovery_point restore has no [restore.connect], so no database to warm up; add [restore.connect] or remove [restore.warmup]"]
+    );
+    // With a database to query, the same warmup is fine.
+    let with_db = backup.replace(
+        "[restore.warmup]",
+        "[restore.connect]\ndatabase = \"d\"\nuser = \"u\"\n[restore.warmup]",
+    );
+    assert_eq!(errors(&with_db, ""), Vec::<String>::new());
+}
+
+#[test]
+fn validate_exits_20_on_a_bad_warmup() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name = \"warm\"\ntier = \"gold\"\nschedule = \"weekly\"\n\n[provider]\nkind = \"local\"\n\n{PG}query = \"select 1\"\nuntil_p95 = \"0ms\"\nmax = \"1m\"\n"
+    );
+    std::fs::write(dir.path().join("warm.toml"), text).unwrap();
+    let run = common::restore_drill_in(dir.path(), &["validate", "warm.toml"]);
+    assert_eq!(run.code, 20, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("warm.toml:18:13: restore \"orders\": key \"warmup.until_p95\": must be more than zero"),
+        "{}",
+        run.stderr
+    );
+}
