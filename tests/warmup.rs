@@ -503,3 +503,223 @@ fn validate_exits_20_on_a_bad_warmup() {
         run.stderr
     );
 }
+
+// --- real PostgreSQL, cold cache --------------------------------------------------------------
+
+/// Runs `restore-drill run dir/drill.toml --format json` with reports (and JUnit) in `dir`.
+fn run_cli(dir: &Path) -> (i32, RunReport, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_restore-drill"))
+        .arg("run")
+        .arg(dir.join("drill.toml"))
+        .args(["--format", "json", "--reports"])
+        .arg(dir.join("reports"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report: RunReport = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report on stdout ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// A `pg_pitr` drill of the test source (to the latest WAL), with `warmup` and `checks`.
+fn write_pg_drill(dir: &Path, warmup: &str, checks: &str) {
+    let text = format!(
+        r#"name = "warm-pg"
+tier = "silver"
+schedule = "weekly"
+
+[provider]
+kind = "local"
+
+[timeouts]
+restore = "5m"
+verify = "5m"
+
+[[restore]]
+id = "events"
+kind = "pg_pitr"
+base_backups = "src/base"
+wal_archive = "src/wal"
+to = "latest"
+[restore.target]
+work_dir = "work"
+[restore.connect]
+database = "postgres"
+user = "postgres"
+[restore.warmup]
+{warmup}
+{checks}"#
+    );
+    std::fs::write(dir.join("drill.toml"), text).unwrap();
+}
+
+fn sql_check(name: &str, query: &str, expect: &str) -> String {
+    format!(
+        "\n[[check]]\nrestore = \"events\"\nkind = \"sql\"\nname = \"{name}\"\nquery = \"{query}\"\nexpect = \"{expect}\"\n"
+    )
+}
+
+fn assert_nothing_left(s: &common::pg::Scratch) {
+    let work = s.work();
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "teardown left {left:?}");
+    assert!(common::pg::processes_under(&work).is_empty());
+}
+
+/// The restored server starts cold: 128 kB of shared buffers (16 pages) against a 20 MB
+/// table, no `pg_prewarm`, and pages that were written but never read since, so the first
+/// read of each sets its hint bits, which (with `wal_log_hints`) logs a full-page image and
+/// writes the page back with the WAL flushed first. The warmup reads one of ten buckets at
+/// random per run: the first batch meets mostly cold buckets, later ones only warm pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_restore_warms_up_and_the_curve_shows_it() {
+    let pg = common::pg::pg();
+    let s = common::pg::Scratch::new(&pg);
+    s.work();
+    let mut src = restore_drill::provider::local::SourceCluster::start(&pg, &s.path().join("src"))
+        .await
+        .unwrap();
+    let c = src.client("postgres").await.unwrap();
+    // One statement at a time: ALTER SYSTEM refuses to run in a transaction block.
+    for sql in [
+        "alter system set shared_buffers = '128kB'",
+        "alter system set wal_log_hints = on",
+        "alter system set fsync = on",
+        "alter system set wal_sync_method = open_datasync",
+        "create table warm (id int primary key, bucket int not null, payload text not null)
+             with (autovacuum_enabled = off)",
+        "create index on warm (bucket)",
+        "insert into warm select g, g % 10, repeat(md5(g::text), 30)
+             from generate_series(1, 20000) g order by g % 10, g",
+    ] {
+        c.batch_execute(sql).await.unwrap();
+    }
+    drop(c);
+    src.base_backup("base-1", false).await.unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+
+    // The premise, proved on the restored server by checks that read no page of `warm`.
+    let checks = [
+        sql_check(
+            "16 shared buffers",
+            "select setting from pg_settings where name = 'shared_buffers'",
+            "= 16",
+        ),
+        sql_check(
+            "the table is far larger than shared_buffers",
+            "select pg_relation_size('warm') / 8192",
+            ">= 2000",
+        ),
+        sql_check(
+            "no pg_prewarm",
+            "select count(*) from pg_extension where extname = 'pg_prewarm'",
+            "= 0",
+        ),
+        sql_check(
+            "no pg_prewarm preloaded",
+            "select count(*) from pg_settings where name = 'shared_preload_libraries' and setting like '%prewarm%'",
+            "= 0",
+        ),
+        sql_check(
+            "hint bits are logged",
+            "select setting from pg_settings where name = 'wal_log_hints'",
+            "matches ^on$",
+        ),
+    ]
+    .concat();
+    write_pg_drill(
+        s.path(),
+        "query = \"select count(*) from warm where bucket = (select floor(random() * 10)::int)\"\nuntil_p95 = \"15ms\"\nmax = \"2m\"",
+        &checks,
+    );
+    let (code, r, stderr) = run_cli(s.path());
+    assert_eq!(code, 0, "{stderr}\n{r:#?}");
+    assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
+    let w = r.restores[0].warmup.as_ref().expect("a warmup");
+    for b in &w.batches {
+        eprintln!(
+            "batch of {} runs: p50 {:.1}ms p95 {:.1}ms max {:.1}ms",
+            b.runs,
+            b.p50_seconds * 1e3,
+            b.p95_seconds * 1e3,
+            b.max_seconds * 1e3
+        );
+    }
+    assert!(w.reached, "{w:#?}");
+    assert!(w.batches.len() >= 2, "the first batch is cold: {w:#?}");
+    let (first, last) = (&w.batches[0], w.batches.last().unwrap());
+    assert!(
+        first.p95_seconds > last.p95_seconds,
+        "the first batch is slower than the last: {w:#?}"
+    );
+    assert!(first.p95_seconds > 0.015, "{w:#?}");
+    assert!(last.p95_seconds <= 0.015, "{w:#?}");
+    assert_eq!(last.runs, 20);
+    assert_eq!(w.runs, 20 * w.batches.len() as u64);
+    // The warmup is inside verify, and verify inside RTO.
+    let verify = r.restores[0].phases.iter().find(|p| p.name == "verify").unwrap();
+    assert!(verify.seconds >= w.seconds, "{verify:?} {w:?}");
+    let to_verified: f64 = r.restores[0]
+        .phases
+        .iter()
+        .filter(|p| p.name != "teardown")
+        .map(|p| p.seconds)
+        .sum();
+    let rto = r.measured.rto_seconds.unwrap();
+    assert!(rto + 0.05 >= to_verified, "RTO {rto} vs phases {to_verified}");
+    assert!(r.checks.iter().any(|c| c.kind == "warmup" && c.outcome == CheckOutcome::Passed));
+    // The curve is in every report.
+    let dir = restore_drill::report::run_dir(&s.path().join("reports"), &r);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("- warmup: reached p95 <= 15ms after"), "{md}");
+    assert!(md.contains("| batch | runs | ended at | p50 | p95 | p99 | max |"), "{md}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Warmup"), "no warmup in the HTML");
+    let junit = std::fs::read_to_string(s.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("name=\"check warmup\""), "{junit}");
+    assert!(stderr.contains("warmup reached p95 <= 15ms"), "{stderr}");
+    assert_nothing_left(&s);
+}
+
+/// A query that can never answer under the bound: the warmup ends at `max` with a finding,
+/// the run fails with exit 11 (a finding, not a harness error), and teardown still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_never_warms_is_a_finding_with_exit_11() {
+    let pg = common::pg::pg();
+    let s = common::pg::Scratch::new(&pg);
+    s.work();
+    let mut src = common::pg::source(&pg, s.path(), 10).await;
+    src.base_backup("base-1", false).await.unwrap();
+    src.archive_now().await.unwrap();
+    src.stop().await.unwrap();
+    write_pg_drill(
+        s.path(),
+        "query = \"select pg_sleep(0.1)\"\nuntil_p95 = \"20ms\"\nmax = \"2s\"",
+        &sql_check("rows are back", "select count(*) from events", "= 10"),
+    );
+    let (code, r, stderr) = run_cli(s.path());
+    assert_eq!(code, 11, "{stderr}\n{r:#?}");
+    assert_eq!(r.verdict, Verdict::Failed);
+    assert_eq!(r.measured.rto_seconds, None);
+    let w = r.restores[0].warmup.as_ref().expect("a warmup");
+    assert!(!w.reached);
+    assert!(w.error.is_none(), "{w:?}");
+    assert!(w.seconds >= 2.0, "{w:?}");
+    // About 20 runs of 100 ms in 2 s; each at least 100 ms.
+    assert!((10..=21).contains(&w.runs), "{w:?}");
+    assert!(w.batches.iter().all(|b| b.p50_seconds >= 0.1), "{w:?}");
+    let c = r.checks.iter().find(|c| c.kind == "warmup").unwrap();
+    assert_eq!(c.outcome, CheckOutcome::Failed);
+    assert_eq!(c.findings[0].kind, "not_warm");
+    assert!(
+        r.verdict_reason.contains("the warmup query's p95 latency did not fall to 20ms within 2.00s"),
+        "{}",
+        r.verdict_reason
+    );
+    assert_eq!(r.teardown.outcome, "done");
+    assert_nothing_left(&s);
+}
