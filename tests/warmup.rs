@@ -723,3 +723,58 @@ async fn a_restore_that_never_warms_is_a_finding_with_exit_11() {
     assert_eq!(r.teardown.outcome, "done");
     assert_nothing_left(&s);
 }
+
+// --- after an RDS restore on moto, through connect.via ---------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rds_restore_warms_up_through_connect_via_and_the_warmup_counts_in_rto() {
+    use common::rds::*;
+    let s = stand(&["us-east-1"]).await;
+    source_instance(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "orders-prod"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+instance_class = "db.t4g.medium"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]
+[restore.warmup]
+query = "select count(*) from events where payload like '%a%'"
+until_p95 = "2s"
+max = "1m""#,
+        s.sg
+    ));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran
+        .report
+        .as_ref()
+        .unwrap_or_else(|| panic!("no report; stderr:\n{}", ran.stderr));
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    assert_eq!(report.verdict, Verdict::Met, "{}", report.verdict_reason);
+    let w = report.restores[0].warmup.as_ref().expect("a warmup");
+    // The local server answers well under 2 s: one full batch reaches the bound.
+    assert!(w.reached, "{w:?}");
+    assert_eq!((w.runs, w.batches.len()), (20, 1), "{w:?}");
+    assert!(w.batches[0].p95_seconds <= 2.0);
+    let verify = phase(report, "verify");
+    assert_eq!(verify.outcome, Outcome::Ok);
+    assert!(verify.seconds >= w.seconds, "{verify:?} {w:?}");
+    let to_verified: f64 = report.restores[0]
+        .phases
+        .iter()
+        .filter(|p| p.name != "teardown")
+        .map(|p| p.seconds)
+        .sum();
+    // RTO = the 1-minute allowance + the time until verified, the warmup included.
+    let rto = report.measured.rto_seconds.unwrap();
+    assert!(rto + 0.05 >= 60.0 + to_verified, "RTO {rto} vs {to_verified}");
+    let c = report.checks.iter().find(|c| c.kind == "warmup").unwrap();
+    assert_eq!(c.outcome, CheckOutcome::Passed);
+    // The target is gone and the password never appears.
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_no_secret(s.dir.path(), &ran);
+}
