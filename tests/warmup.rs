@@ -100,7 +100,11 @@ impl RestoreDriver for Scripted {
         ))
     }
 
-    async fn verify(&mut self, _: &VerifyJob<'_>, done: CheckDone<'_>) -> Result<(), ProviderError> {
+    async fn verify(
+        &mut self,
+        _: &VerifyJob<'_>,
+        done: CheckDone<'_>,
+    ) -> Result<(), ProviderError> {
         sleep(Duration::from_secs(5)).await;
         done(
             &CheckReport {
@@ -173,7 +177,11 @@ query = "select 1"
 expect = "= 1"
 "#
     );
-    let checked = check_drill(Path::new("/nonexistent/warm.toml"), &text, &TierCatalog::default());
+    let checked = check_drill(
+        Path::new("/nonexistent/warm.toml"),
+        &text,
+        &TierCatalog::default(),
+    );
     checked
         .plan
         .unwrap_or_else(|| panic!("the test drill is valid: {:?}", checked.diagnostics))
@@ -247,16 +255,27 @@ async fn the_warmup_is_the_last_step_of_verify_and_its_seconds_are_inside_rto() 
         latencies: all.clone(),
         fail_at: None,
     };
-    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10m\""), &s).await;
+    let out = run(
+        &plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10m\""),
+        &s,
+    )
+    .await;
     let r = &out.report;
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
-    let w = r.restores[0].warmup.as_ref().expect("the warmup is reported");
+    let w = r.restores[0]
+        .warmup
+        .as_ref()
+        .expect("the warmup is reported");
     assert!(w.reached);
     assert_eq!(w.runs, 60);
     assert_eq!(w.batch_runs, 20);
     assert_eq!((w.until_p95_seconds, w.max_seconds), (0.05, 600.0));
     let warm_total: f64 = all.iter().sum();
-    assert!((w.seconds - warm_total).abs() < 1e-6, "{} vs {warm_total}", w.seconds);
+    assert!(
+        (w.seconds - warm_total).abs() < 1e-6,
+        "{} vs {warm_total}",
+        w.seconds
+    );
     assert_eq!(w.batches.len(), 3);
     let t1: f64 = b1.iter().sum();
     let t2: f64 = t1 + b2.iter().sum::<f64>();
@@ -270,11 +289,21 @@ async fn the_warmup_is_the_last_step_of_verify_and_its_seconds_are_inside_rto() 
     // Verify = its check (5 s) + the warmup; RTO = resolve 1 + restore 10 + prepare 4 +
     // verify, and teardown (30 s) is not in it.
     let verify = phase_seconds(r, "verify");
-    assert!((verify - (5.0 + warm_total)).abs() < 1e-6, "verify {verify}");
+    assert!(
+        (verify - (5.0 + warm_total)).abs() < 1e-6,
+        "verify {verify}"
+    );
     let rto = r.measured.rto_seconds.expect("measured");
-    assert!((rto - (1.0 + 10.0 + 4.0 + 5.0 + warm_total)).abs() < 1e-6, "RTO {rto}");
+    assert!(
+        (rto - (1.0 + 10.0 + 4.0 + 5.0 + warm_total)).abs() < 1e-6,
+        "RTO {rto}"
+    );
     // The warmup is a check of its restore too, passed, with what it found.
-    let c = r.checks.iter().find(|c| c.kind == "warmup").expect("a warmup check");
+    let c = r
+        .checks
+        .iter()
+        .find(|c| c.kind == "warmup")
+        .expect("a warmup check");
     assert_eq!(c.outcome, CheckOutcome::Passed);
     assert_eq!(c.found.as_deref(), Some("p95 10ms"));
     assert_eq!(exit_code(r), 0);
@@ -289,10 +318,18 @@ async fn a_target_that_never_warms_fails_verify_with_a_finding_and_exit_11() {
         latencies: vec![0.3],
         fail_at: None,
     };
-    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10s\""), &s).await;
+    let out = run(
+        &plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"10s\""),
+        &s,
+    )
+    .await;
     let r = &out.report;
     assert_eq!(r.verdict, Verdict::Failed, "{}", r.verdict_reason);
-    assert_eq!(exit_code(r), 11, "a target that never warms is a finding, not a harness error");
+    assert_eq!(
+        exit_code(r),
+        11,
+        "a target that never warms is a finding, not a harness error"
+    );
     assert_eq!(r.measured.rto_seconds, None, "never usable: no RTO");
     let w = r.restores[0].warmup.as_ref().unwrap();
     assert!(!w.reached);
@@ -304,7 +341,11 @@ async fn a_target_that_never_warms_fails_verify_with_a_finding_and_exit_11() {
     let mut cut = vec![0.3; 13];
     cut.push(0.1);
     assert_batch(&w.batches[1], &cut, 10.0);
-    let verify = r.restores[0].phases.iter().find(|p| p.name == "verify").unwrap();
+    let verify = r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == "verify")
+        .unwrap();
     assert_eq!(verify.outcome, Outcome::Failed);
     assert!((verify.seconds - 15.0).abs() < 1e-6);
     let c = r.checks.iter().find(|c| c.kind == "warmup").unwrap();
@@ -332,13 +373,22 @@ async fn a_warmup_query_that_fails_is_an_error_of_its_check_and_fails_the_run() 
         latencies: vec![0.01],
         fail_at: Some(3),
     };
-    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""), &s).await;
+    let out = run(
+        &plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""),
+        &s,
+    )
+    .await;
     let r = &out.report;
     assert_eq!(r.verdict, Verdict::Failed, "{}", r.verdict_reason);
     assert_eq!(exit_code(r), 11);
     let w = r.restores[0].warmup.as_ref().unwrap();
     assert_eq!((w.reached, w.runs), (false, 3));
-    assert!(w.error.as_deref().unwrap().contains("\"nope\" does not exist"));
+    assert!(
+        w.error
+            .as_deref()
+            .unwrap()
+            .contains("\"nope\" does not exist")
+    );
     let c = r.checks.iter().find(|c| c.kind == "warmup").unwrap();
     assert_eq!(c.outcome, CheckOutcome::Error);
 }
@@ -351,7 +401,11 @@ async fn no_warmup_runs_after_a_failed_check() {
         latencies: vec![0.01],
         fail_at: None,
     };
-    let out = run(&plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""), &s).await;
+    let out = run(
+        &plan("query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\""),
+        &s,
+    )
+    .await;
     let r = &out.report;
     assert_eq!(r.verdict, Verdict::Failed);
     assert!(r.restores[0].warmup.is_none());
@@ -396,7 +450,10 @@ user = "postgres"
 fn every_bad_warmup_key_is_named_with_its_line() {
     // The restore's `[restore.warmup]` starts on line 17 (after 8 header lines, the timeouts
     // line and the restore's 8).
-    let e = errors(&format!("{PG}query = \" \"\nuntil_p95 = \"0ms\"\nmax = \"0s\"\n"), "");
+    let e = errors(
+        &format!("{PG}query = \" \"\nuntil_p95 = \"0ms\"\nmax = \"0s\"\n"),
+        "",
+    );
     assert_eq!(
         e,
         [
@@ -411,16 +468,34 @@ fn every_bad_warmup_key_is_named_with_its_line() {
     );
     assert_eq!(
         e,
-        ["19: key \"warmup.until_p95\": 2h is not a latency a warm database answers in; use at most 1h"]
+        [
+            "19: key \"warmup.until_p95\": 2h is not a latency a warm database answers in; use at most 1h"
+        ]
     );
-    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"50\"\nmax = \"soon\"\n"), "");
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"50\"\nmax = \"soon\"\n"),
+        "",
+    );
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(e[0].starts_with("19: key \"warmup.until_p95\": duration \"50\" has no unit; write e.g. \"50ms\""), "{e:?}");
-    assert!(e[1].starts_with("20: key \"warmup.max\": invalid duration \"soon\""), "{e:?}");
-    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"2s\"\nmax = \"2s\"\n"), "");
+    assert!(
+        e[0].starts_with(
+            "19: key \"warmup.until_p95\": duration \"50\" has no unit; write e.g. \"50ms\""
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("20: key \"warmup.max\": invalid duration \"soon\""),
+        "{e:?}"
+    );
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"2s\"\nmax = \"2s\"\n"),
+        "",
+    );
     assert_eq!(
         e,
-        ["19: key \"warmup.until_p95\" (2s) must be shorter than \"warmup.max\" (2s): one run alone would use up the warmup"]
+        [
+            "19: key \"warmup.until_p95\" (2s) must be shorter than \"warmup.max\" (2s): one run alone would use up the warmup"
+        ]
     );
     // The warmup runs inside verify: it must end before verify's timeout does.
     let e = errors(
@@ -429,7 +504,9 @@ fn every_bad_warmup_key_is_named_with_its_line() {
     );
     assert_eq!(
         e,
-        ["20: key \"warmup.max\" (30m) must be shorter than the verify timeout (30m, [timeouts] verify): the warmup runs inside the verify phase, after the checks"]
+        [
+            "20: key \"warmup.max\" (30m) must be shorter than the verify timeout (30m, [timeouts] verify): the warmup runs inside the verify phase, after the checks"
+        ]
     );
     let e = errors(
         &format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"30m\"\n"),
@@ -437,12 +514,18 @@ fn every_bad_warmup_key_is_named_with_its_line() {
     );
     assert_eq!(e, Vec::<String>::new());
     // Unknown and missing keys.
-    let e = errors(&format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\"\np99 = \"1s\"\n"), "");
+    let e = errors(
+        &format!("{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"1m\"\np99 = \"1s\"\n"),
+        "",
+    );
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("21: unknown key \"warmup.p99\""), "{e:?}");
     let e = errors(&format!("{PG}query = \"select 1\"\n"), "");
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(e.iter().any(|m| m.contains("\"warmup.until_p95\"")), "{e:?}");
+    assert!(
+        e.iter().any(|m| m.contains("\"warmup.until_p95\"")),
+        "{e:?}"
+    );
     assert!(e.iter().any(|m| m.contains("\"warmup.max\"")), "{e:?}");
 }
 
@@ -461,7 +544,9 @@ max = "1m"
 "#;
     assert_eq!(
         errors(s3, ""),
-        ["16: key \"warmup\": an s3_versions restore brings back objects, not a database: there is nothing to warm up; remove [restore.warmup]"]
+        [
+            "16: key \"warmup\": an s3_versions restore brings back objects, not a database: there is nothing to warm up; remove [restore.warmup]"
+        ]
     );
     let backup = r#"[[restore]]
 id = "db"
@@ -478,7 +563,9 @@ max = "1m"
 "#;
     assert_eq!(
         errors(backup, ""),
-        ["18: key \"warmup\": this backup_recovery_point restore has no [restore.connect], so no database to warm up; add [restore.connect] or remove [restore.warmup]"]
+        [
+            "18: key \"warmup\": this backup_recovery_point restore has no [restore.connect], so no database to warm up; add [restore.connect] or remove [restore.warmup]"
+        ]
     );
     // With a database to query, the same warmup is fine.
     let with_db = backup.replace(
@@ -498,7 +585,9 @@ fn validate_exits_20_on_a_bad_warmup() {
     let run = common::restore_drill_in(dir.path(), &["validate", "warm.toml"]);
     assert_eq!(run.code, 20, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("warm.toml:18:13: restore \"orders\": key \"warmup.until_p95\": must be more than zero"),
+        run.stderr.contains(
+            "warm.toml:18:13: restore \"orders\": key \"warmup.until_p95\": must be more than zero"
+        ),
         "{}",
         run.stderr
     );
@@ -564,7 +653,11 @@ fn sql_check(name: &str, query: &str, expect: &str) -> String {
 
 fn assert_nothing_left(s: &common::pg::Scratch) {
     let work = s.work();
-    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "teardown left {left:?}");
     assert!(common::pg::processes_under(&work).is_empty());
 }
@@ -661,7 +754,11 @@ async fn a_cold_restore_warms_up_and_the_curve_shows_it() {
     assert_eq!(last.runs, 20);
     assert_eq!(w.runs, 20 * w.batches.len() as u64);
     // The warmup is inside verify, and verify inside RTO.
-    let verify = r.restores[0].phases.iter().find(|p| p.name == "verify").unwrap();
+    let verify = r.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == "verify")
+        .unwrap();
     assert!(verify.seconds >= w.seconds, "{verify:?} {w:?}");
     let to_verified: f64 = r.restores[0]
         .phases
@@ -670,13 +767,23 @@ async fn a_cold_restore_warms_up_and_the_curve_shows_it() {
         .map(|p| p.seconds)
         .sum();
     let rto = r.measured.rto_seconds.unwrap();
-    assert!(rto + 0.05 >= to_verified, "RTO {rto} vs phases {to_verified}");
-    assert!(r.checks.iter().any(|c| c.kind == "warmup" && c.outcome == CheckOutcome::Passed));
+    assert!(
+        rto + 0.05 >= to_verified,
+        "RTO {rto} vs phases {to_verified}"
+    );
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.kind == "warmup" && c.outcome == CheckOutcome::Passed)
+    );
     // The curve is in every report.
     let dir = restore_drill::report::run_dir(&s.path().join("reports"), &r);
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("- warmup: reached p95 <= 15ms after"), "{md}");
-    assert!(md.contains("| batch | runs | ended at | p50 | p95 | p99 | max |"), "{md}");
+    assert!(
+        md.contains("| batch | runs | ended at | p50 | p95 | p99 | max |"),
+        "{md}"
+    );
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Warmup"), "no warmup in the HTML");
     let junit = std::fs::read_to_string(s.path().join("junit.xml")).unwrap();
@@ -716,7 +823,8 @@ async fn a_restore_that_never_warms_is_a_finding_with_exit_11() {
     assert_eq!(c.outcome, CheckOutcome::Failed);
     assert_eq!(c.findings[0].kind, "not_warm");
     assert!(
-        r.verdict_reason.contains("the warmup query's p95 latency did not fall to 20ms within 2.00s"),
+        r.verdict_reason
+            .contains("the warmup query's p95 latency did not fall to 20ms within 2.00s"),
         "{}",
         r.verdict_reason
     );
@@ -771,7 +879,10 @@ max = "1m""#,
         .sum();
     // RTO = the 1-minute allowance + the time until verified, the warmup included.
     let rto = report.measured.rto_seconds.unwrap();
-    assert!(rto + 0.05 >= 60.0 + to_verified, "RTO {rto} vs {to_verified}");
+    assert!(
+        rto + 0.05 >= 60.0 + to_verified,
+        "RTO {rto} vs {to_verified}"
+    );
     let c = report.checks.iter().find(|c| c.kind == "warmup").unwrap();
     assert_eq!(c.outcome, CheckOutcome::Passed);
     // The target is gone and the password never appears.

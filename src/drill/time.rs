@@ -63,9 +63,7 @@ fn parse_units(text: &str, millis: bool) -> Result<Duration, String> {
         return Err(if millis {
             format!("duration \"{text}\" has no unit; write e.g. \"{t}ms\" or \"{t}s\"")
         } else {
-            format!(
-                "duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\""
-            )
+            format!("duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\"")
         });
     }
     let bad = |why: &str| {
@@ -420,7 +418,11 @@ mod tests {
         assert_eq!(parse_latency("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_latency("50").unwrap_err().contains("\"50ms\""));
         assert!(parse_latency("0.5s").unwrap_err().contains("fractions"));
-        assert!(parse_latency("5us").unwrap_err().contains("\"us\" is not a unit"));
+        assert!(
+            parse_latency("5us")
+                .unwrap_err()
+                .contains("\"us\" is not a unit")
+        );
         assert!(parse_latency("3651d").is_err());
         // Durations elsewhere still take whole seconds and up.
         assert!(parse_duration("100ms").is_err());

@@ -28,7 +28,11 @@ fn warmup(w: &mut String, wu: &WarmupReport) {
     let _ = writeln!(
         w,
         "- warmup: {} p95 <= {} after {} runs in {} (at most {}; batches of {} runs)",
-        if wu.reached { "reached" } else { "did NOT reach" },
+        if wu.reached {
+            "reached"
+        } else {
+            "did NOT reach"
+        },
         ms(wu.until_p95_seconds),
         wu.runs,
         dur(wu.seconds),

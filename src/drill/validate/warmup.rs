@@ -67,8 +67,11 @@ impl Validator<'_> {
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.diags
-                    .error(w.until_p95.span(), ctx, format!("key \"warmup.until_p95\": {e}"));
+                self.diags.error(
+                    w.until_p95.span(),
+                    ctx,
+                    format!("key \"warmup.until_p95\": {e}"),
+                );
                 None
             }
         };
@@ -116,7 +119,11 @@ fn latency(d: Duration) -> String {
         if d.as_secs() == 0 {
             return format!("{}ms", d.as_millis());
         }
-        return format!("{} {}ms", human(Duration::from_secs(d.as_secs())), d.subsec_millis());
+        return format!(
+            "{} {}ms",
+            human(Duration::from_secs(d.as_secs())),
+            d.subsec_millis()
+        );
     }
     human(d)
 }
