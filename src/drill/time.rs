@@ -57,7 +57,7 @@ fn parse_units(text: &str, millis: bool) -> Result<Duration, String> {
     let examples = if millis {
         "\"50ms\", \"2s\" or \"1s 500ms\""
     } else {
-        "\"90s\", \"15m\" or \"4h\""
+        "\"90s\", \"15m\", \"4h\" or \"30d\""
     };
     if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
         return Err(if millis {
