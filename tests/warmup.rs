@@ -786,6 +786,10 @@ async fn a_cold_restore_warms_up_and_the_curve_shows_it() {
     );
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Warmup"), "no warmup in the HTML");
+    assert!(
+        html.contains("<svg id=\"warmup-curve\""),
+        "no latency curve in the HTML"
+    );
     let junit = std::fs::read_to_string(s.path().join("junit.xml")).unwrap();
     assert!(junit.contains("name=\"check warmup\""), "{junit}");
     assert!(stderr.contains("warmup reached p95 <= 15ms"), "{stderr}");
