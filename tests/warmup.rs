@@ -306,6 +306,7 @@ async fn the_warmup_is_the_last_step_of_verify_and_its_seconds_are_inside_rto() 
         .expect("a warmup check");
     assert_eq!(c.outcome, CheckOutcome::Passed);
     assert_eq!(c.found.as_deref(), Some("p95 10ms"));
+    assert_eq!(c.name, "warmup (orders)");
     assert_eq!(exit_code(r), 0);
 }
 
@@ -576,6 +577,24 @@ max = "1m"
 }
 
 #[test]
+fn plan_shows_the_warmup() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name = \"warm\"\ntier = \"gold\"\nschedule = \"weekly\"\n\n[provider]\nkind = \"local\"\n\n{PG}query = \"select 1\"\nuntil_p95 = \"50ms\"\nmax = \"2m\"\n"
+    );
+    std::fs::write(dir.path().join("warm.toml"), text).unwrap();
+    let run = common::restore_drill_in(dir.path(), &["plan", "warm.toml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "  warmup    after the checks, runs \"select 1\" in batches of 20 until a batch's p95 latency is at most 50ms, for at most 2m; counted in RTO"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn validate_exits_20_on_a_bad_warmup() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
@@ -791,7 +810,7 @@ async fn a_cold_restore_warms_up_and_the_curve_shows_it() {
         "no latency curve in the HTML"
     );
     let junit = std::fs::read_to_string(s.path().join("junit.xml")).unwrap();
-    assert!(junit.contains("name=\"check warmup\""), "{junit}");
+    assert!(junit.contains("name=\"check warmup (events)\""), "{junit}");
     assert!(stderr.contains("warmup reached p95 <= 15ms"), "{stderr}");
     assert_nothing_left(&s);
 }

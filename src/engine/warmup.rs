@@ -199,7 +199,8 @@ pub(crate) fn as_check(restore: &str, w: &WarmupReport) -> CheckReport {
     CheckReport {
         restore: restore.to_owned(),
         kind: "warmup".into(),
-        name: "warmup".into(),
+        // Named like a check without a name: unique per restore.
+        name: format!("warmup ({restore})"),
         outcome,
         findings,
         seconds: w.seconds,
