@@ -356,9 +356,9 @@ async fn a_target_that_never_warms_fails_verify_with_a_finding_and_exit_11() {
     assert_eq!(f.object, "orders");
     assert_eq!(f.expected, "p95 at most 50ms within 10.00s");
     assert_eq!(f.found, "p95 300ms after 34 runs");
-    assert!(
-        r.verdict_reason
-            .contains("the warmup query's p95 latency did not fall to 50ms within 10.00s (34 runs; p95 of the last full batch 300ms)"),
+    assert_eq!(
+        r.verdict_reason,
+        "Restored and checked, but not usable in time: restore \"orders\": verify failed: the warmup query's p95 latency did not fall to 50ms within 10.00s (34 runs; p95 of the last full batch 300ms).",
         "{}",
         r.verdict_reason
     );

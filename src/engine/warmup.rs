@@ -138,10 +138,13 @@ pub async fn warm_up<P: WarmupProbe>(spec: &Warmup, probe: &mut P) -> WarmupRepo
 
 pub(crate) use crate::drill::human_latency as ms;
 
+/// How every `failure` sentence starts, so the verdict can tell a warmup from a check.
+pub(crate) const FAILURE_PREFIX: &str = "the warmup";
+
 /// Why a warmup that did not reach its bound failed the verify phase, in one sentence.
 pub(crate) fn failure(w: &WarmupReport) -> String {
     if let Some(e) = &w.error {
-        return format!("the warmup could not run: {e}");
+        return format!("{FAILURE_PREFIX} could not run: {e}");
     }
     let last = w
         .batches
@@ -150,7 +153,7 @@ pub(crate) fn failure(w: &WarmupReport) -> String {
         .find(|b| b.runs == w.batch_runs)
         .or(w.batches.last());
     format!(
-        "the warmup query's p95 latency did not fall to {} within {} ({} runs{})",
+        "{FAILURE_PREFIX} query's p95 latency did not fall to {} within {} ({} runs{})",
         ms(w.until_p95_seconds),
         crate::drill::human_seconds(w.max_seconds),
         w.runs,
