@@ -130,6 +130,10 @@ pub struct RestoreReport {
     /// Newest data present, from this restore's freshness checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newest_data_at: Option<DateTime<Utc>>,
+    /// The warmup (`[restore.warmup]`) the verify phase ended with: its latency curve and
+    /// whether it reached its bound. Absent when the drill has none or it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<WarmupReport>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,4 +309,41 @@ pub struct AwsSettings {
     pub copy_attempt_timeout_seconds: f64,
     #[serde(default)]
     pub copy_operation_timeout_seconds: f64,
+}
+
+/// A warmup: the query run over and over on the restored database, in batches, until a
+/// batch's p95 latency was at most the bound (`reached`) or the warmup's `max` passed. Its
+/// time is part of the `verify` phase, and so of the measured RTO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupReport {
+    /// The bound a batch's p95 had to reach.
+    pub until_p95_seconds: f64,
+    /// The longest the warmup could take.
+    pub max_seconds: f64,
+    /// Runs per batch (the last batch may be shorter, when `max` cut it).
+    pub batch_runs: u32,
+    pub reached: bool,
+    /// Every run of the query, in all batches.
+    pub runs: u64,
+    /// From its first run to its end, by the monotonic clock.
+    pub seconds: f64,
+    /// The latency curve: one point per batch, in order.
+    pub batches: Vec<WarmupBatch>,
+    /// Why the query could not run (a connection or SQL error); the curve holds the runs
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One batch of warmup runs: its latency percentiles (from an HDR histogram, 3 significant
+/// digits) and when it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupBatch {
+    pub runs: u32,
+    /// When the batch ended, in seconds from the warmup's start.
+    pub at_seconds: f64,
+    pub p50_seconds: f64,
+    pub p95_seconds: f64,
+    pub p99_seconds: f64,
+    pub max_seconds: f64,
 }

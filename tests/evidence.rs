@@ -336,6 +336,7 @@ fn report(s: &Spec, i: usize, drill_file: &str, drill_sha: &str) -> RunReport {
                 ),
             ],
             newest_data_at: None,
+            warmup: None,
         }],
         checks: vec![CheckReport {
             restore: "main".into(),

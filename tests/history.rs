@@ -63,6 +63,7 @@ fn report(drill: &str, run_id: &str, started_at: DateTime<Utc>, rto: Option<f64>
         recovery_point: None,
         target: None,
         newest_data_at: None,
+        warmup: None,
     };
     RunReport {
         format_version: 1,

@@ -107,6 +107,7 @@ fn orders_restore(phases: Vec<PhaseReport>) -> RestoreReport {
         }),
         phases,
         newest_data_at: Some(at("2026-11-21T13:04:19.250Z")),
+        warmup: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn invoices_restore(phases: Vec<PhaseReport>, newest: Option<&str>) -> RestoreRe
         }),
         phases,
         newest_data_at: newest.map(at),
+        warmup: None,
     }
 }
 

@@ -21,7 +21,7 @@ pub use render::render_plan;
 pub use schedule::{Cron, Schedule};
 pub use tier::{TIERS_FILE, Tier, TierCatalog};
 pub use time::{
-    IncidentAt, MAX_DURATION, PointSpec, after, human, human_seconds, parse_time_arg,
-    parse_timestamp, parse_until_arg,
+    IncidentAt, MAX_DURATION, PointSpec, after, human, human_latency, human_seconds,
+    parse_time_arg, parse_timestamp, parse_until_arg,
 };
 pub use validate::{Checked, SAMPLE_RUN_ID, check_drill, render_template, sha256_hex};

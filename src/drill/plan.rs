@@ -107,7 +107,24 @@ impl Timeouts {
 pub struct RestorePlan {
     pub id: String,
     pub kind: RestoreKind,
+    /// `[restore.warmup]`, for a restored database.
+    pub warmup: Option<Warmup>,
 }
+
+/// `[restore.warmup]`: after every check passed, `query` runs over and over on the restored
+/// database, in batches of `WARMUP_BATCH` runs, until one batch's p95 latency is at most
+/// `until_p95`; a warmup that has not got there after `max` is a finding. It is the last step
+/// of `verify`, so its time counts toward the measured RTO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warmup {
+    pub query: String,
+    pub until_p95: Duration,
+    pub max: Duration,
+}
+
+/// How many runs of the warmup query make one batch: the p95 of a batch is judged, and each
+/// batch is one point of the report's latency curve.
+pub const WARMUP_BATCH: u32 = 20;
 
 impl RestorePlan {
     /// The `kind` as written in drill files.

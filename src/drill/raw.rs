@@ -98,6 +98,8 @@ pub(crate) struct RawPgPitr {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) connect: RawConnect,
     pub(crate) target: Option<RawLocalTarget>,
+    /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 /// `[restore.pgbackrest]`: a pgBackRest repository as the source of a `pg_pitr` restore.
@@ -140,6 +142,8 @@ pub(crate) struct RawRdsPitr {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) target: RawInstanceTarget,
     pub(crate) connect: RawConnect,
+    /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +158,8 @@ pub(crate) struct RawRdsSnapshot {
     pub(crate) copy_kms_key: Option<Text>,
     pub(crate) target: RawInstanceTarget,
     pub(crate) connect: RawConnect,
+    /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +182,8 @@ pub(crate) struct RawRdsClusterPitr {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) target: RawClusterTarget,
     pub(crate) connect: RawConnect,
+    /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +205,8 @@ pub(crate) struct RawS3Versions {
     pub(crate) target: RawS3Target,
     pub(crate) concurrency: Option<Spanned<u32>>,
     pub(crate) copy_kms_key: Option<Text>,
+    /// Only to say clearly that an object store has nothing to warm up.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +233,18 @@ pub(crate) struct RawBackupRecoveryPoint {
     pub(crate) iam_role_arn: Text,
     pub(crate) target: RawBackupTarget,
     pub(crate) connect: Option<RawConnect>,
+    /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
+    pub(crate) warmup: Option<RawWarmup>,
+}
+
+/// `[restore.warmup]`: a query run over and over on the restored database until the p95 of
+/// its latency falls to `until_p95`, for at most `max`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWarmup {
+    pub(crate) query: Text,
+    pub(crate) until_p95: Text,
+    pub(crate) max: Text,
 }
 
 pub(crate) const CHECK_KINDS: &[&str] = &[

@@ -97,6 +97,16 @@ pub fn render_plan(plan: &DrillPlan) -> String {
         for c in checks {
             let _ = writeln!(w, "  check     {}: {}", c.name, check(&c.kind));
         }
+        if let Some(wu) = &r.warmup {
+            let _ = writeln!(
+                w,
+                "  warmup    after the checks, runs {:?} in batches of {} until a batch's p95 latency is at most {}ms, for at most {}; counted in RTO",
+                wu.query,
+                WARMUP_BATCH,
+                wu.until_p95.as_millis(),
+                human(wu.max)
+            );
+        }
     }
 
     let _ = writeln!(w);

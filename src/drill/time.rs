@@ -36,29 +36,54 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3650 * 86_400);
 /// `s`, `m`, `h` and `d` only (what the documentation names), at most `MAX_DURATION`. Zero is
 /// allowed here; callers that need a positive duration say so.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_units(text, false)
+}
+
+/// Parses a latency bound such as `50ms`, `2s` or `1s 500ms`: the grammar of `parse_duration`
+/// with milliseconds (`ms`) as one more unit, for the one key that needs them
+/// (`[restore.warmup] until_p95`).
+pub(crate) fn parse_latency(text: &str) -> Result<Duration, String> {
+    parse_units(text, true)
+}
+
+/// The one duration grammar: numbers with units, added up; `ms` only when `millis`.
+fn parse_units(text: &str, millis: bool) -> Result<Duration, String> {
     let t = text.trim();
     if t.starts_with('-') {
         return Err(format!(
             "duration \"{text}\" is negative; durations must be positive"
         ));
     }
+    let examples = if millis {
+        "\"50ms\", \"2s\" or \"1s 500ms\""
+    } else {
+        "\"90s\", \"15m\", \"4h\" or \"30d\""
+    };
     if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
-        return Err(format!(
-            "duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\""
-        ));
+        return Err(if millis {
+            format!("duration \"{text}\" has no unit; write e.g. \"{t}ms\" or \"{t}s\"")
+        } else {
+            format!("duration \"{text}\" has no unit; write e.g. \"{t}s\", \"{t}m\" or \"{t}h\"")
+        });
     }
     let bad = |why: &str| {
-        format!(
-            "invalid duration \"{text}\": {why}; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\""
-        )
+        if millis {
+            format!(
+                "invalid duration \"{text}\": {why}; write whole numbers with ms, s, m, h or d, e.g. {examples}"
+            )
+        } else {
+            format!(
+                "invalid duration \"{text}\": {why}; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\""
+            )
+        }
     };
-    let mut total: u64 = 0;
+    let mut total_ms: u64 = 0;
     let mut rest = t;
     loop {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits == 0 || t.is_empty() {
             return Err(format!(
-                "invalid duration \"{text}\": expected a number and a unit, e.g. \"90s\", \"15m\", \"4h\" or \"30d\""
+                "invalid duration \"{text}\": expected a number and a unit, e.g. {examples}"
             ));
         }
         let (number, after) = rest.split_at(digits);
@@ -68,23 +93,24 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
                 .len();
         let (unit, after) = after.split_at(unit_len);
         let size: u64 = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
+            "ms" if millis => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             "" if after.starts_with('.') => return Err(bad("fractions are not allowed")),
             "" => return Err(bad("a number has no unit")),
             other => return Err(bad(&format!("\"{other}\" is not a unit"))),
         };
         let n: u64 = number.parse().map_err(|_| bad("the number is too large"))?;
-        total = n
+        total_ms = n
             .checked_mul(size)
-            .and_then(|v| total.checked_add(v))
-            .filter(|v| *v <= MAX_DURATION.as_secs())
+            .and_then(|v| total_ms.checked_add(v))
+            .filter(|v| u128::from(*v) <= MAX_DURATION.as_millis())
             .ok_or_else(|| bad("it is longer than ten years (3650d)"))?;
         rest = after.trim_start();
         if rest.is_empty() {
-            return Ok(Duration::from_secs(total));
+            return Ok(Duration::from_millis(total_ms));
         }
     }
 }
@@ -316,6 +342,20 @@ pub fn human_seconds(seconds: f64) -> String {
     human(Duration::from_secs(seconds.round() as u64))
 }
 
+/// A latency for people: `50ms`, `12.3ms` under a second, else as `human_seconds`. Whole
+/// milliseconds to within 0.1 % (an HDR histogram's precision at 3 significant digits) are
+/// shown whole.
+pub fn human_latency(seconds: f64) -> String {
+    let millis = seconds * 1000.0;
+    if (millis - millis.round()).abs() <= millis * 1e-3 + 1e-9 && millis < 999.5 {
+        format!("{millis:.0}ms")
+    } else if seconds < 1.0 {
+        format!("{millis:.1}ms")
+    } else {
+        human_seconds(seconds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +409,23 @@ mod tests {
                 .unwrap_err()
                 .contains("\"y\" is not a unit")
         );
+    }
+
+    #[test]
+    fn latencies_add_milliseconds_to_the_same_grammar() {
+        assert_eq!(parse_latency("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_latency("1s 500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_latency("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_latency("50").unwrap_err().contains("\"50ms\""));
+        assert!(parse_latency("0.5s").unwrap_err().contains("fractions"));
+        assert!(
+            parse_latency("5us")
+                .unwrap_err()
+                .contains("\"us\" is not a unit")
+        );
+        assert!(parse_latency("3651d").is_err());
+        // Durations elsewhere still take whole seconds and up.
+        assert!(parse_duration("100ms").is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::drill::Tier;
 use crate::provider::{RecoveryPoint, Target};
 use crate::report::{
     CheckReport, DrillRef, FORMAT_VERSION, Measured, Operator, Outcome, PhaseReport, RestoreReport,
-    RunReport, TeardownReport, TierRef, Verdict,
+    RunReport, TeardownReport, TierRef, Verdict, WarmupReport,
 };
 
 /// What the run started with.
@@ -44,6 +44,7 @@ struct RestoreState {
     torn_down: bool,
     leaked: Vec<String>,
     kept: bool,
+    warmup: Option<WarmupReport>,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +116,7 @@ impl EventSink for ReportBuilder {
                         torn_down: false,
                         leaked: Vec::new(),
                         kept: false,
+                        warmup: None,
                     })
                     .collect();
             }
@@ -188,6 +190,11 @@ impl EventSink for ReportBuilder {
                     }
                 }
                 s.checks.push((*check).clone());
+            }
+            Event::WarmupFinished { restore, warmup } => {
+                if let Some(r) = s.restore(restore) {
+                    r.warmup = Some((*warmup).clone());
+                }
             }
             Event::TeardownFinished { restore, leaked } => {
                 if let Some(r) = s.restore(restore) {
@@ -299,6 +306,7 @@ impl ReportBuilder {
                 target: r.target.clone(),
                 phases: r.phases.iter().map(phase_report).collect(),
                 newest_data_at: r.newest,
+                warmup: r.warmup.clone(),
             })
             .collect();
         let leaked: Vec<String> = s.restores.iter().flat_map(|r| r.leaked.clone()).collect();

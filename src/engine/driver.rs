@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use crate::checks::{CheckContext, CheckTarget, restored_set_check, run_check, run_object_check};
 use crate::drill::{CheckPlan, RestoreKind, RestorePlan};
 use crate::provider::{ProviderError, RecoveryPoint, Restorer, RunContext, Target, Waited};
-use crate::report::CheckReport;
+use crate::report::{CheckReport, WarmupReport};
+
+use super::warmup::WarmupJob;
 
 /// What the `verify` phase of one restore has to work with.
 #[derive(Debug, Clone)]
@@ -65,6 +67,13 @@ pub trait RestoreDriver {
 
     /// Leaves the target up; says how to reach it.
     fn keep(&mut self) -> Option<String>;
+
+    /// Warms the restored database up (`[restore.warmup]`), after every check passed: by
+    /// default, the query in a session on the target. Never fails: the report says whether
+    /// the bound was reached, and why not.
+    fn warmup(&mut self, job: &WarmupJob<'_>) -> impl Future<Output = WarmupReport> {
+        super::warmup::on_database(job)
+    }
 }
 
 impl RestoreDriver for Restorer {

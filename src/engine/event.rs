@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::drill::DrillPlan;
 use crate::provider::{Blame, RecoveryPoint, Target, Waited};
-use crate::report::{CheckReport, Operator, Outcome, RunReport};
+use crate::report::{CheckReport, Operator, Outcome, RunReport, WarmupReport};
 
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -58,6 +58,11 @@ pub enum Event<'a> {
         check: &'a CheckReport,
         /// The newest data a freshness check found.
         newest: Option<DateTime<Utc>>,
+    },
+    /// The warmup that ended the verify phase (`[restore.warmup]`): its latency curve.
+    WarmupFinished {
+        restore: &'a str,
+        warmup: &'a WarmupReport,
     },
     TeardownFinished {
         restore: &'a str,

@@ -323,6 +323,23 @@ pub(crate) fn verdict(tier: &Tier, j: &Judged<'_>) -> (Verdict, String) {
                 failures.join("; ")
             ),
         )
+    } else if !failures.is_empty()
+        && j.failures.iter().all(|(_, ph)| {
+            ph.name == "verify"
+                && ph
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(super::warmup::FAILURE_PREFIX))
+        })
+    {
+        // Every check passed; the warmup did not end well (issue 17: available is not usable).
+        (
+            Verdict::Failed,
+            format!(
+                "Restored and checked, but not usable in time: {}.",
+                failures.join("; ")
+            ),
+        )
     } else if !failures.is_empty() && j.failures.iter().all(|(_, ph)| ph.name == "verify") {
         // Everything came back and only the checks failed: say so, not that the restore did
         // not succeed (issue 19).

@@ -11,6 +11,7 @@ mod progress;
 mod restore_job;
 mod run;
 mod stopwatch;
+mod warmup;
 
 pub use builder::ReportBuilder;
 pub use cancel::Cancel;
@@ -21,3 +22,4 @@ pub use progress::Progress;
 pub use restore_job::validate_restore_job;
 pub use run::{RunOptions, RunOutput, new_run_id, run_drill, run_with};
 pub use stopwatch::Stopwatch;
+pub use warmup::{WarmupJob, WarmupProbe, warm_up};

@@ -149,6 +149,26 @@ impl EventSink for Progress {
                     check.name
                 ));
             }
+            Event::WarmupFinished { restore, warmup } => {
+                let how = if warmup.reached {
+                    "reached"
+                } else {
+                    "did NOT reach"
+                };
+                let curve: Vec<String> = warmup
+                    .batches
+                    .iter()
+                    .map(|b| super::warmup::ms(b.p95_seconds))
+                    .collect();
+                self.line(format!(
+                    "restore-drill: {}: warmup {how} p95 <= {} after {} runs in {:.2}s (p95 per batch: {})",
+                    self.who(restore),
+                    super::warmup::ms(warmup.until_p95_seconds),
+                    warmup.runs,
+                    warmup.seconds,
+                    curve.join(", ")
+                ));
+            }
             Event::Kept { restore, how } => {
                 self.line(format!(
                     "restore-drill: {}: target kept; reach it with\n  {how}",

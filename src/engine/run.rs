@@ -15,6 +15,7 @@ use super::builder::ReportBuilder;
 use super::cancel::Cancel;
 use super::driver::{RestoreDriver, VerifyJob};
 use super::event::{Event, EventSink};
+use super::warmup::WarmupJob;
 use crate::checks::CheckTarget;
 use crate::drill::{Connect, DrillPlan, RestoreKind, RestorePlan};
 use crate::provider::poll::{Looks, PhaseWatch, watched};
@@ -317,6 +318,26 @@ async fn verify<D: RestoreDriver>(
             return Err(ProviderError::restore(format!(
                 "{bad} of {ran} checks did not pass"
             )));
+        }
+        // The last step before the target counts as usable: a warm cache (issue 17,
+        // "available is not usable"). Skipped when a check failed: the target is not usable
+        // either way.
+        if let Some(spec) = &r.warmup {
+            let w = d
+                .warmup(&WarmupJob {
+                    restore: r,
+                    spec,
+                    target: job.target.clone(),
+                })
+                .await;
+            ph.out.emit(&Event::WarmupFinished {
+                restore: &r.id,
+                warmup: &w,
+            });
+            done(&super::warmup::as_check(&r.id, &w), None);
+            if !w.reached {
+                return Err(ProviderError::restore(super::warmup::failure(&w)));
+            }
         }
         // Checks are timed directly; any waiting they do is told through `provider::poll`.
         Ok(((), Waited::default()))

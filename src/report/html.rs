@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{Markup, html};
 
 use super::page::{CHART_FONT, n1, page};
-use super::{CheckOutcome, Outcome, RestoreReport, RpoSource, RunReport};
+use super::{CheckOutcome, Outcome, RestoreReport, RpoSource, RunReport, WarmupReport};
 use crate::drill::human_seconds;
 
 /// Width of both charts in SVG user units; they scale to the page width.
@@ -522,6 +522,47 @@ fn restore_section(rest: &RestoreReport) -> Markup {
                     }
                 }
             }
+            @if let Some(wu) = &rest.warmup {
+                (warmup_section(wu))
+            }
+        }
+    }
+}
+
+/// The warmup at the end of verify: reached or not, and its latency curve (one row per
+/// batch; the p95 column is what was judged).
+fn warmup_section(wu: &WarmupReport) -> Markup {
+    let ms = crate::drill::human_latency;
+    let (class, word) = if wu.reached {
+        ("good", "reached")
+    } else {
+        ("bad", "not reached")
+    };
+    html! {
+        h3 { "Warmup" }
+        p {
+            span class={"badge " (class)} { (word) }
+            " p95 ≤ " (ms(wu.until_p95_seconds)) " after " (wu.runs) " runs in "
+            (human_seconds(wu.seconds)) " (at most " (human_seconds(wu.max_seconds))
+            ", batches of " (wu.batch_runs) " runs; counted in RTO)"
+        }
+        @if let Some(e) = &wu.error { div.err { (e) } }
+        @if !wu.batches.is_empty() {
+            (warmup_svg(wu))
+            table {
+                tr { th.num { "batch" } th.num { "runs" } th.num { "ended at (s)" } th.num { "p50" } th.num { "p95" } th.num { "p99" } th.num { "max" } }
+                @for (i, b) in wu.batches.iter().enumerate() {
+                    tr {
+                        td.num { (i + 1) }
+                        td.num { (b.runs) }
+                        td.num { (format!("{:.3}", b.at_seconds)) }
+                        td.num { (ms(b.p50_seconds)) }
+                        td.num { (ms(b.p95_seconds)) }
+                        td.num { (ms(b.p99_seconds)) }
+                        td.num { (ms(b.max_seconds)) }
+                    }
+                }
+            }
         }
     }
 }
@@ -541,6 +582,80 @@ fn teardown_section(r: &RunReport) -> Markup {
             @if !r.teardown.leaked.is_empty() {
                 p { "Left behind:" }
                 ul.facts { @for l in &r.teardown.leaked { li { code { (l) } } } }
+            }
+        }
+    }
+}
+
+/// The latency curve: p50, p95 (judged, bold) and p99 per batch on a log scale, with the
+/// bound as a dashed line.
+fn warmup_svg(wu: &WarmupReport) -> Markup {
+    const LEFT: f64 = 70.0;
+    const RIGHT: f64 = 90.0;
+    const TOP: f64 = 14.0;
+    const PLOT_H: f64 = 150.0;
+    let ms = crate::drill::human_latency;
+    let plot_w = CHART_W - LEFT - RIGHT;
+    let height = TOP + PLOT_H + 30.0;
+    // Latencies are positive; a zero (or a value that is no number) is drawn at 1 µs.
+    let pos = |s: f64| if s.is_finite() && s > 1e-6 { s } else { 1e-6 };
+    let bound = pos(wu.until_p95_seconds);
+    let all = wu
+        .batches
+        .iter()
+        .flat_map(|b| [pos(b.p50_seconds), pos(b.p99_seconds)])
+        .chain([bound]);
+    let (lo, hi) = all.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = ((lo / 1.5).log10(), (hi * 1.5).log10());
+    let span = (hi - lo).max(1e-9);
+    let y = |s: f64| TOP + PLOT_H - (pos(s).log10() - lo) / span * PLOT_H;
+    let n = wu.batches.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + i as f64 / (n - 1) as f64 * plot_w
+        }
+    };
+    let line = |f: &dyn Fn(&crate::model::WarmupBatch) -> f64| {
+        wu.batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("{},{}", n1(x(i)), n1(y(f(b)))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let first = wu.batches.first().map_or(0.0, |b| b.p95_seconds);
+    let last = wu.batches.last().map_or(0.0, |b| b.p95_seconds);
+    let label = format!(
+        "Warmup latency per batch of {} runs: p95 from {} in the first batch to {} in the last, against the bound {}.",
+        wu.batch_runs,
+        ms(first),
+        ms(last),
+        ms(wu.until_p95_seconds)
+    );
+    html! {
+        svg id="warmup-curve" role="img" aria-label=(label)
+            viewBox={"0 0 " (CHART_W) " " (format!("{height:.0}"))}
+            xmlns="http://www.w3.org/2000/svg" font-family=(CHART_FONT) font-size="12" {
+            title { (label) }
+            rect x=(n1(LEFT)) y=(n1(TOP)) width=(n1(plot_w)) height=(n1(PLOT_H)) fill="#f6f8fa" {}
+            @let by = n1(y(bound));
+            line x1=(n1(LEFT)) y1=(by) x2=(n1(LEFT + plot_w)) y2=(by) stroke="#1f2328" stroke-width="2" stroke-dasharray="6 4" {}
+            text x=(n1(LEFT + plot_w + 6.0)) y=(n1(y(bound) + 4.0)) fill="#1f2328" { "p95 ≤ " (ms(wu.until_p95_seconds)) }
+            polyline points=(line(&|b| b.p99_seconds)) fill="none" stroke="#8c959f" stroke-width="1.5" {}
+            polyline points=(line(&|b| b.p50_seconds)) fill="none" stroke="#8c959f" stroke-width="1.5" stroke-dasharray="2 3" {}
+            polyline points=(line(&|b| b.p95_seconds)) fill="none" stroke=(if wu.reached { "#2da44e" } else { "#cf222e" }) stroke-width="3" {}
+            @for (i, b) in wu.batches.iter().enumerate() {
+                circle cx=(n1(x(i))) cy=(n1(y(b.p95_seconds))) r="3.5" fill=(if wu.reached { "#2da44e" } else { "#cf222e" }) {
+                    title { "batch " (i + 1) ": p50 " (ms(b.p50_seconds)) ", p95 " (ms(b.p95_seconds)) ", p99 " (ms(b.p99_seconds)) }
+                }
+            }
+            text x=(n1(LEFT - 6.0)) y=(n1(TOP + 10.0)) text-anchor="end" fill="#57606a" { (ms(10f64.powf(hi))) }
+            text x=(n1(LEFT - 6.0)) y=(n1(TOP + PLOT_H)) text-anchor="end" fill="#57606a" { (ms(10f64.powf(lo))) }
+            text x=(n1(LEFT)) y=(n1(TOP + PLOT_H + 20.0)) fill="#57606a" { "batch 1" }
+            text x=(n1(LEFT + plot_w)) y=(n1(TOP + PLOT_H + 20.0)) text-anchor="end" fill="#57606a" {
+                "batch " (n) "  ·  p95 bold, p99 grey, p50 dotted (log scale)"
             }
         }
     }

@@ -116,6 +116,29 @@ fn restore_case(r: &RunReport, rest: &RestoreReport, harness: bool) -> TestCase 
         }
         body.push('\n');
     }
+    if let Some(wu) = &rest.warmup {
+        let ms = crate::drill::human_latency;
+        let _ = writeln!(
+            body,
+            "warmup    {} p95 <= {} after {} runs in {:.3}s",
+            if wu.reached { "reached" } else { "not reached" },
+            ms(wu.until_p95_seconds),
+            wu.runs,
+            wu.seconds
+        );
+        for (i, b) in wu.batches.iter().enumerate() {
+            let _ = writeln!(
+                body,
+                "  batch {:<3} {:>3} runs  p50 {}  p95 {}  p99 {}  max {}",
+                i + 1,
+                b.runs,
+                ms(b.p50_seconds),
+                ms(b.p95_seconds),
+                ms(b.p99_seconds),
+                ms(b.max_seconds)
+            );
+        }
+    }
     let failed: Vec<_> = rest.phases.iter().filter(|p| bad(p.outcome)).collect();
     let ran_nothing = !rest.phases.is_empty()
         && rest

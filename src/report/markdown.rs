@@ -22,6 +22,47 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A warmup: whether it reached its bound, and its latency curve, one row per batch.
+fn warmup(w: &mut String, wu: &WarmupReport) {
+    let ms = crate::drill::human_latency;
+    let _ = writeln!(
+        w,
+        "- warmup: {} p95 <= {} after {} runs in {} (at most {}; batches of {} runs)",
+        if wu.reached {
+            "reached"
+        } else {
+            "did NOT reach"
+        },
+        ms(wu.until_p95_seconds),
+        wu.runs,
+        dur(wu.seconds),
+        dur(wu.max_seconds),
+        wu.batch_runs
+    );
+    if let Some(e) = &wu.error {
+        let _ = writeln!(w, "- warmup error: {}", cell(e));
+    }
+    if wu.batches.is_empty() {
+        return;
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| batch | runs | ended at | p50 | p95 | p99 | max |");
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, b) in wu.batches.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {:.3} | {} | {} | {} | {} |",
+            i + 1,
+            b.runs,
+            b.at_seconds,
+            ms(b.p50_seconds),
+            ms(b.p95_seconds),
+            ms(b.p99_seconds),
+            ms(b.max_seconds)
+        );
+    }
+}
+
 /// The Markdown report.
 pub fn render_markdown(r: &RunReport) -> String {
     let mut o = String::new();
@@ -131,6 +172,9 @@ pub fn render_markdown(r: &RunReport) -> String {
         }
         if let Some(n) = &rest.newest_data_at {
             let _ = writeln!(w, "- newest data present: {}", time(n));
+        }
+        if let Some(wu) = &rest.warmup {
+            warmup(w, wu);
         }
     }
 

@@ -8,6 +8,7 @@ mod settings;
 mod targets;
 mod text;
 mod validator;
+mod warmup;
 
 pub use text::{render_template, sha256_hex};
 pub use validator::{Checked, SAMPLE_RUN_ID, check_drill};

@@ -64,6 +64,7 @@ impl Validator<'_> {
                     format!("a {kind_name} restore needs [provider] kind = \"{wants}\", but this drill's provider is \"{have}\""),
                 );
         }
+        let warmup = self.warmup_of(&raw, ctx);
         let kind = match raw {
             RawRestore::PgPitr(r) => self.pg_pitr(r, ctx),
             RawRestore::RdsPitr(r) => self.rds_pitr(r, ctx),
@@ -78,6 +79,7 @@ impl Validator<'_> {
         let plan = kind.filter(|_| clean).map(|kind| RestorePlan {
             id: id.get_ref().clone(),
             kind,
+            warmup,
         });
         (id, plan)
     }

@@ -51,6 +51,7 @@ pub fn check_drill(file: &Path, text: &str, tiers: &TierCatalog) -> Checked {
         provider_kind: None,
         drill: String::from("drill"),
         restore_id: String::new(),
+        verify_timeout: None,
     };
     let plan = v.drill(file, text, tiers);
     let failed = v.diags.has_errors();
@@ -91,6 +92,8 @@ pub(super) struct Validator<'a> {
     pub(super) drill: String,
     /// The id of the restore being checked, for the same.
     pub(super) restore_id: String,
+    /// `[timeouts] verify`, once read: a warmup must end inside it.
+    pub(super) verify_timeout: Option<Duration>,
 }
 
 /// A restore that passed its own rules, with what checks need to know about it.
@@ -147,6 +150,7 @@ impl Validator<'_> {
             }
             None => Some(Timeouts::default()),
         };
+        self.verify_timeout = timeouts.map(|t| t.verify);
         let meta_plan = match meta {
             Some(m) => {
                 self.drill = m.name.get_ref().clone();
