@@ -51,6 +51,7 @@ fn every_restore_kind_has_an_example() {
         "rds_cluster_pitr",
         "s3_versions",
         "backup_recovery_point",
+        "rds_cluster_snapshot",
     ] {
         assert!(kinds.contains(kind), "no example drill of kind {kind}");
     }

@@ -121,7 +121,8 @@ impl RestorePlan {
             RestoreKind::PgPitr { .. }
             | RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
-            | RestoreKind::RdsClusterPitr { .. } => true,
+            | RestoreKind::RdsClusterPitr { .. }
+            | RestoreKind::RdsClusterSnapshot { .. } => true,
             RestoreKind::S3Versions { .. } => false,
             RestoreKind::BackupRecoveryPoint { connect, .. } => connect.is_some(),
         }
@@ -136,7 +137,9 @@ impl RestoreKind {
             | RestoreKind::RdsPitr { to, .. }
             | RestoreKind::RdsClusterPitr { to, .. }
             | RestoreKind::S3Versions { to, .. } => Some(*to),
-            RestoreKind::RdsSnapshot { .. } | RestoreKind::BackupRecoveryPoint { .. } => None,
+            RestoreKind::RdsSnapshot { .. }
+            | RestoreKind::RdsClusterSnapshot { .. }
+            | RestoreKind::BackupRecoveryPoint { .. } => None,
         }
     }
 }
@@ -183,6 +186,15 @@ pub enum RestoreKind {
         target: BackupTarget,
         connect: Option<Connect>,
     },
+    /// An Aurora cluster snapshot (optionally copied to the DR region first), restored with
+    /// `RestoreDBClusterFromSnapshot` plus one instance.
+    RdsClusterSnapshot {
+        source: String,
+        snapshot: SnapshotSelector,
+        copy: Option<SnapshotCopy>,
+        target: ClusterTarget,
+        connect: Connect,
+    },
 }
 
 impl RestoreKind {
@@ -194,6 +206,7 @@ impl RestoreKind {
             RestoreKind::RdsClusterPitr { .. } => "rds_cluster_pitr",
             RestoreKind::S3Versions { .. } => "s3_versions",
             RestoreKind::BackupRecoveryPoint { .. } => "backup_recovery_point",
+            RestoreKind::RdsClusterSnapshot { .. } => "rds_cluster_snapshot",
         }
     }
 }

@@ -85,6 +85,7 @@ pub(crate) const RESTORE_KINDS: &[&str] = &[
     "rds_cluster_pitr",
     "s3_versions",
     "backup_recovery_point",
+    "rds_cluster_snapshot",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +224,23 @@ pub(crate) struct RawBackupRecoveryPoint {
     pub(crate) iam_role_arn: Text,
     pub(crate) target: RawBackupTarget,
     pub(crate) connect: Option<RawConnect>,
+}
+
+/// `kind = "rds_cluster_snapshot"`: an Aurora cluster snapshot, like `rds_snapshot`'s keys
+/// with a cluster target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRdsClusterSnapshot {
+    pub(crate) id: Text,
+    /// The source Aurora cluster's identifier.
+    pub(crate) source: Text,
+    /// `latest_automated` (default), `latest_manual`, or a cluster snapshot identifier / ARN.
+    pub(crate) snapshot: Option<Text>,
+    pub(crate) to: Option<Spanned<TimeText>>,
+    pub(crate) copy_to_region: Option<Text>,
+    pub(crate) copy_kms_key: Option<Text>,
+    pub(crate) target: RawClusterTarget,
+    pub(crate) connect: RawConnect,
 }
 
 pub(crate) const CHECK_KINDS: &[&str] = &[

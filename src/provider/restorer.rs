@@ -82,7 +82,8 @@ impl Restorer {
             ))),
             RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
-            | RestoreKind::RdsClusterPitr { .. } => Ok(Restorer::Rds(Box::new(RdsRestore::new(
+            | RestoreKind::RdsClusterPitr { .. }
+            | RestoreKind::RdsClusterSnapshot { .. } => Ok(Restorer::Rds(Box::new(RdsRestore::new(
                 plan,
                 r,
                 aws_settings(plan, r)?,

@@ -19,6 +19,7 @@ impl Validator<'_> {
             "rds_snapshot" => RawRestore::RdsSnapshot(de(d, rest, ctx, &[])?),
             "rds_cluster_pitr" => RawRestore::RdsClusterPitr(de(d, rest, ctx, &[])?),
             "s3_versions" => RawRestore::S3Versions(de(d, rest, ctx, &[])?),
+            "rds_cluster_snapshot" => RawRestore::RdsClusterSnapshot(de(d, rest, ctx, &[])?),
             _ => RawRestore::BackupRecoveryPoint(de(d, rest, ctx, &[])?),
         })
     }
@@ -37,6 +38,7 @@ impl Validator<'_> {
             RawRestore::RdsClusterPitr(r) => (r.id.clone(), "rds_cluster_pitr"),
             RawRestore::S3Versions(r) => (r.id.clone(), "s3_versions"),
             RawRestore::BackupRecoveryPoint(r) => (r.id.clone(), "backup_recovery_point"),
+            RawRestore::RdsClusterSnapshot(r) => (r.id.clone(), "rds_cluster_snapshot"),
         };
         let errors_before = self.diags.items.len();
         self.restore_id = id.get_ref().clone();
@@ -71,6 +73,7 @@ impl Validator<'_> {
             RawRestore::RdsClusterPitr(r) => self.rds_cluster_pitr(r, ctx),
             RawRestore::S3Versions(r) => self.s3_versions(r, ctx),
             RawRestore::BackupRecoveryPoint(r) => self.backup(r, ctx),
+            RawRestore::RdsClusterSnapshot(r) => self.rds_cluster_snapshot(r, ctx),
         };
         let clean = !self.diags.items[errors_before..]
             .iter()
@@ -455,5 +458,108 @@ impl Validator<'_> {
             target,
             connect,
         })
+    }
+
+    /// `rds_cluster_snapshot`: which snapshot (as `rds_snapshot`), an optional copy to the DR
+    /// region, and a cluster target isolated like `rds_cluster_pitr`'s.
+    pub(super) fn rds_cluster_snapshot(
+        &mut self,
+        r: RawRdsClusterSnapshot,
+        ctx: &str,
+    ) -> Option<RestoreKind> {
+        self.nonempty(&r.source, ctx, "source");
+        let snapshot = self.snapshot_selector(r.snapshot.as_ref(), r.to.as_ref(), ctx);
+        let copy = self.snapshot_copy(
+            r.copy_to_region.as_ref(),
+            r.copy_kms_key.as_ref(),
+            r.target.region.as_ref(),
+            ctx,
+        );
+        let target = self.cluster_target(r.target, &r.source, ctx);
+        let connect = self.connect(r.connect, ctx);
+        let mut target = target?;
+        if let Some(Some(c)) = &copy {
+            target
+                .cluster
+                .region
+                .get_or_insert_with(|| c.region.clone());
+        }
+        Some(RestoreKind::RdsClusterSnapshot {
+            source: r.source.into_inner(),
+            snapshot: snapshot?,
+            copy: copy?,
+            target,
+            connect: connect?,
+        })
+    }
+
+    /// `snapshot` and `to` of a snapshot restore: the newest automated (default) or manual
+    /// snapshot at or before `to`, or one named snapshot (then `to` has no meaning).
+    pub(super) fn snapshot_selector(
+        &mut self,
+        snapshot: Option<&Spanned<String>>,
+        to: Option<&Spanned<crate::drill::time::TimeText>>,
+        ctx: &str,
+    ) -> Option<SnapshotSelector> {
+        match snapshot.map(|s| s.get_ref().as_str()) {
+            None | Some("latest_automated") => {
+                Some(SnapshotSelector::LatestAutomated(self.point(to, ctx)?))
+            }
+            Some("latest_manual") => Some(SnapshotSelector::LatestManual(self.point(to, ctx)?)),
+            Some(id) => {
+                if let Some(t) = to {
+                    self.diags.error(
+                        t.span(),
+                        ctx,
+                        format!("key \"to\" has no meaning when \"snapshot\" names a snapshot (\"{id}\"); remove one of them"),
+                    );
+                }
+                if id.trim().is_empty() {
+                    self.nonempty(snapshot?, ctx, "snapshot");
+                    return None;
+                }
+                Some(SnapshotSelector::Id(id.to_owned()))
+            }
+        }
+    }
+
+    /// `copy_to_region` and `copy_kms_key`: `Some(None)` when nothing is copied, `None` when
+    /// the keys are wrong (each problem reported).
+    pub(super) fn snapshot_copy(
+        &mut self,
+        region: Option<&Spanned<String>>,
+        kms_key: Option<&Spanned<String>>,
+        target_region: Option<&Spanned<String>>,
+        ctx: &str,
+    ) -> Option<Option<SnapshotCopy>> {
+        let Some(region) = region else {
+            if let Some(k) = kms_key {
+                self.diags
+                    .error(k.span(), ctx, "key \"copy_kms_key\" needs \"copy_to_region\"");
+                return None;
+            }
+            return Some(None);
+        };
+        self.region(region, ctx, "copy_to_region");
+        if let Some(k) = kms_key {
+            self.nonempty(k, ctx, "copy_kms_key");
+        }
+        if let Some(tr) = target_region
+            && tr.get_ref() != region.get_ref()
+        {
+            self.diags.error(
+                tr.span(),
+                ctx,
+                format!(
+                    "key \"target.region\" (\"{}\") differs from \"copy_to_region\" (\"{}\"): the copy is restored where it was copied",
+                    tr.get_ref(),
+                    region.get_ref()
+                ),
+            );
+        }
+        Some(Some(SnapshotCopy {
+            region: region.get_ref().clone(),
+            kms_key: kms_key.map(|k| k.get_ref().clone()),
+        }))
     }
 }

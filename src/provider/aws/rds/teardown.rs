@@ -117,6 +117,35 @@ pub(in crate::provider::aws) async fn delete_with(
             })
             .await
         }
+        Created::ClusterSnapshot { .. } => {
+            let snap = match client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+            {
+                Ok(o) => o.db_cluster_snapshots().first().cloned(),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|s| s.is_db_cluster_snapshot_not_found_fault()) =>
+                {
+                    None
+                }
+                Err(err) => {
+                    return Err(sdk_error("DescribeDBClusterSnapshots", err, hint).message);
+                }
+            };
+            let Some(snap) = snap else { return Ok(()) };
+            ours(run_tag(snap.tag_list()))?;
+            client
+                .delete_db_cluster_snapshot()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+                .map_err(|err| sdk_error("DeleteDBClusterSnapshot", err, hint).message)?;
+            Ok(())
+        }
         Created::Snapshot { .. } => {
             let snap = match client
                 .describe_db_snapshots()
@@ -199,7 +228,7 @@ impl RdsRestore {
         created.sort_by_key(|c| match c {
             Created::Instance { .. } => 0,
             Created::Cluster { .. } => 1,
-            Created::Snapshot { .. } => 2,
+            Created::Snapshot { .. } | Created::ClusterSnapshot { .. } => 2,
         });
         for c in &created {
             match delete(session, c, &run_id).await {
