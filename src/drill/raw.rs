@@ -211,6 +211,8 @@ pub(crate) struct RawBackupTarget {
     pub(crate) allow_shared_network: Option<bool>,
     pub(crate) bucket: Option<Text>,
     pub(crate) prefix: Option<Text>,
+    /// The one instance added to a restored Aurora cluster (Aurora recovery points only).
+    pub(crate) instance_identifier: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

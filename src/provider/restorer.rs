@@ -187,7 +187,8 @@ impl Restorer {
     pub fn objects(&self) -> Option<super::aws::s3::RestoredObjects> {
         match self {
             Restorer::S3(r) => r.objects(),
-            Restorer::LocalPitr(_) | Restorer::Rds(_) | Restorer::Backup(_) => None,
+            Restorer::Backup(r) => r.objects(),
+            Restorer::LocalPitr(_) | Restorer::Rds(_) => None,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! `backup_recovery_point`: restores an AWS Backup recovery point (an RDS instance's) with
-//! `StartRestoreJob`, the isolation settings laid over the point's own restore metadata, and
-//! waits for the job. And the other direction: `validate-restore-job`, where restore-drill is
+//! `backup_recovery_point`: restores an AWS Backup recovery point with `StartRestoreJob`
+//! and waits for the job: an RDS instance's or an Aurora cluster's (the drill's isolation laid
+//! over the point's own restore metadata; a cluster gets one instance added), or an S3
+//! bucket's (into a new bucket named with the run id, checked like an `s3_versions` target). And the other direction: `validate-restore-job`, where restore-drill is
 //! the validator of an AWS Backup restore testing plan and reports with
 //! `PutRestoreValidationResult`.
 
@@ -12,14 +13,16 @@ use aws_sdk_rds::Client as RdsClient;
 use chrono::{DateTime, Utc};
 
 use super::rds::{
-    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete_rendered, instance_target,
-    sdk_error, set_instance_password,
+    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete_rendered,
+    describe_cluster, instance_target, sdk_error, set_cluster_password, set_instance_password,
+    wait_cluster, wait_instance,
 };
+use super::s3::RestoredObjects;
 use super::wait::{Seen, until_ready};
 use super::{AwsSettings, Secret, Session, to_chrono};
 use crate::drill::{
-    BackupPointSelector, BackupTarget, Connect, DrillPlan, RestoreKind, RestorePlan,
-    render_template,
+    BackupPointSelector, BackupResource, BackupTarget, Connect, DrillPlan, RestoreKind,
+    RestorePlan, backup_target_misfits, render_template,
 };
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
 
@@ -85,6 +88,14 @@ pub struct BackupRestore {
     job_id: Option<String>,
     kept: bool,
     notes: Vec<String>,
+    /// What the chosen recovery point holds (resolve).
+    resource: Option<BackupResource>,
+    /// An Aurora restore's added instance, once its creation was asked for.
+    member: Option<String>,
+    /// An S3 restore's new bucket and its region.
+    bucket: Option<(String, String)>,
+    /// An S3 restore's objects, for the checks (prepare).
+    objects: Option<RestoredObjects>,
 }
 
 impl BackupRestore {
@@ -128,6 +139,10 @@ impl BackupRestore {
             job_id: None,
             kept: false,
             notes: Vec::new(),
+            resource: None,
+            member: None,
+            bucket: None,
+            objects: None,
         })
     }
 
@@ -155,13 +170,8 @@ impl BackupRestore {
         let backup = self.session()?.backup(Some(&region));
         let chosen =
             choose_point(&backup, &self.vault, &self.point, incident, self.endpoint()).await?;
-        if chosen.resource_type != "RDS" {
-            return Err(ProviderError::harness(format!(
-                "recovery point {} is of resource type {}: restore-drill restores RDS instances from AWS Backup \
-                 (use s3_versions for S3, rds_cluster_pitr for Aurora)",
-                chosen.arn, chosen.resource_type
-            )));
-        }
+        let resource = fit(&self.id, &chosen, &self.target, self.connect.is_some())?;
+        self.resource = Some(resource);
         self.chosen = Some(chosen.clone());
         let (time, continuous) = match chosen.restore_to {
             None => (Some(chosen.created), None),
@@ -222,6 +232,11 @@ impl BackupRestore {
         let Some(chosen) = self.chosen.clone() else {
             return Err(ProviderError::harness("restore before resolve"));
         };
+        match self.resource {
+            Some(BackupResource::Aurora) => return self.restore_aurora(cx, &chosen).await,
+            Some(BackupResource::S3) => return self.restore_s3(cx, &chosen).await,
+            _ => {}
+        }
         let region = self.region();
         let session = self.session()?;
         let backup = session.backup(Some(&region));
@@ -254,6 +269,7 @@ impl BackupRestore {
             &chosen.arn,
             &self.iam_role_arn,
             meta,
+            "RDS",
             self.endpoint(),
         )
         .await?;
@@ -292,7 +308,160 @@ impl BackupRestore {
         ]
     }
 
+    /// An Aurora recovery point: the cluster, in the drill's isolation, by a restore job;
+    /// tagged once it shows; then the one instance the checks run on.
+    async fn restore_aurora(
+        &mut self,
+        cx: &RunContext,
+        chosen: &Chosen,
+    ) -> Result<Waited, ProviderError> {
+        let region = self.region();
+        let session = self.session()?;
+        let backup = session.backup(Some(&region));
+        let rds = session.rds(Some(&region));
+        let endpoint = self.settings.endpoint_url.clone();
+        let endpoint = endpoint.as_deref();
+        let render = |t: &str| render_template(t, &self.drill, &self.id, &cx.run_id).to_lowercase();
+        let ident = render(
+            self.target
+                .identifier
+                .as_deref()
+                .unwrap_or("rd-{restore}-{run_id}"),
+        );
+        let member = render(
+            self.target
+                .instance_identifier
+                .as_deref()
+                .unwrap_or("rd-{restore}-{run_id}-1"),
+        );
+        let class = self.target.instance_class.clone().ok_or_else(|| {
+            ProviderError::harness("an Aurora restore needs target.instance_class")
+        })?;
+        let meta = restore_metadata(&backup, &self.vault, &chosen.arn, endpoint).await?;
+        let mut meta = aurora_overrides(meta, &ident, &self.target)?;
+        if let Some(at) = &chosen.restore_to {
+            restore_time_metadata(&mut meta, at);
+        }
+        let engine = meta
+            .get("Engine")
+            .cloned()
+            .unwrap_or_else(|| "aurora-postgresql".to_owned());
+        if describe_cluster(&rds, &ident)
+            .await
+            .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint))?
+            .is_some()
+        {
+            return Err(ProviderError::harness(format!(
+                "refusing to restore into {ident} in {region}: a cluster with that identifier \
+                 already exists (put {{run_id}} in target.identifier)"
+            )));
+        }
+        let job = start_job(
+            &backup,
+            &chosen.arn,
+            &self.iam_role_arn,
+            meta,
+            "Aurora",
+            endpoint,
+        )
+        .await?;
+        self.job_id = Some(job.clone());
+        self.restored = Some((ident.clone(), region.clone()));
+        let (w0, created) = wait_job(&backup, &job, endpoint, None).await?;
+        if let Some(arn) = &created {
+            self.notes.push(format!("restore job {job} created {arn}"));
+        }
+        let tags = self.tags(&cx.run_id);
+        let c = describe_cluster(&rds, &ident)
+            .await
+            .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint))?
+            .ok_or_else(|| {
+                ProviderError::restore(format!(
+                    "the restore job finished but cluster {ident} does not exist"
+                ))
+            })?;
+        add_tags(
+            &rds,
+            c.db_cluster_arn().unwrap_or_default(),
+            &tags,
+            endpoint,
+        )
+        .await?;
+        let w1 = wait_cluster(&rds, &ident, endpoint).await?;
+        self.member = Some(member.clone());
+        add_member(&rds, &ident, &member, &engine, &class, &tags, endpoint).await?;
+        let w2 = wait_instance(&rds, &member, endpoint).await?;
+        Ok(Waited {
+            polls: w0.polls + w1.polls + w2.polls,
+            resolution: w2.resolution,
+        })
+    }
+
+    /// An S3 recovery point: restored by a restore job into a new bucket named with the run
+    /// id (never an existing bucket, never the source), tagged with the run once it exists.
+    async fn restore_s3(&mut self, cx: &RunContext, chosen: &Chosen) -> Result<Waited, ProviderError> {
+        let region = self.region();
+        let session = self.session()?;
+        let backup = session.backup(Some(&region));
+        let s3 = session.s3(Some(&region));
+        let endpoint = self.settings.endpoint_url.clone();
+        let endpoint = endpoint.as_deref();
+        let template = self.target.bucket.clone().ok_or_else(|| {
+            ProviderError::harness("an S3 recovery point needs target.bucket")
+        })?;
+        let bucket = render_template(&template, &self.drill, &self.id, &cx.run_id).to_lowercase();
+        let source = chosen.resource_arn.as_deref().map(s3_bucket_of);
+        if source == Some(bucket.as_str()) {
+            return Err(ProviderError::harness(format!(
+                "refusing to restore into s3://{bucket}: it is the source bucket"
+            )));
+        }
+        match s3.head_bucket().bucket(&bucket).send().await {
+            Ok(_) => {
+                return Err(ProviderError::harness(format!(
+                    "refusing to restore into s3://{bucket}: the bucket exists already (a restore \
+                     goes into a new bucket, which teardown deletes; put {{run_id}} in target.bucket)"
+                )));
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+            Err(e) => {
+                return Err(ProviderError::harness(format!(
+                    "HeadBucket {bucket} failed: {}",
+                    super::error_chain(&e)
+                )));
+            }
+        }
+        let meta = restore_metadata(&backup, &self.vault, &chosen.arn, endpoint).await?;
+        let mut meta = s3_overrides(meta, &bucket, &cx.run_id);
+        if let Some(at) = &chosen.restore_to {
+            restore_time_metadata(&mut meta, at);
+        }
+        let job = start_job(&backup, &chosen.arn, &self.iam_role_arn, meta, "S3", endpoint).await?;
+        self.job_id = Some(job.clone());
+        // The job creates the bucket: from here teardown looks for it.
+        self.bucket = Some((bucket.clone(), region.clone()));
+        let (waited, _) = wait_job(&backup, &job, endpoint, None).await?;
+        tag_bucket(&s3, &bucket, &self.tags(&cx.run_id)).await?;
+        Ok(waited)
+    }
+
+    /// The restore point an S3 restore's content is checked against: what the job restored
+    /// to (a continuous point's restore time, else the point's creation).
+    fn restored_to(&self) -> Option<DateTime<Utc>> {
+        let c = self.chosen.as_ref()?;
+        Some(match c.restore_to {
+            Some(RestoreTo::Time(t)) => t,
+            Some(RestoreTo::Latest) | None => c.created,
+        })
+    }
+
     pub async fn prepare(&mut self) -> Result<(Target, Waited), ProviderError> {
+        if let Some((bucket, region)) = self.bucket.clone() {
+            return self.prepare_s3(&bucket, &region).await;
+        }
+        if self.resource == Some(BackupResource::Aurora) {
+            return self.prepare_aurora().await;
+        }
         let Some((ident, region)) = self.restored.clone() else {
             return Err(ProviderError::harness("prepare before restore"));
         };
@@ -316,8 +485,155 @@ impl BackupRestore {
         Ok((target, waited))
     }
 
+    async fn prepare_s3(
+        &mut self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<(Target, Waited), ProviderError> {
+        let source = self
+            .chosen
+            .as_ref()
+            .and_then(|c| c.resource_arn.as_deref())
+            .map(s3_bucket_of)
+            .ok_or_else(|| {
+                ProviderError::harness("the S3 recovery point names no source bucket")
+            })?
+            .to_owned();
+        let at = self
+            .restored_to()
+            .ok_or_else(|| ProviderError::harness("prepare before resolve"))?;
+        // What the bucket must hold: the source's versions current at the restore point
+        // (AWS Backup restores the current version of each key), listed from the source.
+        let objects = RestoredObjects::attach(&self.settings, bucket, "", &source, "", at)
+            .await
+            .map_err(ProviderError::harness)?;
+        self.objects = Some(objects);
+        let mut details = std::collections::BTreeMap::new();
+        details.insert("region".into(), region.to_owned());
+        details.insert("bucket".into(), bucket.to_owned());
+        details.insert("source_bucket".into(), source);
+        if let Some(job) = &self.job_id {
+            details.insert("restore_job_id".into(), job.clone());
+        }
+        Ok((
+            Target {
+                kind: "s3_bucket".into(),
+                name: bucket.to_owned(),
+                address: Some(format!("s3://{bucket}/")),
+                details,
+            },
+            Waited::default(),
+        ))
+    }
+
+    async fn prepare_aurora(&mut self) -> Result<(Target, Waited), ProviderError> {
+        let Some((ident, region)) = self.restored.clone() else {
+            return Err(ProviderError::harness("prepare before restore"));
+        };
+        let rds = self.session()?.rds(Some(&region));
+        let endpoint = self.settings.endpoint_url.clone();
+        let endpoint = endpoint.as_deref();
+        let mut waited = Waited::default();
+        if let Some(pw) = &self.password {
+            waited = set_cluster_password(&rds, &ident, pw.expose(), endpoint).await?;
+        }
+        let c = describe_cluster(&rds, &ident)
+            .await
+            .map_err(|e| sdk_error("DescribeDBClusters", e, endpoint))?
+            .ok_or_else(|| ProviderError::restore(format!("cluster {ident} disappeared")))?;
+        let mut details = std::collections::BTreeMap::new();
+        details.insert("region".into(), region.clone());
+        if let Some(arn) = c.db_cluster_arn() {
+            details.insert("arn".into(), arn.into());
+        }
+        if let Some(m) = &self.member {
+            details.insert("instance".into(), m.clone());
+        }
+        let sgs: Vec<&str> = c
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect();
+        if !sgs.is_empty() {
+            details.insert("security_groups".into(), sgs.join(","));
+        }
+        if let Some(g) = c.db_subnet_group() {
+            details.insert("subnet_group".into(), g.into());
+        }
+        if let Some(job) = &self.job_id {
+            details.insert("restore_job_id".into(), job.clone());
+        }
+        if let Some(c) = &self.connect {
+            if let Some(via) = &c.via {
+                details.insert("connect_via".into(), via.clone());
+            }
+            details.insert("tls".into(), c.tls.name().into());
+        }
+        let address = c
+            .endpoint()
+            .map(|h| format!("{h}:{}", c.port().unwrap_or(5432)));
+        Ok((
+            Target {
+                kind: "rds_cluster".into(),
+                name: ident,
+                address,
+                details,
+            },
+            waited,
+        ))
+    }
+
+    /// What checks see of an S3 restore's bucket.
+    pub fn objects(&self) -> Option<RestoredObjects> {
+        self.objects.clone()
+    }
+
     pub async fn teardown(&mut self) -> Result<(), Vec<String>> {
         if self.kept {
+            return Ok(());
+        }
+        if let (Some(session), Some(run_id), Some((bucket, region))) = (
+            self.session.as_ref(),
+            self.run_id.clone(),
+            self.bucket.clone(),
+        ) {
+            let s3 = session.s3(Some(&region));
+            delete_bucket(&s3, &bucket, &run_id)
+                .await
+                .map_err(|e| vec![format!("bucket s3://{bucket} ({region}): {e}")])?;
+            self.bucket = None;
+            self.objects = None;
+            return Ok(());
+        }
+        if self.resource == Some(BackupResource::Aurora) {
+            let (Some(session), Some(run_id), Some((ident, region))) = (
+                self.session.as_ref(),
+                self.run_id.clone(),
+                self.restored.clone(),
+            ) else {
+                return Ok(());
+            };
+            let mut left = Vec::new();
+            if let Some(m) = self.member.clone() {
+                let c = Created::Instance {
+                    region: region.clone(),
+                    id: m,
+                };
+                if let Err(e) = delete_rendered(session, &c, &run_id).await {
+                    left.push(format!("{c}: {e}"));
+                }
+            }
+            let c = Created::Cluster { region, id: ident };
+            if left.is_empty()
+                && let Err(e) = delete_rendered(session, &c, &run_id).await
+            {
+                left.push(format!("{c}: {e}"));
+            }
+            if !left.is_empty() {
+                return Err(left);
+            }
+            self.restored = None;
+            self.member = None;
             return Ok(());
         }
         let (Some(session), Some(run_id), Some((ident, region))) = (
@@ -340,8 +656,20 @@ impl BackupRestore {
     }
 
     pub fn keep(&mut self) -> Option<String> {
+        if let Some((bucket, region)) = self.bucket.clone() {
+            self.kept = true;
+            return Some(format!(
+                "bucket s3://{bucket} in {region}; empty and delete it (every version) when done"
+            ));
+        }
         let (ident, region) = self.restored.clone()?;
         self.kept = true;
+        if self.resource == Some(BackupResource::Aurora) {
+            return Some(format!(
+                "cluster {ident} in {region}; remove it with `restore-drill sweep --run-id {} --region {region}`",
+                self.run_id.clone().unwrap_or_default()
+            ));
+        }
         Some(format!(
             "instance {ident} in {region}; remove it with `restore-drill sweep --run-id {} --region {region}`",
             self.run_id.clone().unwrap_or_default()
@@ -432,6 +760,267 @@ pub(super) async fn choose_point(
     }
 }
 
+/// The chosen point's resource type, and whether the drill's target keys fit it.
+pub(super) fn fit(
+    restore: &str,
+    chosen: &Chosen,
+    target: &BackupTarget,
+    has_connect: bool,
+) -> Result<BackupResource, ProviderError> {
+    let resource = BackupResource::of_type(&chosen.resource_type).ok_or_else(|| {
+        ProviderError::harness(format!(
+            "recovery point {} is of resource type {}: restore-drill restores AWS Backup recovery \
+             points of RDS instances, Aurora clusters and S3 buckets",
+            chosen.arn, chosen.resource_type
+        ))
+    })?;
+    let misfits = backup_target_misfits(resource, target, has_connect);
+    if misfits.is_empty() {
+        return Ok(resource);
+    }
+    Err(ProviderError::harness(format!(
+        "restore \"{restore}\": recovery point {} is of resource type {}, and the drill's target does not fit it: {}",
+        chosen.arn,
+        resource.type_name(),
+        misfits
+            .iter()
+            .map(|(k, why)| format!("key \"{k}\": {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
+}
+
+/// `arn:aws:s3:::bucket` → `bucket`.
+pub(super) fn s3_bucket_of(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// An Aurora point's restore metadata with the drill's isolation laid over it: its own
+/// cluster identifier, no deletion protection, the isolated subnet group and security
+/// groups (never the point's own network, nor its zones).
+pub(super) fn aurora_overrides(
+    mut meta: HashMap<String, String>,
+    ident: &str,
+    t: &BackupTarget,
+) -> Result<HashMap<String, String>, ProviderError> {
+    if meta
+        .get("DBClusterIdentifier")
+        .is_some_and(|s| s.eq_ignore_ascii_case(ident))
+    {
+        return Err(ProviderError::harness(format!(
+            "refusing to restore into {ident}: it is the source's own identifier"
+        )));
+    }
+    if !t.allow_shared_network && (t.subnet_group.is_none() || t.security_groups.is_empty()) {
+        return Err(ProviderError::harness(format!(
+            "refusing to restore {ident} without the drill's isolation: give target.subnet_group \
+             and target.security_groups (or allow_shared_network = true), or the cluster would land \
+             in the recovery point's own network"
+        )));
+    }
+    meta.insert("DBClusterIdentifier".into(), ident.to_owned());
+    meta.insert("DeletionProtection".into(), "false".into());
+    meta.insert("CopyTagsToSnapshot".into(), "false".into());
+    if !t.allow_shared_network {
+        for k in ["DBSubnetGroupName", "VpcSecurityGroupIds", "AvailabilityZones"] {
+            meta.remove(k);
+        }
+    }
+    if let Some(g) = &t.subnet_group {
+        meta.remove("AvailabilityZones");
+        meta.insert("DBSubnetGroupName".into(), g.clone());
+    }
+    if !t.security_groups.is_empty() {
+        let list = serde_json::to_string(&t.security_groups)
+            .map_err(|e| ProviderError::harness(e.to_string()))?;
+        meta.insert("VpcSecurityGroupIds".into(), list);
+    }
+    for k in [
+        "Endpoint",
+        "ReaderEndpoint",
+        "DBClusterArn",
+        "DbClusterResourceId",
+        "DBClusterMembers",
+    ] {
+        meta.remove(k);
+    }
+    Ok(meta)
+}
+
+/// An S3 point's restore metadata: the whole bucket into a new bucket `bucket`, created by
+/// the job, `CreationToken` the run id (a retried start does not make a second job).
+pub(super) fn s3_overrides(
+    mut meta: HashMap<String, String>,
+    bucket: &str,
+    run_id: &str,
+) -> HashMap<String, String> {
+    meta.remove("ItemsToRestore");
+    meta.insert("DestinationBucketName".into(), bucket.to_owned());
+    meta.insert("NewBucket".into(), "true".into());
+    meta.insert("CreationToken".into(), run_id.to_owned());
+    meta
+}
+
+/// The one writer instance of a restored Aurora cluster: private, tagged.
+pub(super) async fn add_member(
+    rds: &RdsClient,
+    cluster: &str,
+    member: &str,
+    engine: &str,
+    class: &str,
+    tags: &[(String, String)],
+    endpoint: Option<&str>,
+) -> Result<(), ProviderError> {
+    rds.create_db_instance()
+        .db_instance_identifier(member)
+        .db_cluster_identifier(cluster)
+        .engine(engine)
+        .db_instance_class(class)
+        .publicly_accessible(false)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateDBInstance", e, endpoint))?;
+    Ok(())
+}
+
+/// Tags the bucket a restore job created with the run, so `sweep` knows it.
+pub(super) async fn tag_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    tags: &[(String, String)],
+) -> Result<(), ProviderError> {
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .set_tag_set(Some(
+            tags.iter()
+                .filter_map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().ok())
+                .collect(),
+        ))
+        .build()
+        .map_err(|e| ProviderError::harness(e.to_string()))?;
+    s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(|e| {
+            ProviderError::harness(format!(
+                "PutBucketTagging {bucket} failed: {}",
+                super::error_chain(&e)
+            ))
+        })?;
+    Ok(())
+}
+
+/// Deletes a bucket an S3 restore job created for this run: every version and delete marker,
+/// then the bucket. Never a bucket that carries another run's tag. Gone already is done.
+pub(super) async fn delete_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &str,
+) -> Result<(), String> {
+    match s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(out) => {
+            let tag = out
+                .tag_set()
+                .iter()
+                .find(|t| t.key() == TAG_RUN_ID)
+                .map(|t| t.value().to_owned());
+            if let Some(t) = tag
+                && t != run_id
+            {
+                return Err(format!(
+                    "not deleted: it carries run id {t}, not this run's {run_id}"
+                ));
+            }
+        }
+        Err(e) => {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).map(str::to_owned);
+            match code.as_deref() {
+                Some("NoSuchBucket") => return Ok(()),
+                // Not tagged (yet): the name is this run's (it has the run id and did not
+                // exist before the job).
+                Some("NoSuchTagSet") => {}
+                _ => return Err(format!("GetBucketTagging failed: {}", super::error_chain(&e))),
+            }
+        }
+    }
+    for _ in 0..4 {
+        let mut ids = Vec::new();
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = s3
+                .list_object_versions()
+                .bucket(bucket)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| super::error_chain(&e))?;
+            for v in page.versions() {
+                ids.push((
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().map(str::to_owned),
+                ));
+            }
+            for m in page.delete_markers() {
+                ids.push((
+                    m.key().unwrap_or_default().to_owned(),
+                    m.version_id().map(str::to_owned),
+                ));
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                return Err(format!(
+                    "the version listing of s3://{bucket} is truncated but names no next key"
+                ));
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        for chunk in ids.chunks(1000) {
+            let objects: Result<Vec<_>, _> = chunk
+                .iter()
+                .map(|(k, v)| {
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key(k)
+                        .set_version_id(v.clone())
+                        .build()
+                })
+                .collect();
+            let delete = objects
+                .and_then(|o| {
+                    aws_sdk_s3::types::Delete::builder()
+                        .set_objects(Some(o))
+                        .quiet(true)
+                        .build()
+                })
+                .map_err(|e| e.to_string())?;
+            s3.delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| super::error_chain(&e))?;
+        }
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| format!("DeleteBucket failed: {}", super::error_chain(&e)))?;
+    Ok(())
+}
+
 pub(super) async fn restore_metadata(
     backup: &BackupClient,
     vault: &str,
@@ -510,6 +1099,7 @@ pub(super) async fn start_job(
     arn: &str,
     role: &str,
     meta: HashMap<String, String>,
+    resource_type: &str,
     endpoint: Option<&str>,
 ) -> Result<String, ProviderError> {
     let out = backup
@@ -517,7 +1107,7 @@ pub(super) async fn start_job(
         .recovery_point_arn(arn)
         .iam_role_arn(role)
         .set_metadata(Some(meta))
-        .resource_type("RDS")
+        .resource_type(resource_type)
         .send()
         .await
         .map_err(|e| sdk_error("StartRestoreJob", e, endpoint))?;
@@ -920,6 +1510,7 @@ mod tests {
             allow_shared_network: false,
             bucket: None,
             prefix: None,
+            instance_identifier: None,
         }
     }
 
@@ -1004,6 +1595,7 @@ mod tests {
             "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-2",
             "arn:aws:iam::123456789012:role/drill-restore",
             meta,
+            "RDS",
             None,
         )
         .await
@@ -1302,6 +1894,7 @@ mod tests {
             continuous,
             "arn:aws:iam::123456789012:role/drill-restore",
             meta,
+            "RDS",
             None,
         )
         .await
