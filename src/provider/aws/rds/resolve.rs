@@ -289,7 +289,16 @@ impl RdsRestore {
                     .to_owned();
                 let arn = snap.db_cluster_snapshot_arn().unwrap_or(&id).to_owned();
                 let time = snap.snapshot_create_time().and_then(to_chrono);
-                self.point = Some(Point::Snapshot { arn: arn.clone() });
+                // A copy names its source by ARN (it may be in another region); a restore in
+                // the snapshot's own region names it by identifier (both are accepted by
+                // RDS; some emulators take only the identifier).
+                self.point = Some(Point::Snapshot {
+                    arn: if copy.is_some() {
+                        arn.clone()
+                    } else {
+                        id.clone()
+                    },
+                });
                 let mut notes = vec![format!(
                     "{} cluster snapshot {id} of {source}",
                     snap.snapshot_type().unwrap_or("a")

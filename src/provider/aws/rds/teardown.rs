@@ -105,6 +105,8 @@ pub(in crate::provider::aws) async fn delete_with(
                     .delete_db_cluster()
                     .db_cluster_identifier(id)
                     .skip_final_snapshot(true)
+                    // The restored cluster's own automated backups go with it.
+                    .delete_automated_backups(true)
                     .send()
                     .await
                     .map_err(|err| sdk_error("DeleteDBCluster", err, hint).message)?;
