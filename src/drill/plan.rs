@@ -347,7 +347,10 @@ pub fn backup_target_misfits(
         ("target.subnet_group", t.subnet_group.is_some()),
         ("target.security_groups", !t.security_groups.is_empty()),
         ("target.allow_shared_network", t.allow_shared_network),
-        ("target.instance_identifier", t.instance_identifier.is_some()),
+        (
+            "target.instance_identifier",
+            t.instance_identifier.is_some(),
+        ),
     ];
     match r {
         BackupResource::S3 => {
@@ -357,7 +360,10 @@ pub fn backup_target_misfits(
                 }
             }
             if has_connect {
-                out.push(("connect", "an S3 recovery point restores a bucket: there is no database to connect to"));
+                out.push((
+                    "connect",
+                    "an S3 recovery point restores a bucket: there is no database to connect to",
+                ));
             }
             if t.bucket.is_none() {
                 out.push(("target.bucket", "an S3 recovery point needs target.bucket: the new bucket it is restored into, named with {run_id}"));

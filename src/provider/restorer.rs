@@ -83,11 +83,9 @@ impl Restorer {
             RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
             | RestoreKind::RdsClusterPitr { .. }
-            | RestoreKind::RdsClusterSnapshot { .. } => Ok(Restorer::Rds(Box::new(RdsRestore::new(
-                plan,
-                r,
-                aws_settings(plan, r)?,
-            )?))),
+            | RestoreKind::RdsClusterSnapshot { .. } => Ok(Restorer::Rds(Box::new(
+                RdsRestore::new(plan, r, aws_settings(plan, r)?)?,
+            ))),
         }
     }
 

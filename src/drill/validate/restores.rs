@@ -421,14 +421,19 @@ impl Validator<'_> {
             .resource_arn
             .as_ref()
             .and_then(|a| BackupResource::of_arn(a.get_ref()));
-        let s3 = resource == Some(BackupResource::S3)
-            || (resource.is_none() && t.bucket.is_some());
+        let s3 = resource == Some(BackupResource::S3) || (resource.is_none() && t.bucket.is_some());
         if let Some(b) = &t.bucket {
             let source_bucket = r
                 .resource_arn
                 .as_ref()
                 .filter(|_| resource == Some(BackupResource::S3))
-                .map(|a| a.get_ref().rsplit(':').next().unwrap_or_default().to_owned());
+                .map(|a| {
+                    a.get_ref()
+                        .rsplit(':')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                });
             self.template(b, ctx, "target.bucket", false, source_bucket.as_deref());
             if b.get_ref().contains("{run_id}") {
                 let sample = super::text::render_template(
@@ -498,7 +503,14 @@ impl Validator<'_> {
                 continue;
             }
             let what = match resource {
-                Some(k) => format!("recovery points of {} are of type {}", r.resource_arn.as_ref().map(|a| a.get_ref().as_str()).unwrap_or_default(), k.type_name()),
+                Some(k) => format!(
+                    "recovery points of {} are of type {}",
+                    r.resource_arn
+                        .as_ref()
+                        .map(|a| a.get_ref().as_str())
+                        .unwrap_or_default(),
+                    k.type_name()
+                ),
                 None => "target.bucket makes this an S3 restore".to_owned(),
             };
             self.diags.error(
@@ -603,8 +615,11 @@ impl Validator<'_> {
     ) -> Option<Option<SnapshotCopy>> {
         let Some(region) = region else {
             if let Some(k) = kms_key {
-                self.diags
-                    .error(k.span(), ctx, "key \"copy_kms_key\" needs \"copy_to_region\"");
+                self.diags.error(
+                    k.span(),
+                    ctx,
+                    "key \"copy_kms_key\" needs \"copy_to_region\"",
+                );
                 return None;
             }
             return Some(None);

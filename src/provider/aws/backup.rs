@@ -13,9 +13,9 @@ use aws_sdk_rds::Client as RdsClient;
 use chrono::{DateTime, Utc};
 
 use super::rds::{
-    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete_rendered,
-    describe_cluster, instance_target, sdk_error, set_cluster_password, set_instance_password,
-    wait_cluster, wait_instance,
+    Created, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID, delete_rendered, describe_cluster,
+    instance_target, sdk_error, set_cluster_password, set_instance_password, wait_cluster,
+    wait_instance,
 };
 use super::s3::RestoredObjects;
 use super::wait::{Seen, until_ready};
@@ -399,16 +399,21 @@ impl BackupRestore {
 
     /// An S3 recovery point: restored by a restore job into a new bucket named with the run
     /// id (never an existing bucket, never the source), tagged with the run once it exists.
-    async fn restore_s3(&mut self, cx: &RunContext, chosen: &Chosen) -> Result<Waited, ProviderError> {
+    async fn restore_s3(
+        &mut self,
+        cx: &RunContext,
+        chosen: &Chosen,
+    ) -> Result<Waited, ProviderError> {
         let region = self.region();
         let session = self.session()?;
         let backup = session.backup(Some(&region));
         let s3 = session.s3(Some(&region));
         let endpoint = self.settings.endpoint_url.clone();
         let endpoint = endpoint.as_deref();
-        let template = self.target.bucket.clone().ok_or_else(|| {
-            ProviderError::harness("an S3 recovery point needs target.bucket")
-        })?;
+        let template =
+            self.target.bucket.clone().ok_or_else(|| {
+                ProviderError::harness("an S3 recovery point needs target.bucket")
+            })?;
         let bucket = render_template(&template, &self.drill, &self.id, &cx.run_id).to_lowercase();
         let source = chosen.resource_arn.as_deref().map(s3_bucket_of);
         if source == Some(bucket.as_str()) {
@@ -436,7 +441,15 @@ impl BackupRestore {
         if let Some(at) = &chosen.restore_to {
             restore_time_metadata(&mut meta, at);
         }
-        let job = start_job(&backup, &chosen.arn, &self.iam_role_arn, meta, "S3", endpoint).await?;
+        let job = start_job(
+            &backup,
+            &chosen.arn,
+            &self.iam_role_arn,
+            meta,
+            "S3",
+            endpoint,
+        )
+        .await?;
         self.job_id = Some(job.clone());
         // The job creates the bucket: from here teardown looks for it.
         self.bucket = Some((bucket.clone(), region.clone()));
@@ -495,9 +508,7 @@ impl BackupRestore {
             .as_ref()
             .and_then(|c| c.resource_arn.as_deref())
             .map(s3_bucket_of)
-            .ok_or_else(|| {
-                ProviderError::harness("the S3 recovery point names no source bucket")
-            })?
+            .ok_or_else(|| ProviderError::harness("the S3 recovery point names no source bucket"))?
             .to_owned();
         let at = self
             .restored_to()
@@ -822,7 +833,11 @@ pub(super) fn aurora_overrides(
     meta.insert("DeletionProtection".into(), "false".into());
     meta.insert("CopyTagsToSnapshot".into(), "false".into());
     if !t.allow_shared_network {
-        for k in ["DBSubnetGroupName", "VpcSecurityGroupIds", "AvailabilityZones"] {
+        for k in [
+            "DBSubnetGroupName",
+            "VpcSecurityGroupIds",
+            "AvailabilityZones",
+        ] {
             meta.remove(k);
         }
     }
@@ -897,7 +912,13 @@ pub(super) async fn tag_bucket(
     let tagging = aws_sdk_s3::types::Tagging::builder()
         .set_tag_set(Some(
             tags.iter()
-                .filter_map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().ok())
+                .filter_map(|(k, v)| {
+                    aws_sdk_s3::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .ok()
+                })
                 .collect(),
         ))
         .build()
@@ -945,7 +966,12 @@ pub(super) async fn delete_bucket(
                 // Not tagged (yet): the name is this run's (it has the run id and did not
                 // exist before the job).
                 Some("NoSuchTagSet") => {}
-                _ => return Err(format!("GetBucketTagging failed: {}", super::error_chain(&e))),
+                _ => {
+                    return Err(format!(
+                        "GetBucketTagging failed: {}",
+                        super::error_chain(&e)
+                    ));
+                }
             }
         }
     }
@@ -1439,6 +1465,7 @@ mod tests {
     use aws_sdk_rds::types::{DbInstance, Endpoint};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
+    use super::delete_bucket as delete_bucket_fn;
     use super::*;
     use crate::drill::PointSpec;
 
@@ -1909,5 +1936,365 @@ mod tests {
         assert!(!is_continuous(
             "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-2"
         ));
+    }
+
+    fn chosen(resource_type: &str, resource_arn: &str) -> Chosen {
+        Chosen {
+            arn: "arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1".into(),
+            created: at(2_000),
+            resource_type: resource_type.into(),
+            resource_arn: Some(resource_arn.into()),
+            restore_to: None,
+        }
+    }
+
+    const BUCKET_ARN: &str = "arn:aws:s3:::invoices-prod";
+    const CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:ledger-prod";
+
+    fn s3_target() -> BackupTarget {
+        BackupTarget {
+            identifier: None,
+            region: None,
+            instance_class: None,
+            subnet_group: None,
+            security_groups: vec![],
+            allow_shared_network: false,
+            bucket: Some("drill-invoices-{run_id}".into()),
+            prefix: None,
+            instance_identifier: None,
+        }
+    }
+
+    fn aurora_target() -> BackupTarget {
+        BackupTarget {
+            identifier: Some("drill-ledger-{run_id}".into()),
+            instance_identifier: Some("drill-ledger-{run_id}-a".into()),
+            instance_class: Some("db.r6g.large".into()),
+            ..target()
+        }
+    }
+
+    /// Issue 17: the resource type comes from the recovery point, and the target keys must
+    /// fit it; each misfit is named with its key.
+    #[test]
+    fn issue_17_the_target_must_fit_the_recovery_points_resource_type() {
+        assert_eq!(
+            fit("r", &chosen("S3", BUCKET_ARN), &s3_target(), false).unwrap(),
+            BackupResource::S3
+        );
+        assert_eq!(
+            fit("r", &chosen("Aurora", CLUSTER_ARN), &aurora_target(), true).unwrap(),
+            BackupResource::Aurora
+        );
+        assert_eq!(
+            fit("r", &chosen("RDS", RESOURCE), &target(), true).unwrap(),
+            BackupResource::RdsInstance
+        );
+        // A database target for a bucket's recovery point.
+        let e = fit("invoices", &chosen("S3", BUCKET_ARN), &target(), true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "restore \"invoices\": recovery point arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1 \
+             is of resource type S3, and the drill's target does not fit it: \
+             key \"target.identifier\": an S3 recovery point restores into a bucket (target.bucket), not a database; \
+             key \"target.instance_class\": an S3 recovery point restores into a bucket (target.bucket), not a database; \
+             key \"target.subnet_group\": an S3 recovery point restores into a bucket (target.bucket), not a database; \
+             key \"target.security_groups\": an S3 recovery point restores into a bucket (target.bucket), not a database; \
+             key \"connect\": an S3 recovery point restores a bucket: there is no database to connect to; \
+             key \"target.bucket\": an S3 recovery point needs target.bucket: the new bucket it is restored into, named with {run_id}"
+        );
+        // A bucket target for a database's; an Aurora point without the instance's class.
+        let e = fit("ledger", &chosen("RDS", RESOURCE), &s3_target(), false).unwrap_err();
+        assert!(
+            e.message
+                .contains("key \"target.bucket\": a database recovery point"),
+            "{}",
+            e.message
+        );
+        let no_class = BackupTarget {
+            instance_class: None,
+            ..aurora_target()
+        };
+        let e = fit("ledger", &chosen("Aurora", CLUSTER_ARN), &no_class, true).unwrap_err();
+        assert!(e.message.contains("key \"target.instance_class\": an Aurora recovery point restores a cluster without instances"), "{}", e.message);
+        let e = fit("ledger", &chosen("RDS", RESOURCE), &aurora_target(), true).unwrap_err();
+        assert!(
+            e.message.contains("key \"target.instance_identifier\""),
+            "{}",
+            e.message
+        );
+        // A type restore-drill does not restore.
+        let e = fit(
+            "fs",
+            &chosen(
+                "EFS",
+                "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
+            ),
+            &target(),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.message.ends_with("is of resource type EFS: restore-drill restores AWS Backup recovery points of RDS instances, Aurora clusters and S3 buckets"), "{}", e.message);
+        assert_eq!(BackupResource::of_arn(BUCKET_ARN), Some(BackupResource::S3));
+        assert_eq!(
+            BackupResource::of_arn(CLUSTER_ARN),
+            Some(BackupResource::Aurora)
+        );
+        assert_eq!(
+            BackupResource::of_arn(RESOURCE),
+            Some(BackupResource::RdsInstance)
+        );
+    }
+
+    /// Issue 17: an Aurora recovery point is restored by a job of type Aurora, with the
+    /// drill's isolation laid over its metadata (never the point's network or zones), and
+    /// then gets one private, tagged instance.
+    #[tokio::test]
+    async fn issue_17_an_aurora_point_is_restored_isolated_with_one_instance() {
+        let meta: HashMap<String, String> = [
+            ("DBClusterIdentifier", "ledger-prod"),
+            ("Engine", "aurora-postgresql"),
+            ("DBSubnetGroupName", "prod-subnets"),
+            ("VpcSecurityGroupIds", r#"["sg-prod"]"#),
+            ("AvailabilityZones", r#"["us-east-1a","us-east-1b"]"#),
+            ("DeletionProtection", "true"),
+            (
+                "Endpoint",
+                "ledger-prod.cluster-x.us-east-1.rds.amazonaws.com",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let out = aurora_overrides(meta.clone(), "drill-ledger-r1", &aurora_target()).unwrap();
+        assert_eq!(out["DBClusterIdentifier"], "drill-ledger-r1");
+        assert_eq!(out["DBSubnetGroupName"], "drill-isolated");
+        assert_eq!(out["VpcSecurityGroupIds"], r#"["sg-0drill","sg-1drill"]"#);
+        assert_eq!(out["DeletionProtection"], "false");
+        assert_eq!(out["Engine"], "aurora-postgresql");
+        assert!(!out.contains_key("AvailabilityZones") && !out.contains_key("Endpoint"));
+        let e = aurora_overrides(meta.clone(), "ledger-prod", &aurora_target()).unwrap_err();
+        assert_eq!(
+            e.message,
+            "refusing to restore into ledger-prod: it is the source's own identifier"
+        );
+        let bare = BackupTarget {
+            subnet_group: None,
+            ..aurora_target()
+        };
+        let e = aurora_overrides(meta.clone(), "drill-ledger-r1", &bare).unwrap_err();
+        assert!(
+            e.message.contains("without the drill's isolation"),
+            "{}",
+            e.message
+        );
+
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|r| {
+                let m = r.metadata().unwrap();
+                r.resource_type() == Some("Aurora")
+                    && r.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-restore")
+                    && m["DBClusterIdentifier"] == "drill-ledger-r1"
+                    && m["DBSubnetGroupName"] == "drill-isolated"
+                    && m["VpcSecurityGroupIds"] == r#"["sg-0drill","sg-1drill"]"#
+                    && !m.contains_key("AvailabilityZones")
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-7")
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::Sequential, &[&start]);
+        let job = start_job(
+            &backup,
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1",
+            "arn:aws:iam::123456789012:role/drill-restore",
+            out,
+            "Aurora",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!((job.as_str(), start.num_calls()), ("job-7", 1));
+
+        let create = mock!(aws_sdk_rds::Client::create_db_instance)
+            .match_requests(|r| {
+                r.db_instance_identifier() == Some("drill-ledger-r1-a")
+                    && r.db_cluster_identifier() == Some("drill-ledger-r1")
+                    && r.engine() == Some("aurora-postgresql")
+                    && r.db_instance_class() == Some("db.r6g.large")
+                    && r.publicly_accessible() == Some(false)
+                    && r.tags()
+                        .iter()
+                        .any(|t| t.key() == Some(TAG_RUN_ID) && t.value() == Some("r1"))
+            })
+            .then_output(|| {
+                aws_sdk_rds::operation::create_db_instance::CreateDbInstanceOutput::builder()
+                    .build()
+            });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&create]);
+        add_member(
+            &rds,
+            "drill-ledger-r1",
+            "drill-ledger-r1-a",
+            "aurora-postgresql",
+            "db.r6g.large",
+            &[(TAG_RUN_ID.into(), "r1".into())],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(create.num_calls(), 1);
+    }
+
+    /// Issue 17: an S3 recovery point is restored by a job of type S3 into a new bucket
+    /// (NewBucket=true, the whole bucket, the run id as CreationToken), with the restore role.
+    #[tokio::test]
+    async fn issue_17_an_s3_point_is_restored_into_a_new_bucket() {
+        let meta: HashMap<String, String> = [
+            ("DestinationBucketName", "invoices-prod"),
+            ("NewBucket", "false"),
+            ("ItemsToRestore", r#"["s3://invoices-prod/a"]"#),
+            ("Encrypted", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let out = s3_overrides(meta, "drill-invoices-r1", "R1");
+        assert_eq!(out["DestinationBucketName"], "drill-invoices-r1");
+        assert_eq!(out["NewBucket"], "true");
+        assert_eq!(out["CreationToken"], "R1");
+        assert_eq!(out["Encrypted"], "true");
+        assert!(!out.contains_key("ItemsToRestore"));
+        assert_eq!(s3_bucket_of(BUCKET_ARN), "invoices-prod");
+
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|r| {
+                let m = r.metadata().unwrap();
+                r.resource_type() == Some("S3")
+                    && r.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-s3-restore")
+                    && m["DestinationBucketName"] == "drill-invoices-r1"
+                    && m["NewBucket"] == "true"
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-9")
+                    .build()
+            });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::Sequential, &[&start]);
+        start_job(
+            &backup,
+            "arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1",
+            "arn:aws:iam::123456789012:role/drill-s3-restore",
+            out,
+            "S3",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(start.num_calls(), 1);
+    }
+
+    fn versions(
+        keys: &[(&str, &str)],
+    ) -> aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput {
+        let mut b =
+            aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput::builder()
+                .is_truncated(false);
+        for (k, v) in keys {
+            b = b.versions(
+                aws_sdk_s3::types::ObjectVersion::builder()
+                    .key(*k)
+                    .version_id(*v)
+                    .build(),
+            );
+        }
+        b.build()
+    }
+
+    fn bucket_tags(run: &str) -> aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput {
+        aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
+            .tag_set(
+                aws_sdk_s3::types::Tag::builder()
+                    .key(TAG_RUN_ID)
+                    .value(run)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// Issue 17: teardown of an S3 restore deletes every version in the bucket the job made,
+    /// then the bucket; a bucket with another run's tag is never touched; one already gone is
+    /// done.
+    #[tokio::test]
+    async fn issue_17_an_s3_restores_bucket_is_emptied_and_deleted_only_if_it_is_this_runs() {
+        use aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput;
+        use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+        use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingError;
+
+        let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging)
+            .match_requests(|r| r.bucket() == Some("drill-invoices-r1"))
+            .then_output(|| bucket_tags("r1"));
+        let list = mock!(aws_sdk_s3::Client::list_object_versions)
+            .sequence()
+            .output(|| versions(&[("2026/a.pdf", "v1"), ("2026/b.pdf", "v2")]))
+            .output(|| versions(&[]))
+            .build();
+        let delete_objects = mock!(aws_sdk_s3::Client::delete_objects)
+            .match_requests(|r| {
+                r.delete().is_some_and(|d| {
+                    d.objects()
+                        .iter()
+                        .map(|o| (o.key(), o.version_id()))
+                        .collect::<Vec<_>>()
+                        == [("2026/a.pdf", Some("v1")), ("2026/b.pdf", Some("v2"))]
+                })
+            })
+            .then_output(|| DeleteObjectsOutput::builder().build());
+        let delete_bucket = mock!(aws_sdk_s3::Client::delete_bucket)
+            .match_requests(|r| r.bucket() == Some("drill-invoices-r1"))
+            .then_output(|| DeleteBucketOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            &[&tags, &list, &delete_objects, &delete_bucket]
+        );
+        delete_bucket_fn(&s3, "drill-invoices-r1", "r1")
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                delete_objects.num_calls(),
+                delete_bucket.num_calls(),
+                list.num_calls()
+            ),
+            (1, 1, 2)
+        );
+
+        // Another run's bucket.
+        let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging).then_output(|| bucket_tags("r0"));
+        let delete_bucket = mock!(aws_sdk_s3::Client::delete_bucket)
+            .then_output(|| DeleteBucketOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&tags, &delete_bucket]);
+        let e = delete_bucket_fn(&s3, "drill-invoices-r1", "r1")
+            .await
+            .unwrap_err();
+        assert_eq!(e, "not deleted: it carries run id r0, not this run's r1");
+        assert_eq!(delete_bucket.num_calls(), 0);
+
+        // Gone already.
+        let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging).then_error(|| {
+            GetBucketTaggingError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("NoSuchBucket")
+                    .build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&tags]);
+        delete_bucket_fn(&s3, "drill-invoices-r1", "r1")
+            .await
+            .unwrap();
     }
 }

@@ -15,8 +15,8 @@ pub(in crate::provider::aws) use api::{
 pub(in crate::provider::aws) use prepare::{
     instance_target, set_cluster_password, set_instance_password,
 };
-pub(in crate::provider::aws) use restore::{wait_cluster, wait_instance};
 pub use resolve::REGIONS_NOTE;
+pub(in crate::provider::aws) use restore::{wait_cluster, wait_instance};
 pub(in crate::provider::aws) use state::Created;
 pub use state::{RdsRestore, TAG_DRILL, TAG_EXPIRES_AT, TAG_RESTORE, TAG_RUN_ID};
 #[cfg(test)]

@@ -67,8 +67,8 @@ impl RdsRestore {
                     tags,
                 )
                 .send()
-                    .await
-                    .map_err(|e| self.restore_error("RestoreDBInstanceToPointInTime", e))?;
+                .await
+                .map_err(|e| self.restore_error("RestoreDBInstanceToPointInTime", e))?;
                 self.restored = Some((ident.clone(), region.clone()));
                 self.wait_instance(&client, &ident).await
             }

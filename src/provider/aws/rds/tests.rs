@@ -402,7 +402,10 @@ async fn issue_17_a_replicated_backups_window_is_asked_by_its_arn() {
     let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&describe]);
     let r = replicated_restore();
     assert_eq!(r.target_region(), "us-west-2");
-    let w = r.backup_window(&rds, REPLICATED, "us-west-2").await.unwrap();
+    let w = r
+        .backup_window(&rds, REPLICATED, "us-west-2")
+        .await
+        .unwrap();
     assert_eq!(describe.num_calls(), 1);
     let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
     assert_eq!(
@@ -420,7 +423,9 @@ async fn issue_17_a_replicated_backups_window_is_asked_by_its_arn() {
     );
     let early = check_window(REPLICATED, Some(at(999_000)), &w).unwrap_err();
     assert!(
-        early.message.contains("before the earliest restorable time"),
+        early
+            .message
+            .contains("before the earliest restorable time"),
         "{}",
         early.message
     );
@@ -478,8 +483,7 @@ async fn issue_17_a_replicated_backup_is_restored_by_its_arn_isolated_and_remove
                 && q.deletion_protection() == Some(false)
                 && q.db_subnet_group_name() == Some("drill-isolated")
                 && q.vpc_security_group_ids() == ["sg-0drill".to_owned()]
-                && q
-                    .tags()
+                && q.tags()
                     .iter()
                     .any(|t| t.key() == Some(TAG_RUN_ID) && t.value() == Some("r1"))
         })
