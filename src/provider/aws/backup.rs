@@ -319,6 +319,19 @@ impl BackupRestore {
         let session = self.session()?;
         let backup = session.backup(Some(&region));
         let rds = session.rds(Some(&region));
+        self.restore_aurora_with(&backup, &rds, &region, cx, chosen)
+            .await
+    }
+
+    pub(super) async fn restore_aurora_with(
+        &mut self,
+        backup: &BackupClient,
+        rds: &RdsClient,
+        region: &str,
+        cx: &RunContext,
+        chosen: &Chosen,
+    ) -> Result<Waited, ProviderError> {
+        let (backup, rds, region) = (backup.clone(), rds.clone(), region.to_owned());
         let endpoint = self.settings.endpoint_url.clone();
         let endpoint = endpoint.as_deref();
         let render = |t: &str| render_template(t, &self.drill, &self.id, &cx.run_id).to_lowercase();
@@ -2312,5 +2325,190 @@ mod tests {
         delete_bucket_fn(&s3, "drill-invoices-r1", "r1")
             .await
             .unwrap();
+    }
+
+    /// Issue 17: the whole restore of an Aurora recovery point, against the SDK's mocks,
+    /// each request matched on what must be sent: the identifier is checked free, the job
+    /// started with the isolation, the cluster tagged with the run once it shows, then its one
+    /// instance created (private, tagged) and waited for.
+    #[tokio::test(start_paused = true)]
+    async fn issue_17_an_aurora_recovery_point_restores_end_to_end_on_the_sdk_mocks() {
+        use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
+        use aws_sdk_rds::operation::describe_db_clusters::{
+            DescribeDBClustersError, DescribeDbClustersOutput,
+        };
+        use aws_sdk_rds::types::DbCluster;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("drill.toml");
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("drills/ledger-backup-aurora.toml"),
+        )
+        .unwrap()
+        .replace("password_env = \"LEDGER_DRILL_PASSWORD\"\n", "");
+        std::fs::write(&file, text).unwrap();
+        let checked = crate::drill::load_drill(&file);
+        let plan = checked
+            .plan
+            .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+        let settings = AwsSettings::of(&plan.provider).unwrap();
+        let mut r = BackupRestore::new(&plan, &plan.restores[0], settings).unwrap();
+        let ch = chosen(
+            "Aurora",
+            "arn:aws:rds:eu-west-1:123456789012:cluster:ledger-prod",
+        );
+        r.resource = Some(fit("ledger", &ch, &r.target, r.connect.is_some()).unwrap());
+        r.chosen = Some(ch.clone());
+
+        let cluster_arn = "arn:aws:rds:eu-west-1:123456789012:cluster:drill-ledger-r1";
+        let meta = mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata)
+            .match_requests(|q| q.backup_vault_name() == Some("prod-vault"))
+            .then_output(|| {
+                GetRecoveryPointRestoreMetadataOutput::builder()
+                    .restore_metadata("DBClusterIdentifier", "ledger-prod")
+                    .restore_metadata("Engine", "aurora-postgresql")
+                    .restore_metadata("DBSubnetGroupName", "prod-subnets")
+                    .restore_metadata("AvailabilityZones", r#"["eu-west-1a"]"#)
+                    .build()
+            });
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|q| {
+                let m = q.metadata().unwrap();
+                q.resource_type() == Some("Aurora")
+                    && q.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-restore")
+                    && m["DBClusterIdentifier"] == "drill-ledger-r1"
+                    && m["DBSubnetGroupName"] == "drill-isolated"
+                    && m["VpcSecurityGroupIds"] == r#"["sg-0drill"]"#
+                    && m["DeletionProtection"] == "false"
+                    && !m.contains_key("AvailabilityZones")
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-5")
+                    .build()
+            });
+        let job_done = mock!(aws_sdk_backup::Client::describe_restore_job)
+            .match_requests(|q| q.restore_job_id() == Some("job-5"))
+            .sequence()
+            .output(|| {
+                DescribeRestoreJobOutput::builder()
+                    .restore_job_id("job-5")
+                    .status(RestoreJobStatus::Running)
+                    .build()
+            })
+            .output(move || {
+                DescribeRestoreJobOutput::builder()
+                    .restore_job_id("job-5")
+                    .status(RestoreJobStatus::Completed)
+                    .created_resource_arn(cluster_arn)
+                    .build()
+            })
+            .build();
+        let backup = mock_client!(
+            aws_sdk_backup,
+            RuleMode::MatchAny,
+            &[&meta, &start, &job_done]
+        );
+        let cluster = move |status: &'static str| {
+            move || {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(
+                        DbCluster::builder()
+                            .db_cluster_identifier("drill-ledger-r1")
+                            .db_cluster_arn(cluster_arn)
+                            .status(status)
+                            .build(),
+                    )
+                    .build()
+            }
+        };
+        let describe_cluster = mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .match_requests(|q| q.db_cluster_identifier() == Some("drill-ledger-r1"))
+            .sequence()
+            .error(|| {
+                DescribeDBClustersError::DbClusterNotFoundFault(
+                    aws_sdk_rds::types::error::DbClusterNotFoundFault::builder().build(),
+                )
+            })
+            .output(cluster("available"))
+            .output(cluster("available"))
+            .build();
+        let tag = mock!(aws_sdk_rds::Client::add_tags_to_resource)
+            .match_requests(move |q| {
+                q.resource_name() == Some(cluster_arn)
+                    && q.tags()
+                        .iter()
+                        .any(|t| t.key() == Some(TAG_RUN_ID) && t.value() == Some("R1"))
+                    && q.tags().iter().any(|t| t.key() == Some(TAG_EXPIRES_AT))
+            })
+            .then_output(|| {
+                aws_sdk_rds::operation::add_tags_to_resource::AddTagsToResourceOutput::builder()
+                    .build()
+            });
+        let create = mock!(aws_sdk_rds::Client::create_db_instance)
+            .match_requests(|q| {
+                q.db_instance_identifier() == Some("drill-ledger-r1-a")
+                    && q.db_cluster_identifier() == Some("drill-ledger-r1")
+                    && q.db_instance_class() == Some("db.r6g.large")
+                    && q.engine() == Some("aurora-postgresql")
+                    && q.publicly_accessible() == Some(false)
+                    && q.tags()
+                        .iter()
+                        .any(|t| t.key() == Some(TAG_RUN_ID) && t.value() == Some("R1"))
+            })
+            .then_output(|| {
+                aws_sdk_rds::operation::create_db_instance::CreateDbInstanceOutput::builder()
+                    .build()
+            });
+        let describe_instance = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|q| q.db_instance_identifier() == Some("drill-ledger-r1-a"))
+            .sequence()
+            .output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("drill-ledger-r1-a")
+                            .db_instance_status("creating")
+                            .build(),
+                    )
+                    .build()
+            })
+            .output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("drill-ledger-r1-a")
+                            .db_instance_status("available")
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let rds = mock_client!(
+            aws_sdk_rds,
+            RuleMode::MatchAny,
+            &[&describe_cluster, &tag, &create, &describe_instance]
+        );
+        let cx = RunContext {
+            run_id: "R1".into(),
+            tied: true,
+        };
+        let waited = r
+            .restore_aurora_with(&backup, &rds, "eu-west-1", &cx, &ch)
+            .await
+            .unwrap();
+        assert_eq!(
+            (start.num_calls(), tag.num_calls(), create.num_calls()),
+            (1, 1, 1)
+        );
+        // Two looks at the job, one at the cluster, two at the instance.
+        assert_eq!(waited.polls, 5);
+        assert_eq!(
+            r.restored,
+            Some(("drill-ledger-r1".to_owned(), "eu-west-1".to_owned()))
+        );
+        assert_eq!(r.member.as_deref(), Some("drill-ledger-r1-a"));
+        assert_eq!(r.job_id.as_deref(), Some("job-5"));
     }
 }
