@@ -421,6 +421,19 @@ impl BackupRestore {
         let session = self.session()?;
         let backup = session.backup(Some(&region));
         let s3 = session.s3(Some(&region));
+        self.restore_s3_with(&backup, &s3, &region, cx, chosen)
+            .await
+    }
+
+    pub(super) async fn restore_s3_with(
+        &mut self,
+        backup: &BackupClient,
+        s3: &aws_sdk_s3::Client,
+        region: &str,
+        cx: &RunContext,
+        chosen: &Chosen,
+    ) -> Result<Waited, ProviderError> {
+        let (backup, s3, region) = (backup.clone(), s3.clone(), region.to_owned());
         let endpoint = self.settings.endpoint_url.clone();
         let endpoint = endpoint.as_deref();
         let template =
@@ -2510,5 +2523,118 @@ mod tests {
         );
         assert_eq!(r.member.as_deref(), Some("drill-ledger-r1-a"));
         assert_eq!(r.job_id.as_deref(), Some("job-5"));
+    }
+
+    /// Issue 17: the whole restore of an S3 recovery point on the SDK's mocks: the new
+    /// bucket is checked absent, the job started (type S3, the S3 restore role, a new bucket
+    /// named with the run id), and the bucket tagged with the run once the job is done; a
+    /// bucket that exists already is refused before any job starts.
+    #[tokio::test(start_paused = true)]
+    async fn issue_17_an_s3_recovery_point_restores_end_to_end_on_the_sdk_mocks() {
+        use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
+        use aws_sdk_s3::operation::head_bucket::{HeadBucketError, HeadBucketOutput};
+        use aws_sdk_s3::operation::put_bucket_tagging::PutBucketTaggingOutput;
+
+        let checked = crate::drill::load_drill(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("drills/invoices-backup-s3.toml"),
+        );
+        let plan = checked
+            .plan
+            .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+        let settings = AwsSettings::of(&plan.provider).unwrap();
+        let mut r = BackupRestore::new(&plan, &plan.restores[0], settings).unwrap();
+        let ch = chosen("S3", "arn:aws:s3:::invoices-archive");
+        r.resource = Some(fit("invoices", &ch, &r.target, r.connect.is_some()).unwrap());
+        r.chosen = Some(ch.clone());
+
+        let meta =
+            mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata).then_output(|| {
+                GetRecoveryPointRestoreMetadataOutput::builder()
+                    .restore_metadata("DestinationBucketName", "invoices-archive")
+                    .restore_metadata("NewBucket", "false")
+                    .build()
+            });
+        let start = mock!(aws_sdk_backup::Client::start_restore_job)
+            .match_requests(|q| {
+                let m = q.metadata().unwrap();
+                q.resource_type() == Some("S3")
+                    && q.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-s3-restore")
+                    && m["DestinationBucketName"] == "drill-invoices-r1"
+                    && m["NewBucket"] == "true"
+                    && m["CreationToken"] == "R1"
+            })
+            .then_output(|| {
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-8")
+                    .build()
+            });
+        let done = mock!(aws_sdk_backup::Client::describe_restore_job).then_output(|| {
+            DescribeRestoreJobOutput::builder()
+                .restore_job_id("job-8")
+                .status(RestoreJobStatus::Completed)
+                .created_resource_arn("arn:aws:s3:::drill-invoices-r1")
+                .build()
+        });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&meta, &start, &done]);
+        let absent = mock!(aws_sdk_s3::Client::head_bucket)
+            .match_requests(|q| q.bucket() == Some("drill-invoices-r1"))
+            .then_error(|| {
+                HeadBucketError::NotFound(aws_sdk_s3::types::error::NotFound::builder().build())
+            });
+        let tag = mock!(aws_sdk_s3::Client::put_bucket_tagging)
+            .match_requests(|q| {
+                q.bucket() == Some("drill-invoices-r1")
+                    && q.tagging().is_some_and(|t| {
+                        t.tag_set()
+                            .iter()
+                            .any(|t| t.key() == TAG_RUN_ID && t.value() == "R1")
+                    })
+            })
+            .then_output(|| PutBucketTaggingOutput::builder().build());
+        let s3 = s3_mock(&[&absent, &tag]);
+        let cx = RunContext {
+            run_id: "R1".into(),
+            tied: true,
+        };
+        let w = r
+            .restore_s3_with(&backup, &s3, "us-east-1", &cx, &ch)
+            .await
+            .unwrap();
+        assert_eq!(w.polls, 1);
+        assert_eq!((start.num_calls(), tag.num_calls()), (1, 1));
+        assert_eq!(
+            r.bucket,
+            Some(("drill-invoices-r1".to_owned(), "us-east-1".to_owned()))
+        );
+        assert_eq!(r.restored_to(), Some(at(2_000)), "the point's creation");
+
+        // The bucket exists already: refused, no job.
+        let settings = AwsSettings::of(&plan.provider).unwrap();
+        let mut r = BackupRestore::new(&plan, &plan.restores[0], settings).unwrap();
+        r.resource = Some(BackupResource::S3);
+        r.chosen = Some(ch.clone());
+        let present = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let s3 = s3_mock(&[&present]);
+        let start = mock!(aws_sdk_backup::Client::start_restore_job).then_output(|| {
+            StartRestoreJobOutput::builder()
+                .restore_job_id("job-9")
+                .build()
+        });
+        let backup = mock_client!(aws_sdk_backup, RuleMode::MatchAny, &[&start]);
+        let e = r
+            .restore_s3_with(&backup, &s3, "us-east-1", &cx, &ch)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "refusing to restore into s3://drill-invoices-r1: the bucket exists already"
+            ),
+            "{}",
+            e.message
+        );
+        assert_eq!(start.num_calls(), 0);
+        assert_eq!(r.bucket, None, "nothing for teardown to delete");
     }
 }
