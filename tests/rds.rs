@@ -1203,3 +1203,77 @@ security_groups = ["{}"]"#,
     assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
     assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
 }
+
+/// Issue 17: a run killed while its cluster snapshot copy is being made leaves the copy in the
+/// DR region; `sweep` finds it there (the region the reports recorded) by its run tag and
+/// deletes it, as it does instance snapshot copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_sweep_removes_a_killed_runs_cluster_snapshot_copy() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_cluster_with_snapshot(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_snapshot"
+source = "ledger-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_class = "db.r6g.large"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    s.proxy
+        .hold_for("CopyDBClusterSnapshot", Duration::from_secs(600));
+    let reports = s.dir.path().join("reports");
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--reports")
+        .arg(&reports)
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.proxy.count("CopyDBClusterSnapshot") == 0
+        || s.proxy.count("DescribeDBClusterSnapshots") < 4
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let left = tagged(&s.moto, "us-west-2").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        left[0].starts_with("cluster snapshot drill-copy-"),
+        "{left:?}"
+    );
+    // The killed run wrote no report: the DR region is named to the sweep.
+    let (code, out, err) = sweep(&s.moto, &["--older-than", "0s", "--region", "us-west-2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("RDS cluster snapshot drill-copy-") && out.contains("(us-west-2)"),
+        "{out}"
+    );
+    assert_eq!(
+        s.proxy.count("DeleteDBClusterSnapshot"),
+        0,
+        "sweep went to moto directly"
+    );
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    // The source's own manual snapshot is never a candidate.
+    let (_, out, _) = sweep(&s.moto, &["--older-than", "0s", "--dry-run"]);
+    assert!(!out.contains("ledger-manual-1"), "{out}");
+}
