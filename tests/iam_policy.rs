@@ -78,7 +78,8 @@ const S3_CALLS: &[(&str, &[&str], &[&str])] = &[
     ("delete_bucket", &["s3:DeleteBucket"], &[S3, SWEEP]),
     ("create_bucket", &["s3:CreateBucket"], &[S3]),
     ("put_bucket_tagging", &["s3:PutBucketTagging"], &[S3]),
-    ("get_bucket_tagging", &["s3:GetBucketTagging"], &[SWEEP]),
+    // Sweep reads run tags; a Backup S3 restore's teardown checks its bucket's.
+    ("get_bucket_tagging", &["s3:GetBucketTagging"], &[S3, SWEEP]),
     ("list_buckets", &["s3:ListAllMyBuckets"], &[SWEEP]),
     (
         "get_object_lock_configuration",
@@ -107,6 +108,12 @@ const OTHER: &[(&str, &[&str])] = &[
             "rds:DescribeDBClusters",
             "rds:DescribeDBSnapshots",
             "rds:DescribeDBInstanceAutomatedBackups",
+            "rds:DescribeDBClusterSnapshots",
+            "rds:RestoreDBClusterFromSnapshot",
+            "rds:CopyDBClusterSnapshot",
+            "rds:DeleteDBClusterSnapshot",
+            "kms:CreateGrant",
+            "kms:DescribeKey",
             "rds:RestoreDBInstanceToPointInTime",
             "rds:RestoreDBInstanceFromDBSnapshot",
             "rds:RestoreDBClusterToPointInTime",
@@ -136,6 +143,8 @@ const OTHER: &[(&str, &[&str])] = &[
             "rds:DeleteDBInstance",
             "rds:DeleteDBCluster",
             "rds:DeleteDBSnapshot",
+            "rds:DescribeDBClusterSnapshots",
+            "rds:DeleteDBClusterSnapshot",
         ],
     ),
 ];
@@ -324,4 +333,80 @@ fn the_record_store_statement_grants_what_the_store_calls_and_no_delete() {
         "the store never deletes: {granted:?}"
     );
     assert!(grants(&allowed(&policy), "sts:AssumeRole"));
+}
+
+/// `describe_db_cluster_snapshots` → `DescribeDBClusterSnapshots`: an SDK method's IAM action.
+fn action_of(method: &str) -> String {
+    method
+        .split('_')
+        .map(|w| match w {
+            "db" => "DB".to_owned(),
+            w => {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect()
+}
+
+/// Issue 17: every RDS and AWS Backup call in the code (found by its SDK method name) is
+/// granted by the drill policy, so a new call without its policy line fails here; and the
+/// restore role the drill passes to AWS Backup for S3 is passable.
+#[test]
+fn every_rds_and_backup_call_in_the_code_is_granted() {
+    let mut files = Vec::new();
+    sources(&common::root().join("src/provider/aws"), &mut files);
+    let rds = regex::Regex::new(
+        r"\.((?:describe|restore|copy|delete|create|modify)_db_[a-z_]+|add_tags_to_resource)\(\)",
+    )
+    .unwrap();
+    let backup = regex::Regex::new(
+        r"\.(start_restore_job|describe_restore_job|describe_recovery_point|get_recovery_point_restore_metadata|list_recovery_points_by_backup_vault|put_restore_validation_result)\(\)",
+    )
+    .unwrap();
+    let mut actions = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for m in rds.captures_iter(&text) {
+            actions.insert(format!("rds:{}", action_of(&m[1])));
+        }
+        for m in backup.captures_iter(&text) {
+            actions.insert(format!("backup:{}", action_of(&m[1])));
+        }
+    }
+    for a in [
+        "rds:RestoreDBClusterFromSnapshot",
+        "rds:CopyDBClusterSnapshot",
+        "rds:DescribeDBInstanceAutomatedBackups",
+        "backup:StartRestoreJob",
+    ] {
+        assert!(
+            actions.contains(a),
+            "the scan no longer finds {a}: {actions:?}"
+        );
+    }
+    let granted = allowed(&load(DRILL));
+    let missing: Vec<&String> = actions.iter().filter(|a| !grants(&granted, a)).collect();
+    assert!(
+        missing.is_empty(),
+        "{DRILL} does not grant what the code calls: {missing:?}"
+    );
+    // The drill's PassRole names both restore roles (RDS/Aurora, and S3).
+    let policy = load(DRILL);
+    let pass = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "iam:PassRole")
+        .expect("a PassRole statement");
+    let roles = pass["Resource"].to_string();
+    for role in ["role/drill-restore", "role/drill-s3-restore"] {
+        assert!(roles.contains(role), "PassRole lacks {role}: {roles}");
+    }
+    assert_eq!(
+        action_of("describe_db_instance_automated_backups"),
+        "DescribeDBInstanceAutomatedBackups"
+    );
 }

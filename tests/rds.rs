@@ -940,3 +940,340 @@ security_groups = ["{}"]"#,
     assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
     assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
 }
+
+/// Issue 17: an Aurora cluster snapshot, encrypted, copied to the DR region with the
+/// pre-signed URL and the DR key, restored there with RestoreDBClusterFromSnapshot plus one
+/// instance, each create call carrying the drill's isolation and tags; RPO from the
+/// snapshot's create time; everything removed, the source region as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_an_aurora_cluster_snapshot_copied_to_the_dr_region_is_restored_and_removed() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_cluster_with_snapshot(&s.moto).await;
+    s.proxy.rewrite(
+        "DescribeDBClusterSnapshots",
+        "<StorageEncrypted>false</StorageEncrypted>",
+        "<StorageEncrypted>true</StorageEncrypted>",
+    );
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&s.moto.sdk().await)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    let key = kms.create_key().send().await.unwrap();
+    let key = key.key_metadata().unwrap().arn().unwrap().to_owned();
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_snapshot"
+source = "ledger-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+copy_kms_key = "{key}"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_identifier = "drill-ledger-{{run_id}}-a"
+instance_class = "db.r6g.large"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    let snap_time = s
+        .moto
+        .rds("us-east-1")
+        .await
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier("ledger-manual-1")
+        .send()
+        .await
+        .unwrap()
+        .db_cluster_snapshots()[0]
+        .snapshot_create_time()
+        .map(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().unwrap()).unwrap())
+        .unwrap();
+    let before_east = describe_all(&s.moto, "us-east-1").await;
+    let before_west = describe_all(&s.moto, "us-west-2").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let report = ran
+        .report
+        .as_ref()
+        .unwrap_or_else(|| panic!("no report; stderr:\n{}", ran.stderr));
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let names: Vec<&str> = report.restores[0]
+        .phases
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "resolve", "copy", "restore", "prepare", "verify", "teardown"
+        ]
+    );
+    let rp = report.restores[0].recovery_point.as_ref().unwrap();
+    assert_eq!(rp.kind, "cluster_snapshot");
+    assert!(
+        rp.id.ends_with(":cluster-snapshot:ledger-manual-1"),
+        "{}",
+        rp.id
+    );
+    // RPO from metadata: the incident (run start) minus the snapshot's create time, as
+    // moto itself reports it.
+    assert_eq!(
+        report.measured.rpo_source,
+        Some(restore_drill::report::RpoSource::Metadata)
+    );
+    let want = (report.incident_at - snap_time).num_milliseconds() as f64 / 1e3;
+    let rpo = report.measured.rpo_seconds.unwrap();
+    assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
+    // RTO covers the copy and the restore (both held by the proxy) plus the allowance.
+    let (copy, restore) = (phase(report, "copy"), phase(report, "restore"));
+    assert!(
+        copy.polls >= 3 && copy.seconds >= HOLD.as_secs_f64(),
+        "{copy:?}"
+    );
+    assert!(
+        restore.polls >= 4,
+        "cluster and instance waited for: {restore:?}"
+    );
+    let rto = report.measured.rto_seconds.unwrap();
+    assert!(rto >= 60.0 + copy.seconds + restore.seconds, "{rto}");
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.kind, "rds_cluster");
+    assert_eq!(target.details["region"], "us-west-2");
+    assert!(target.details["instance"].ends_with("-a"));
+
+    // The copy: pre-signed for the source region, with the DR key.
+    let url = s
+        .proxy
+        .field("CopyDBClusterSnapshot", "PreSignedUrl")
+        .expect("the copy carries a PreSignedUrl");
+    assert!(
+        url.starts_with(
+            "https://rds.us-east-1.amazonaws.com/?Action=CopyDBClusterSnapshot&Version=2014-10-31&\
+             SourceDBClusterSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A"
+        ),
+        "{url}"
+    );
+    let encoded_key = restore_drill::provider::aws::presign::encode(&key);
+    assert!(
+        url.contains(&format!(
+            "&KmsKeyId={encoded_key}&DestinationRegion=us-west-2&"
+        )),
+        "{url}"
+    );
+    assert_eq!(
+        s.proxy
+            .field("CopyDBClusterSnapshot", "KmsKeyId")
+            .as_deref(),
+        Some(key.as_str())
+    );
+    // Isolation and tags on each create call.
+    let sent = s.proxy.bodies("RestoreDBClusterFromSnapshot");
+    assert_eq!(sent.len(), 1);
+    for part in [
+        "DBSubnetGroupName=drill-isolated".to_owned(),
+        format!("VpcSecurityGroupIds.VpcSecurityGroupId.1={}", s.sg),
+        "DeletionProtection=false".to_owned(),
+        "Engine=aurora-postgresql".to_owned(),
+        "SnapshotIdentifier=drill-copy-".to_owned(),
+        "Key=restore-drill:run-id".to_owned(),
+        "Key=restore-drill:expires-at".to_owned(),
+    ] {
+        assert!(sent[0].contains(&part), "{part} missing in {}", sent[0]);
+    }
+    let member = s.proxy.bodies("CreateDBInstance");
+    assert_eq!(member.len(), 1);
+    for part in [
+        "PubliclyAccessible=false",
+        "DBInstanceClass=db.r6g.large",
+        "Key=restore-drill:run-id",
+    ] {
+        assert!(member[0].contains(part), "{part} missing in {}", member[0]);
+    }
+    assert_eq!(s.proxy.count("ModifyDBCluster"), 1, "the drill's password");
+    assert_eq!(s.proxy.count("DeleteDBInstance"), 1);
+    assert_eq!(s.proxy.count("DeleteDBCluster"), 1);
+    assert_eq!(s.proxy.count("DeleteDBClusterSnapshot"), 1);
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    // The restored cluster's automated backups go with it: DeleteAutomatedBackups=true
+    // (moto ignores the flag; `describe_all` says how that is accounted for).
+    assert_eq!(
+        s.proxy
+            .field("DeleteDBCluster", "DeleteAutomatedBackups")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before_east);
+    assert_eq!(describe_all(&s.moto, "us-west-2").await, before_west);
+    assert_no_secret(s.dir.path(), &ran);
+}
+
+/// Issue 17: the same in the source's region from a named snapshot, without a copy (no copy
+/// phase, no pre-signed URL); an encrypted snapshot copied without `copy_kms_key` is refused
+/// at resolve, and a named snapshot that does not exist is the restore's failure (exit 11),
+/// both before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_an_aurora_cluster_snapshot_in_place_and_its_refusals() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_cluster_with_snapshot(&s.moto).await;
+    let restore = |extra: &str| {
+        format!(
+            r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_snapshot"
+source = "ledger-prod"
+{extra}
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+            s.sg
+        )
+    };
+    let before = describe_all(&s.moto, "us-east-1").await;
+    s.write(&restore(r#"snapshot = "ledger-manual-1""#));
+    // No target.instance_class: the source writer's class would be copied, and the source
+    // has no writer; the drill is told to name one.
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().expect("a report");
+    let msg = phase(report, "restore").error.clone().unwrap();
+    assert!(msg.contains("set target.instance_class"), "{msg}");
+    assert_eq!(s.proxy.count("RestoreDBClusterFromSnapshot"), 0);
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+
+    s.write(&restore(r#"snapshot = "ledger-manual-1""#).replace(
+        "subnet_group",
+        "instance_class = \"db.r6g.large\"\nsubnet_group",
+    ));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().unwrap();
+    let names: Vec<&str> = report.restores[0]
+        .phases
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["resolve", "restore", "prepare", "verify", "teardown"]
+    );
+    assert_eq!(s.proxy.count("CopyDBClusterSnapshot"), 0);
+    assert_eq!(s.proxy.count("RestoreDBClusterFromSnapshot"), 1);
+    assert_eq!(
+        s.proxy
+            .field("RestoreDBClusterFromSnapshot", "SnapshotIdentifier")
+            .as_deref(),
+        Some("ledger-manual-1")
+    );
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+
+    // Encrypted, copied without a key for the DR region: refused at resolve.
+    s.proxy.rewrite(
+        "DescribeDBClusterSnapshots",
+        "<StorageEncrypted>false</StorageEncrypted>",
+        "<StorageEncrypted>true</StorageEncrypted>",
+    );
+    s.write(&restore(
+        "snapshot = \"latest_manual\"\ncopy_to_region = \"us-west-2\"",
+    ));
+    let calls = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().unwrap();
+    let msg = phase(report, "resolve").error.clone().unwrap();
+    assert!(
+        msg.starts_with("cluster snapshot ledger-manual-1 is encrypted")
+            && msg.contains("set copy_kms_key to a key in us-west-2"),
+        "{msg}"
+    );
+    let after: Vec<String> = s.proxy.calls()[calls..].to_vec();
+    assert!(after.iter().all(|c| c.starts_with("Describe")), "{after:?}");
+
+    // A snapshot that is not there: the restore's failure, nothing created.
+    s.write(&restore(r#"snapshot = "ledger-gone""#));
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 11, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().unwrap();
+    let msg = phase(report, "resolve").error.clone().unwrap();
+    assert_eq!(msg, "cluster snapshot ledger-gone not found in us-east-1");
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}
+
+/// Issue 17: a run killed while its cluster snapshot copy is being made leaves the copy in the
+/// DR region; `sweep` finds it there (the region the reports recorded) by its run tag and
+/// deletes it, as it does instance snapshot copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_sweep_removes_a_killed_runs_cluster_snapshot_copy() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_cluster_with_snapshot(&s.moto).await;
+    s.write(&format!(
+        r#"[[restore]]
+id = "orders"
+kind = "rds_cluster_snapshot"
+source = "ledger-prod"
+snapshot = "latest_manual"
+to = "latest"
+copy_to_region = "us-west-2"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_class = "db.r6g.large"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+        s.sg
+    ));
+    s.proxy
+        .hold_for("CopyDBClusterSnapshot", Duration::from_secs(600));
+    let reports = s.dir.path().join("reports");
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(s.dir.path().join("drill.toml"))
+        .arg("--reports")
+        .arg(&reports)
+        .envs(s.moto.env())
+        .env("RD_TEST_PW", PW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.proxy.count("CopyDBClusterSnapshot") == 0
+        || s.proxy.count("DescribeDBClusterSnapshots") < 4
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let left = tagged(&s.moto, "us-west-2").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        left[0].starts_with("cluster snapshot drill-copy-"),
+        "{left:?}"
+    );
+    // The killed run wrote no report: the DR region is named to the sweep.
+    let (code, out, err) = sweep(&s.moto, &["--older-than", "0s", "--region", "us-west-2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("RDS cluster snapshot drill-copy-") && out.contains("(us-west-2)"),
+        "{out}"
+    );
+    assert_eq!(
+        s.proxy.count("DeleteDBClusterSnapshot"),
+        0,
+        "sweep went to moto directly"
+    );
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    // The source's own manual snapshot is never a candidate.
+    let (_, out, _) = sweep(&s.moto, &["--older-than", "0s", "--dry-run"]);
+    assert!(!out.contains("ledger-manual-1"), "{out}");
+}

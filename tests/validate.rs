@@ -51,6 +51,7 @@ fn every_restore_kind_has_an_example() {
         "rds_cluster_pitr",
         "s3_versions",
         "backup_recovery_point",
+        "rds_cluster_snapshot",
     ] {
         assert!(kinds.contains(kind), "no example drill of kind {kind}");
     }
@@ -187,6 +188,28 @@ const BAD: &[(&str, &[&str])] = &[
             "absurd-times.toml:14:11: timeouts: key \"restore\": invalid duration \"99999999999d\": it is longer than ten years (3650d); write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
             "absurd-times.toml:15:10: timeouts: key \"verify\": invalid duration \"100ms\": \"ms\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
             "absurd-times.toml:21:6: restore \"orders\": key \"to\": invalid relative time \"-2w\" (expected e.g. \"-30m\" or \"-2h\"): invalid duration \"2w\": \"w\" is not a unit; write whole numbers with s, m, h or d, e.g. \"90s\", \"15m\", \"4h\", \"1h 30m\" or \"30d\"",
+        ],
+    ),
+    (
+        // Issue 17: an Aurora cluster snapshot's keys, each problem with its line.
+        "cluster-snapshot-keys",
+        &[
+            "cluster-snapshot-keys.toml:14:6: restore \"ledger\": key \"to\" has no meaning when \"snapshot\" names a snapshot (\"ledger-manual-1\"); remove one of them",
+            "cluster-snapshot-keys.toml:18:10: restore \"ledger\": key \"target.region\" (\"us-east-1\") differs from \"copy_to_region\" (\"eu-central-1\"): the copy is restored where it was copied",
+            "cluster-snapshot-keys.toml:29:16: restore \"ledger-b\": key \"copy_kms_key\" needs \"copy_to_region\"",
+            "cluster-snapshot-keys.toml:31:14: restore \"ledger-b\": missing \"target.subnet_group\": without an isolated DB subnet group the restore lands in the default VPC, next to production; name one, or set target.allow_shared_network = true",
+            "cluster-snapshot-keys.toml:31:14: restore \"ledger-b\": missing \"target.security_groups\": without them the restore gets the VPC's default security group; name isolated ones, or set target.allow_shared_network = true",
+            "cluster-snapshot-keys.toml:32:23: restore \"ledger-b\": key \"target.instance_identifier\": the target \"ledger-prod\" is the source itself; a drill never writes to its source (use a name with {run_id})",
+        ],
+    ),
+    (
+        // Issue 17: an AWS Backup target must fit the recovery point's resource type.
+        "backup-target-misfit",
+        &[
+            "backup-target-misfit.toml:16:10: restore \"invoices\": key \"target.bucket\": the target \"invoices-archive\" is the source itself; a drill never writes to its source (use a name with {run_id})",
+            "backup-target-misfit.toml:17:10: restore \"invoices\": key \"target.prefix\": an AWS Backup restore of an S3 recovery point keeps each object's own key (StartRestoreJob has no destination prefix); restore into a new bucket named with {run_id} (target.bucket) instead",
+            "backup-target-misfit.toml:18:16: restore \"invoices\": key \"target.subnet_group\": an S3 recovery point restores into a bucket (target.bucket), not a database (recovery points of arn:aws:s3:::invoices-archive are of type S3)",
+            "backup-target-misfit.toml:21:6: restore \"ledger\": key \"target.instance_class\": an Aurora recovery point restores a cluster without instances: target.instance_class names the class of the one instance added (recovery points of arn:aws:rds:us-east-1:123456789012:cluster:ledger-prod are of type Aurora)",
         ],
     ),
     (
@@ -572,7 +595,8 @@ fn item_6_files_a_drill_reads_are_checked_before_anything_runs() {
 fn item_1_a_backup_restore_never_skips_the_drills_isolation() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("drills/payments-backup.toml")).unwrap();
-    // A bucket target (documented once): refused, and the isolation is still required.
+    // A bucket target for an RDS instance's recovery point: refused (issue 17: it fits S3
+    // recovery points only), and the isolation is still required.
     let bucket = text
         .replace(
             "subnet_group = \"drill-isolated\"\n",
@@ -584,7 +608,7 @@ fn item_1_a_backup_restore_never_skips_the_drills_isolation() {
     let run = restore_drill(&["validate", file.to_str().unwrap()]);
     assert_eq!(run.code, 20, "{}", run.stderr);
     assert!(
-        run.stderr.contains("key \"target.bucket\": restoring AWS Backup recovery points of S3 buckets is not supported yet"),
+        run.stderr.contains("key \"target.bucket\": a database recovery point (RDS or Aurora) is restored into an instance or cluster, not a bucket (recovery points of arn:aws:rds:us-east-1:123456789012:db:payments-prod are of type RDS)"),
         "{}",
         run.stderr
     );

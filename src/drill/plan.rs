@@ -138,7 +138,8 @@ impl RestorePlan {
             RestoreKind::PgPitr { .. }
             | RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
-            | RestoreKind::RdsClusterPitr { .. } => true,
+            | RestoreKind::RdsClusterPitr { .. }
+            | RestoreKind::RdsClusterSnapshot { .. } => true,
             RestoreKind::S3Versions { .. } => false,
             RestoreKind::BackupRecoveryPoint { connect, .. } => connect.is_some(),
         }
@@ -153,7 +154,9 @@ impl RestoreKind {
             | RestoreKind::RdsPitr { to, .. }
             | RestoreKind::RdsClusterPitr { to, .. }
             | RestoreKind::S3Versions { to, .. } => Some(*to),
-            RestoreKind::RdsSnapshot { .. } | RestoreKind::BackupRecoveryPoint { .. } => None,
+            RestoreKind::RdsSnapshot { .. }
+            | RestoreKind::RdsClusterSnapshot { .. }
+            | RestoreKind::BackupRecoveryPoint { .. } => None,
         }
     }
 }
@@ -200,6 +203,15 @@ pub enum RestoreKind {
         target: BackupTarget,
         connect: Option<Connect>,
     },
+    /// An Aurora cluster snapshot (optionally copied to the DR region first), restored with
+    /// `RestoreDBClusterFromSnapshot` plus one instance.
+    RdsClusterSnapshot {
+        source: String,
+        snapshot: SnapshotSelector,
+        copy: Option<SnapshotCopy>,
+        target: ClusterTarget,
+        connect: Connect,
+    },
 }
 
 impl RestoreKind {
@@ -211,6 +223,7 @@ impl RestoreKind {
             RestoreKind::RdsClusterPitr { .. } => "rds_cluster_pitr",
             RestoreKind::S3Versions { .. } => "s3_versions",
             RestoreKind::BackupRecoveryPoint { .. } => "backup_recovery_point",
+            RestoreKind::RdsClusterSnapshot { .. } => "rds_cluster_snapshot",
         }
     }
 }
@@ -278,8 +291,125 @@ pub struct BackupTarget {
     pub subnet_group: Option<String>,
     pub security_groups: Vec<String>,
     pub allow_shared_network: bool,
+    /// An S3 recovery point's new bucket (a template with `{run_id}`).
     pub bucket: Option<String>,
     pub prefix: Option<String>,
+    /// The one instance added to a restored Aurora cluster (a template like `identifier`);
+    /// `None` for the default `rd-{restore}-{run_id}-1`.
+    pub instance_identifier: Option<String>,
+}
+
+/// What an AWS Backup recovery point holds, from its resource type (or a `resource_arn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupResource {
+    /// `RDS`: an RDS DB instance.
+    RdsInstance,
+    /// `Aurora`: an Aurora cluster, restored with one instance added.
+    Aurora,
+    /// `S3`: a bucket, restored into a new bucket.
+    S3,
+}
+
+impl BackupResource {
+    /// From a recovery point's `ResourceType`.
+    pub fn of_type(t: &str) -> Option<Self> {
+        match t {
+            "RDS" => Some(BackupResource::RdsInstance),
+            "Aurora" => Some(BackupResource::Aurora),
+            "S3" => Some(BackupResource::S3),
+            _ => None,
+        }
+    }
+
+    /// From a protected resource's ARN (`arn:*:s3:::bucket`, `arn:*:rds:...:db:x`,
+    /// `arn:*:rds:...:cluster:x`).
+    pub fn of_arn(arn: &str) -> Option<Self> {
+        let mut p = arn.splitn(6, ':');
+        if p.next()? != "arn" {
+            return None;
+        }
+        let _partition = p.next()?;
+        let service = p.next()?;
+        let (_region, _account) = (p.next()?, p.next()?);
+        let resource = p.next()?;
+        match service {
+            "s3" => Some(BackupResource::S3),
+            "rds" if resource.starts_with("cluster:") => Some(BackupResource::Aurora),
+            "rds" if resource.starts_with("db:") => Some(BackupResource::RdsInstance),
+            _ => None,
+        }
+    }
+
+    /// The `ResourceType` AWS Backup names it by.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            BackupResource::RdsInstance => "RDS",
+            BackupResource::Aurora => "Aurora",
+            BackupResource::S3 => "S3",
+        }
+    }
+}
+
+/// The target keys that do not fit a recovery point of type `r` (each with why), so a drill
+/// is told before a restore job starts.
+pub fn backup_target_misfits(
+    r: BackupResource,
+    t: &BackupTarget,
+    has_connect: bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    let db_keys: [(&str, bool); 6] = [
+        ("target.identifier", t.identifier.is_some()),
+        ("target.instance_class", t.instance_class.is_some()),
+        ("target.subnet_group", t.subnet_group.is_some()),
+        ("target.security_groups", !t.security_groups.is_empty()),
+        ("target.allow_shared_network", t.allow_shared_network),
+        (
+            "target.instance_identifier",
+            t.instance_identifier.is_some(),
+        ),
+    ];
+    match r {
+        BackupResource::S3 => {
+            for (key, given) in db_keys {
+                if given {
+                    out.push((key, "an S3 recovery point restores into a bucket (target.bucket), not a database"));
+                }
+            }
+            if has_connect {
+                out.push((
+                    "connect",
+                    "an S3 recovery point restores a bucket: there is no database to connect to",
+                ));
+            }
+            if t.bucket.is_none() {
+                out.push(("target.bucket", "an S3 recovery point needs target.bucket: the new bucket it is restored into, named with {run_id}"));
+            }
+        }
+        BackupResource::RdsInstance | BackupResource::Aurora => {
+            for (key, given) in [
+                ("target.bucket", t.bucket.is_some()),
+                ("target.prefix", t.prefix.is_some()),
+            ] {
+                if given {
+                    out.push((key, "a database recovery point (RDS or Aurora) is restored into an instance or cluster, not a bucket"));
+                }
+            }
+            if r == BackupResource::RdsInstance && t.instance_identifier.is_some() {
+                out.push((
+                    "target.instance_identifier",
+                    "an RDS instance's recovery point restores one instance (target.identifier); instance_identifier is for Aurora clusters",
+                ));
+            }
+            if r == BackupResource::Aurora && t.instance_class.is_none() {
+                out.push((
+                    "target.instance_class",
+                    "an Aurora recovery point restores a cluster without instances: target.instance_class names the class of the one instance added",
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

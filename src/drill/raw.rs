@@ -85,6 +85,7 @@ pub(crate) const RESTORE_KINDS: &[&str] = &[
     "rds_cluster_pitr",
     "s3_versions",
     "backup_recovery_point",
+    "rds_cluster_snapshot",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +221,8 @@ pub(crate) struct RawBackupTarget {
     pub(crate) allow_shared_network: Option<bool>,
     pub(crate) bucket: Option<Text>,
     pub(crate) prefix: Option<Text>,
+    /// The one instance added to a restored Aurora cluster (Aurora recovery points only).
+    pub(crate) instance_identifier: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +248,23 @@ pub(crate) struct RawWarmup {
     pub(crate) query: Text,
     pub(crate) until_p95: Text,
     pub(crate) max: Text,
+}
+
+/// `kind = "rds_cluster_snapshot"`: an Aurora cluster snapshot, like `rds_snapshot`'s keys
+/// with a cluster target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRdsClusterSnapshot {
+    pub(crate) id: Text,
+    /// The source Aurora cluster's identifier.
+    pub(crate) source: Text,
+    /// `latest_automated` (default), `latest_manual`, or a cluster snapshot identifier / ARN.
+    pub(crate) snapshot: Option<Text>,
+    pub(crate) to: Option<Spanned<TimeText>>,
+    pub(crate) copy_to_region: Option<Text>,
+    pub(crate) copy_kms_key: Option<Text>,
+    pub(crate) target: RawClusterTarget,
+    pub(crate) connect: RawConnect,
 }
 
 pub(crate) const CHECK_KINDS: &[&str] = &[

@@ -256,6 +256,46 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             instance(w, plan, r, "Aurora cluster", &target.cluster, Some(one));
             conn(w, connect);
         }
+        RestoreKind::RdsClusterSnapshot {
+            source,
+            snapshot,
+            copy,
+            target,
+            connect,
+        } => {
+            let which = match snapshot {
+                SnapshotSelector::LatestAutomated(p) => {
+                    format!("the newest automated cluster snapshot at or before {p}")
+                }
+                SnapshotSelector::LatestManual(p) => {
+                    format!("the newest manual cluster snapshot at or before {p}")
+                }
+                SnapshotSelector::Id(id) => format!("cluster snapshot \"{id}\""),
+            };
+            let _ = writeln!(w, "  from      {which} of Aurora cluster \"{source}\"");
+            if let Some(c) = copy {
+                let kms = match &c.kms_key {
+                    Some(k) => format!(", encrypted with {k}"),
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    w,
+                    "  copy      to {}{kms} (timed as phase \"copy\"); the copy is deleted at teardown",
+                    c.region
+                );
+            }
+            let one = format!(
+                "with one instance \"{}\"",
+                super::validate::render_template(
+                    &target.instance_identifier,
+                    &plan.name,
+                    &r.id,
+                    "{run_id}"
+                )
+            );
+            instance(w, plan, r, "Aurora cluster", &target.cluster, Some(one));
+            conn(w, connect);
+        }
         RestoreKind::S3Versions {
             bucket,
             prefix,

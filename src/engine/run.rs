@@ -169,7 +169,8 @@ fn connect_of(r: &RestorePlan) -> Option<&Connect> {
         RestoreKind::PgPitr { connect, .. }
         | RestoreKind::RdsPitr { connect, .. }
         | RestoreKind::RdsSnapshot { connect, .. }
-        | RestoreKind::RdsClusterPitr { connect, .. } => Some(connect),
+        | RestoreKind::RdsClusterPitr { connect, .. }
+        | RestoreKind::RdsClusterSnapshot { connect, .. } => Some(connect),
         RestoreKind::BackupRecoveryPoint { connect, .. } => connect.as_ref(),
         RestoreKind::S3Versions { .. } => None,
     }

@@ -82,11 +82,10 @@ impl Restorer {
             ))),
             RestoreKind::RdsPitr { .. }
             | RestoreKind::RdsSnapshot { .. }
-            | RestoreKind::RdsClusterPitr { .. } => Ok(Restorer::Rds(Box::new(RdsRestore::new(
-                plan,
-                r,
-                aws_settings(plan, r)?,
-            )?))),
+            | RestoreKind::RdsClusterPitr { .. }
+            | RestoreKind::RdsClusterSnapshot { .. } => Ok(Restorer::Rds(Box::new(
+                RdsRestore::new(plan, r, aws_settings(plan, r)?)?,
+            ))),
         }
     }
 
@@ -186,7 +185,8 @@ impl Restorer {
     pub fn objects(&self) -> Option<super::aws::s3::RestoredObjects> {
         match self {
             Restorer::S3(r) => r.objects(),
-            Restorer::LocalPitr(_) | Restorer::Rds(_) | Restorer::Backup(_) => None,
+            Restorer::Backup(r) => r.objects(),
+            Restorer::LocalPitr(_) | Restorer::Rds(_) => None,
         }
     }
 }

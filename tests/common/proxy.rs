@@ -343,11 +343,16 @@ fn serve(
                     Some(("DBInstance", "DBInstanceIdentifier", "creating"))
                 }
                 "ModifyDBInstance" => Some(("DBInstance", "DBInstanceIdentifier", "modifying")),
-                "RestoreDBClusterToPointInTime" => {
+                "RestoreDBClusterToPointInTime" | "RestoreDBClusterFromSnapshot" => {
                     Some(("DBCluster", "DBClusterIdentifier", "creating"))
                 }
                 "ModifyDBCluster" => Some(("DBCluster", "DBClusterIdentifier", "modifying")),
                 "CopyDBSnapshot" => Some(("DBSnapshot", "TargetDBSnapshotIdentifier", "copying")),
+                "CopyDBClusterSnapshot" => Some((
+                    "DBClusterSnapshot",
+                    "TargetDBClusterSnapshotIdentifier",
+                    "copying",
+                )),
                 _ => None,
             };
             if let Some((kind, field, status)) = made
@@ -446,6 +451,9 @@ fn rewrite(action: &str, body: Vec<u8>, state: &Mutex<State>) -> Vec<u8> {
         "DescribeDBInstances" => ("DBInstance", "DBInstanceIdentifier", "DBInstanceStatus"),
         "DescribeDBClusters" => ("DBCluster", "DBClusterIdentifier", "Status"),
         "DescribeDBSnapshots" => ("DBSnapshot", "DBSnapshotIdentifier", "Status"),
+        "DescribeDBClusterSnapshots" => {
+            ("DBClusterSnapshot", "DBClusterSnapshotIdentifier", "Status")
+        }
         _ => return body,
     };
     let text = String::from_utf8_lossy(&body).into_owned();

@@ -19,6 +19,7 @@ impl Validator<'_> {
             "rds_snapshot" => RawRestore::RdsSnapshot(de(d, rest, ctx, &[])?),
             "rds_cluster_pitr" => RawRestore::RdsClusterPitr(de(d, rest, ctx, &[])?),
             "s3_versions" => RawRestore::S3Versions(de(d, rest, ctx, &[])?),
+            "rds_cluster_snapshot" => RawRestore::RdsClusterSnapshot(de(d, rest, ctx, &[])?),
             _ => RawRestore::BackupRecoveryPoint(de(d, rest, ctx, &[])?),
         })
     }
@@ -37,6 +38,7 @@ impl Validator<'_> {
             RawRestore::RdsClusterPitr(r) => (r.id.clone(), "rds_cluster_pitr"),
             RawRestore::S3Versions(r) => (r.id.clone(), "s3_versions"),
             RawRestore::BackupRecoveryPoint(r) => (r.id.clone(), "backup_recovery_point"),
+            RawRestore::RdsClusterSnapshot(r) => (r.id.clone(), "rds_cluster_snapshot"),
         };
         let errors_before = self.diags.items.len();
         self.restore_id = id.get_ref().clone();
@@ -72,6 +74,7 @@ impl Validator<'_> {
             RawRestore::RdsClusterPitr(r) => self.rds_cluster_pitr(r, ctx),
             RawRestore::S3Versions(r) => self.s3_versions(r, ctx),
             RawRestore::BackupRecoveryPoint(r) => self.backup(r, ctx),
+            RawRestore::RdsClusterSnapshot(r) => self.rds_cluster_snapshot(r, ctx),
         };
         let clean = !self.diags.items[errors_before..]
             .iter()
@@ -414,21 +417,111 @@ impl Validator<'_> {
                 .and_then(|a| a.get_ref().rsplit(':').next().map(str::to_owned));
             self.template(ident, ctx, "target.identifier", true, source.as_deref());
         }
-        // Restores of S3 recovery points are not supported yet: refused rather than started
-        // as an RDS restore job without the drill's network.
-        for (key, v) in [("target.bucket", &t.bucket), ("target.prefix", &t.prefix)] {
-            if let Some(v) = v {
-                self.diags.error(
-                    v.span(),
-                    ctx,
-                    format!("key \"{key}\": restoring AWS Backup recovery points of S3 buckets is not supported yet; restore an S3 prefix with kind = \"s3_versions\""),
-                );
+        // What the recovery point holds is known here when `resource_arn` names it; else
+        // from the recovery point at resolve, where the same rules apply.
+        let resource = r
+            .resource_arn
+            .as_ref()
+            .and_then(|a| BackupResource::of_arn(a.get_ref()));
+        let s3 = resource == Some(BackupResource::S3) || (resource.is_none() && t.bucket.is_some());
+        if let Some(b) = &t.bucket {
+            let source_bucket = r
+                .resource_arn
+                .as_ref()
+                .filter(|_| resource == Some(BackupResource::S3))
+                .map(|a| {
+                    a.get_ref()
+                        .rsplit(':')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                });
+            self.template(b, ctx, "target.bucket", false, source_bucket.as_deref());
+            if b.get_ref().contains("{run_id}") {
+                let sample = super::text::render_template(
+                    b.get_ref(),
+                    &self.drill,
+                    &self.restore_id,
+                    super::validator::SAMPLE_RUN_ID,
+                )
+                .to_ascii_lowercase();
+                let shown = Spanned::new(b.span(), sample);
+                self.bucket(&shown, ctx, "target.bucket");
             }
+        }
+        if let Some(p) = &t.prefix {
+            self.diags.error(
+                p.span(),
+                ctx,
+                "key \"target.prefix\": an AWS Backup restore of an S3 recovery point keeps each object's own key (StartRestoreJob has no destination prefix); restore into a new bucket named with {run_id} (target.bucket) instead",
+            );
+        }
+        if let Some(i) = &t.instance_identifier {
+            self.template(i, ctx, "target.instance_identifier", true, None);
         }
         if let Some(region) = &t.region {
             self.region(region, ctx, "target.region");
         }
-        if !t.allow_shared_network.unwrap_or(false) {
+        let plan_target = BackupTarget {
+            identifier: t.identifier.as_ref().map(|s| s.get_ref().clone()),
+            region: t.region.as_ref().map(|s| s.get_ref().clone()),
+            instance_class: t.instance_class.as_ref().map(|s| s.get_ref().clone()),
+            subnet_group: t.subnet_group.as_ref().map(|s| s.get_ref().clone()),
+            security_groups: texts(t.security_groups.as_deref()),
+            allow_shared_network: t.allow_shared_network.unwrap_or(false),
+            bucket: t.bucket.as_ref().map(|s| s.get_ref().clone()),
+            prefix: t.prefix.as_ref().map(|s| s.get_ref().clone()),
+            instance_identifier: t.instance_identifier.as_ref().map(|s| s.get_ref().clone()),
+        };
+        let kind = resource.unwrap_or(if s3 {
+            BackupResource::S3
+        } else {
+            BackupResource::RdsInstance
+        });
+        for (key, why) in backup_target_misfits(kind, &plan_target, r.connect.is_some()) {
+            // Without resource_arn only what cannot fit any type is an error here: a bucket
+            // beside database keys. An Aurora point's missing instance_class is resolve's.
+            if resource.is_none() && key == "target.instance_identifier" {
+                continue;
+            }
+            if resource.is_none() && key == "target.instance_class" {
+                continue;
+            }
+            let span = match key {
+                "target.identifier" => t.identifier.as_ref().map(Spanned::span),
+                "target.instance_class" => t.instance_class.as_ref().map(Spanned::span),
+                "target.subnet_group" => t.subnet_group.as_ref().map(Spanned::span),
+                "target.security_groups" => t
+                    .security_groups
+                    .as_ref()
+                    .and_then(|g| g.first())
+                    .map(Spanned::span),
+                "target.instance_identifier" => t.instance_identifier.as_ref().map(Spanned::span),
+                "target.bucket" => t.bucket.as_ref().map(Spanned::span),
+                "target.prefix" => None, // already refused above
+                _ => None,
+            };
+            if key == "target.prefix" {
+                continue;
+            }
+            let what = match resource {
+                Some(k) => format!(
+                    "recovery points of {} are of type {}",
+                    r.resource_arn
+                        .as_ref()
+                        .map(|a| a.get_ref().as_str())
+                        .unwrap_or_default(),
+                    k.type_name()
+                ),
+                None => "target.bucket makes this an S3 restore".to_owned(),
+            };
+            self.diags.error(
+                span.unwrap_or_else(|| r.id.span()),
+                ctx,
+                format!("key \"{key}\": {why} ({what})"),
+            );
+        }
+        if !s3 && !t.allow_shared_network.unwrap_or(false) {
             self.isolation(
                 t.subnet_group.as_ref(),
                 t.security_groups.as_deref(),
@@ -440,16 +533,7 @@ impl Validator<'_> {
             Some(c) => Some(self.connect(c, ctx)?),
             None => None,
         };
-        let target = BackupTarget {
-            identifier: t.identifier.as_ref().map(|s| s.get_ref().clone()),
-            region: t.region.as_ref().map(|s| s.get_ref().clone()),
-            instance_class: t.instance_class.as_ref().map(|s| s.get_ref().clone()),
-            subnet_group: t.subnet_group.as_ref().map(|s| s.get_ref().clone()),
-            security_groups: texts(t.security_groups.as_deref()),
-            allow_shared_network: t.allow_shared_network.unwrap_or(false),
-            bucket: t.bucket.as_ref().map(|s| s.get_ref().clone()),
-            prefix: t.prefix.as_ref().map(|s| s.get_ref().clone()),
-        };
+        let target = plan_target;
         Some(RestoreKind::BackupRecoveryPoint {
             vault: r.vault.into_inner(),
             point: point?,
@@ -457,5 +541,111 @@ impl Validator<'_> {
             target,
             connect,
         })
+    }
+
+    /// `rds_cluster_snapshot`: which snapshot (as `rds_snapshot`), an optional copy to the DR
+    /// region, and a cluster target isolated like `rds_cluster_pitr`'s.
+    pub(super) fn rds_cluster_snapshot(
+        &mut self,
+        r: RawRdsClusterSnapshot,
+        ctx: &str,
+    ) -> Option<RestoreKind> {
+        self.nonempty(&r.source, ctx, "source");
+        let snapshot = self.snapshot_selector(r.snapshot.as_ref(), r.to.as_ref(), ctx);
+        let copy = self.snapshot_copy(
+            r.copy_to_region.as_ref(),
+            r.copy_kms_key.as_ref(),
+            r.target.region.as_ref(),
+            ctx,
+        );
+        let target = self.cluster_target(r.target, &r.source, ctx);
+        let connect = self.connect(r.connect, ctx);
+        let mut target = target?;
+        if let Some(Some(c)) = &copy {
+            target
+                .cluster
+                .region
+                .get_or_insert_with(|| c.region.clone());
+        }
+        Some(RestoreKind::RdsClusterSnapshot {
+            source: r.source.into_inner(),
+            snapshot: snapshot?,
+            copy: copy?,
+            target,
+            connect: connect?,
+        })
+    }
+
+    /// `snapshot` and `to` of a snapshot restore: the newest automated (default) or manual
+    /// snapshot at or before `to`, or one named snapshot (then `to` has no meaning).
+    pub(super) fn snapshot_selector(
+        &mut self,
+        snapshot: Option<&Spanned<String>>,
+        to: Option<&Spanned<crate::drill::time::TimeText>>,
+        ctx: &str,
+    ) -> Option<SnapshotSelector> {
+        match snapshot.map(|s| s.get_ref().as_str()) {
+            None | Some("latest_automated") => {
+                Some(SnapshotSelector::LatestAutomated(self.point(to, ctx)?))
+            }
+            Some("latest_manual") => Some(SnapshotSelector::LatestManual(self.point(to, ctx)?)),
+            Some(id) => {
+                if let Some(t) = to {
+                    self.diags.error(
+                        t.span(),
+                        ctx,
+                        format!("key \"to\" has no meaning when \"snapshot\" names a snapshot (\"{id}\"); remove one of them"),
+                    );
+                }
+                if id.trim().is_empty() {
+                    self.nonempty(snapshot?, ctx, "snapshot");
+                    return None;
+                }
+                Some(SnapshotSelector::Id(id.to_owned()))
+            }
+        }
+    }
+
+    /// `copy_to_region` and `copy_kms_key`: `Some(None)` when nothing is copied, `None` when
+    /// the keys are wrong (each problem reported).
+    pub(super) fn snapshot_copy(
+        &mut self,
+        region: Option<&Spanned<String>>,
+        kms_key: Option<&Spanned<String>>,
+        target_region: Option<&Spanned<String>>,
+        ctx: &str,
+    ) -> Option<Option<SnapshotCopy>> {
+        let Some(region) = region else {
+            if let Some(k) = kms_key {
+                self.diags.error(
+                    k.span(),
+                    ctx,
+                    "key \"copy_kms_key\" needs \"copy_to_region\"",
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        self.region(region, ctx, "copy_to_region");
+        if let Some(k) = kms_key {
+            self.nonempty(k, ctx, "copy_kms_key");
+        }
+        if let Some(tr) = target_region
+            && tr.get_ref() != region.get_ref()
+        {
+            self.diags.error(
+                tr.span(),
+                ctx,
+                format!(
+                    "key \"target.region\" (\"{}\") differs from \"copy_to_region\" (\"{}\"): the copy is restored where it was copied",
+                    tr.get_ref(),
+                    region.get_ref()
+                ),
+            );
+        }
+        Some(Some(SnapshotCopy {
+            region: region.get_ref().clone(),
+            kms_key: kms_key.map(|k| k.get_ref().clone()),
+        }))
     }
 }

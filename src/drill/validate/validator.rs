@@ -68,6 +68,7 @@ pub(super) enum RawRestore {
     RdsClusterPitr(RawRdsClusterPitr),
     S3Versions(RawS3Versions),
     BackupRecoveryPoint(RawBackupRecoveryPoint),
+    RdsClusterSnapshot(RawRdsClusterSnapshot),
 }
 
 pub(super) enum RawCheck {

@@ -93,6 +93,25 @@ fn objects(r: &RestorePlan, home: &str) -> Vec<(String, Object)> {
                 ));
             }
         }
+        RestoreKind::RdsClusterSnapshot { target, copy, .. } => {
+            let region = copy
+                .as_ref()
+                .map(|c| c.region.clone())
+                .or_else(|| target.cluster.region.clone())
+                .unwrap_or_else(|| home.to_owned());
+            network("target.", &target.cluster, &region);
+            if let Some(c) = copy
+                && let Some(k) = &c.kms_key
+            {
+                out.push((
+                    "copy_kms_key".into(),
+                    Object::KmsKey {
+                        region: c.region.clone(),
+                        key: k.clone(),
+                    },
+                ));
+            }
+        }
         RestoreKind::RdsClusterPitr { target, .. } => {
             let region = target
                 .cluster

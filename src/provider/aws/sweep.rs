@@ -120,6 +120,27 @@ async fn candidates(session: &Session, region: &str) -> Result<Vec<Candidate>, P
             });
         }
     }
+    let mut pages = client
+        .describe_db_cluster_snapshots()
+        .snapshot_type("manual")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("DescribeDBClusterSnapshots", e, Some(&hint)))?;
+        for s in page.db_cluster_snapshots() {
+            out.push(Candidate {
+                created_ref: Created::ClusterSnapshot {
+                    region: region.to_owned(),
+                    id: s
+                        .db_cluster_snapshot_identifier()
+                        .unwrap_or_default()
+                        .to_owned(),
+                },
+                tags: plain_tags(s.tag_list()),
+                created: s.snapshot_create_time().and_then(to_chrono),
+            });
+        }
+    }
     out.retain(|c| tag(&c.tags, TAG_RUN_ID).is_some());
     Ok(out)
 }

@@ -206,7 +206,7 @@ impl RdsRestore {
             return Err(ProviderError::harness("prepare before restore"));
         };
         let client = self.session()?.rds(Some(&region));
-        let cluster = matches!(self.kind, Kind::Cluster { .. });
+        let cluster = self.is_cluster();
         let mut waited = Waited::default();
         if let Some(pw) = &self.password {
             if cluster {
@@ -252,7 +252,7 @@ impl RdsRestore {
         if let Some(arn) = c.db_cluster_arn() {
             details.insert("arn".into(), arn.into());
         }
-        if let Kind::Cluster { target, .. } = &self.kind {
+        if let Kind::Cluster { target, .. } | Kind::ClusterSnapshot { target, .. } = &self.kind {
             details.insert(
                 "instance".into(),
                 self.render(

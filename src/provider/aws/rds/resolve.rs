@@ -2,7 +2,7 @@
 //! replicated automated backup, or the snapshot to restore from.
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::types::{DbCluster, DbSnapshot};
+use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbSnapshot};
 use chrono::{DateTime, Utc};
 
 use crate::drill::{SnapshotCopy, SnapshotSelector, human};
@@ -86,6 +86,38 @@ pub(super) fn check_copy_key(snap: &DbSnapshot, copy: &SnapshotCopy) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// The same for an Aurora cluster snapshot: an encrypted one needs `copy_kms_key` to cross
+/// regions.
+pub(super) fn check_cluster_copy_key(
+    snap: &DbClusterSnapshot,
+    copy: &SnapshotCopy,
+) -> Result<(), ProviderError> {
+    if snap.storage_encrypted() == Some(true) && copy.kms_key.is_none() {
+        return Err(ProviderError::harness(format!(
+            "cluster snapshot {} is encrypted (KMS key {}), and KMS keys do not cross regions: set \
+             copy_kms_key to a key in {} for the copy",
+            snap.db_cluster_snapshot_identifier().unwrap_or_default(),
+            snap.kms_key_id().unwrap_or("unknown"),
+            copy.region
+        )));
+    }
+    Ok(())
+}
+
+/// A snapshot of a Multi-AZ DB cluster (a non-Aurora engine) restores into a cluster that
+/// makes its own instances: refused, as for `rds_cluster_pitr`.
+pub(super) fn refuse_non_aurora_snapshot(snap: &DbClusterSnapshot) -> Result<(), ProviderError> {
+    let engine = snap.engine().unwrap_or("aurora-postgresql");
+    if engine.starts_with("aurora") {
+        return Ok(());
+    }
+    Err(ProviderError::harness(format!(
+        "cluster snapshot {} is of a Multi-AZ DB cluster (engine {engine}), not an Aurora cluster: \
+         rds_cluster_snapshot restores Aurora clusters only",
+        snap.db_cluster_snapshot_identifier().unwrap_or_default()
+    )))
 }
 
 /// The note that records every region a run of a restore touches (read back by `sweep`,
@@ -228,6 +260,60 @@ impl RdsRestore {
                     )],
                 })
             }
+            Kind::ClusterSnapshot {
+                source,
+                selector,
+                copy,
+                ..
+            } => {
+                let client = self.session()?.rds(None);
+                if copy.is_none() && target_region != self.source_region {
+                    return Err(ProviderError::harness(format!(
+                        "restore \"{}\": target.region {target_region} differs from the cluster snapshot's region {}: \
+                         set copy_to_region to copy the snapshot there first",
+                        self.id, self.source_region
+                    )));
+                }
+                let snap = self
+                    .choose_cluster_snapshot(&client, &source, &selector, incident)
+                    .await?;
+                refuse_non_aurora_snapshot(&snap)?;
+                if let Some(c) = &copy {
+                    check_cluster_copy_key(&snap, c)?;
+                }
+                self.source_encrypted = snap.storage_encrypted() == Some(true);
+                self.snapshot_engine = snap.engine().map(str::to_owned);
+                let id = snap
+                    .db_cluster_snapshot_identifier()
+                    .unwrap_or_default()
+                    .to_owned();
+                let arn = snap.db_cluster_snapshot_arn().unwrap_or(&id).to_owned();
+                let time = snap.snapshot_create_time().and_then(to_chrono);
+                // A copy names its source by ARN (it may be in another region); a restore in
+                // the snapshot's own region names it by identifier (both are accepted by
+                // RDS; some emulators take only the identifier).
+                self.point = Some(Point::Snapshot {
+                    arn: if copy.is_some() {
+                        arn.clone()
+                    } else {
+                        id.clone()
+                    },
+                });
+                let mut notes = vec![format!(
+                    "{} cluster snapshot {id} of {source}",
+                    snap.snapshot_type().unwrap_or("a")
+                )];
+                if let Some(c) = &copy {
+                    notes.push(format!("copied to {} before the restore", c.region));
+                }
+                Ok(RecoveryPoint {
+                    kind: "cluster_snapshot".into(),
+                    id: arn,
+                    time,
+                    latest_restorable: None,
+                    notes,
+                })
+            }
             Kind::Snapshot {
                 source,
                 selector,
@@ -269,6 +355,71 @@ impl RdsRestore {
                 })
             }
         }
+    }
+
+    /// The cluster snapshot an `rds_cluster_snapshot` restore starts from, like `choose_snapshot`.
+    pub(super) async fn choose_cluster_snapshot(
+        &self,
+        client: &Client,
+        source: &str,
+        selector: &SnapshotSelector,
+        incident: DateTime<Utc>,
+    ) -> Result<DbClusterSnapshot, ProviderError> {
+        let (kind, at) = match selector {
+            SnapshotSelector::Id(id) => {
+                let out = client
+                    .describe_db_cluster_snapshots()
+                    .db_cluster_snapshot_identifier(id)
+                    .send()
+                    .await;
+                return match out {
+                    Ok(o) => o.db_cluster_snapshots().first().cloned().ok_or_else(|| {
+                        ProviderError::restore(format!(
+                            "cluster snapshot {id} not found in {}",
+                            self.source_region
+                        ))
+                    }),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_db_cluster_snapshot_not_found_fault()) =>
+                    {
+                        Err(ProviderError::restore(format!(
+                            "cluster snapshot {id} not found in {}",
+                            self.source_region
+                        )))
+                    }
+                    Err(e) => Err(self.api_error("DescribeDBClusterSnapshots", e)),
+                };
+            }
+            SnapshotSelector::LatestAutomated(p) => ("automated", p.time(incident)),
+            SnapshotSelector::LatestManual(p) => ("manual", p.time(incident)),
+        };
+        let mut all = Vec::new();
+        let mut pages = client
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier(source)
+            .snapshot_type(kind)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.api_error("DescribeDBClusterSnapshots", e))?;
+            all.extend(page.db_cluster_snapshots().iter().cloned());
+        }
+        let best = all
+            .iter()
+            .filter(|s| s.status() == Some("available"))
+            .filter_map(|s| Some((s.snapshot_create_time().and_then(to_chrono)?, s)))
+            .filter(|(t, _)| at.is_none_or(|at| *t <= at))
+            .max_by_key(|(t, _)| *t)
+            .map(|(_, s)| s.clone());
+        best.ok_or_else(|| {
+            ProviderError::restore(format!(
+                "no available {kind} cluster snapshot of {source}{} ({} {kind} cluster snapshots in all)",
+                at.map(|t| format!(" taken at or before {}", t.to_rfc3339()))
+                    .unwrap_or_default(),
+                all.len()
+            ))
+        })
     }
 
     pub(super) async fn instance_window(

@@ -57,29 +57,18 @@ impl RdsRestore {
                     region: region.clone(),
                     id: ident.clone(),
                 });
-                let mut call = client
-                    .restore_db_instance_to_point_in_time()
-                    .target_db_instance_identifier(&ident)
-                    .set_db_instance_class(target.instance_class.clone())
-                    .set_db_subnet_group_name(target.subnet_group.clone())
-                    .set_db_parameter_group_name(target.parameter_group.clone())
-                    .set_vpc_security_group_ids(non_empty(&target.security_groups))
-                    .publicly_accessible(false)
-                    .multi_az(false)
-                    .deletion_protection(false)
-                    .copy_tags_to_snapshot(false)
-                    .set_tags(Some(tags));
-                call = match &automated_backup_arn {
-                    Some(arn) => call.source_db_instance_automated_backups_arn(arn),
-                    None => call.source_db_instance_identifier(&source),
-                };
-                call = match time {
-                    Some(t) => call.restore_time(to_aws(t)),
-                    None => call.use_latest_restorable_time(true),
-                };
-                call.send()
-                    .await
-                    .map_err(|e| self.restore_error("RestoreDBInstanceToPointInTime", e))?;
+                pitr_request(
+                    &client,
+                    &ident,
+                    &source,
+                    automated_backup_arn.as_deref(),
+                    time,
+                    &target,
+                    tags,
+                )
+                .send()
+                .await
+                .map_err(|e| self.restore_error("RestoreDBInstanceToPointInTime", e))?;
                 self.restored = Some((ident.clone(), region.clone()));
                 self.wait_instance(&client, &ident).await
             }
@@ -163,31 +152,101 @@ impl RdsRestore {
                     .map_err(|e| self.restore_error("RestoreDBClusterToPointInTime", e))?;
                 self.restored = Some((ident.clone(), region.clone()));
                 let w1 = self.wait_cluster(&client, &ident).await?;
-                self.created.insert(
-                    0,
-                    Created::Instance {
-                        region: region.clone(),
-                        id: member.clone(),
-                    },
-                );
+                self.add_member(&client, &region, &ident, &member, &engine, &class, tags, w1)
+                    .await
+            }
+            Kind::ClusterSnapshot { source, target, .. } => {
+                let ident = self.render(&target.cluster.identifier, &run_id);
+                let member = self.render(&target.instance_identifier, &run_id);
+                refuse_source(&ident, &source)?;
+                let Some(Point::Snapshot { arn }) = self.point.clone() else {
+                    return Err(ProviderError::harness("restore before resolve"));
+                };
+                let engine = self
+                    .snapshot_engine
+                    .clone()
+                    .unwrap_or_else(|| "aurora-postgresql".to_owned());
+                let class = match &target.cluster.instance_class {
+                    Some(c) => c.clone(),
+                    None => {
+                        // The source cluster lives in the source region (the snapshot may
+                        // have been copied away from it).
+                        let home = self.session()?.rds(None);
+                        let src = describe_cluster(&home, &source)
+                            .await
+                            .map_err(|e| self.api_error("DescribeDBClusters", e))?
+                            .ok_or_else(|| {
+                                ProviderError::harness(format!(
+                                    "restore \"{}\": source cluster {source} is gone, so its writer's class \
+                                     is unknown: set target.instance_class",
+                                    self.id
+                                ))
+                            })?;
+                        self.writer_class(&home, &src).await?
+                    }
+                };
+                self.created.push(Created::Cluster {
+                    region: region.clone(),
+                    id: ident.clone(),
+                });
                 client
-                    .create_db_instance()
-                    .db_instance_identifier(&member)
+                    .restore_db_cluster_from_snapshot()
                     .db_cluster_identifier(&ident)
+                    .snapshot_identifier(&arn)
                     .engine(&engine)
-                    .db_instance_class(&class)
-                    .publicly_accessible(false)
-                    .set_tags(Some(tags))
+                    .set_db_subnet_group_name(target.cluster.subnet_group.clone())
+                    .set_vpc_security_group_ids(non_empty(&target.cluster.security_groups))
+                    .set_db_cluster_parameter_group_name(target.cluster.parameter_group.clone())
+                    .deletion_protection(false)
+                    .copy_tags_to_snapshot(false)
+                    .set_tags(Some(tags.clone()))
                     .send()
                     .await
-                    .map_err(|e| self.restore_error("CreateDBInstance", e))?;
-                let w2 = self.wait_instance(&client, &member).await?;
-                Ok(Waited {
-                    polls: w1.polls + w2.polls,
-                    resolution: w2.resolution,
-                })
+                    .map_err(|e| self.restore_error("RestoreDBClusterFromSnapshot", e))?;
+                self.restored = Some((ident.clone(), region.clone()));
+                let w1 = self.wait_cluster(&client, &ident).await?;
+                self.add_member(&client, &region, &ident, &member, &engine, &class, tags, w1)
+                    .await
             }
         }
+    }
+
+    /// The one instance of a restored Aurora cluster, private and tagged, waited for.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_member(
+        &mut self,
+        client: &Client,
+        region: &str,
+        cluster: &str,
+        member: &str,
+        engine: &str,
+        class: &str,
+        tags: Vec<aws_sdk_rds::types::Tag>,
+        before: Waited,
+    ) -> Result<Waited, ProviderError> {
+        self.created.insert(
+            0,
+            Created::Instance {
+                region: region.to_owned(),
+                id: member.to_owned(),
+            },
+        );
+        client
+            .create_db_instance()
+            .db_instance_identifier(member)
+            .db_cluster_identifier(cluster)
+            .engine(engine)
+            .db_instance_class(class)
+            .publicly_accessible(false)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| self.restore_error("CreateDBInstance", e))?;
+        let w2 = self.wait_instance(client, member).await?;
+        Ok(Waited {
+            polls: before.polls + w2.polls,
+            resolution: w2.resolution,
+        })
     }
 
     pub(super) async fn writer_class(
@@ -229,6 +288,39 @@ impl RdsRestore {
         ident: &str,
     ) -> Result<Waited, ProviderError> {
         wait_cluster(client, ident, self.settings.endpoint_url.as_deref()).await
+    }
+}
+
+/// The point-in-time restore of an instance, isolated and tagged: from the source instance,
+/// or from an automated backup replicated to the DR region (`SourceDBInstanceAutomatedBackupsArn`).
+pub(super) fn pitr_request(
+    client: &Client,
+    ident: &str,
+    source: &str,
+    automated_backup_arn: Option<&str>,
+    time: Option<chrono::DateTime<chrono::Utc>>,
+    target: &crate::drill::InstanceTarget,
+    tags: Vec<aws_sdk_rds::types::Tag>,
+) -> aws_sdk_rds::operation::restore_db_instance_to_point_in_time::builders::RestoreDBInstanceToPointInTimeFluentBuilder{
+    let mut call = client
+        .restore_db_instance_to_point_in_time()
+        .target_db_instance_identifier(ident)
+        .set_db_instance_class(target.instance_class.clone())
+        .set_db_subnet_group_name(target.subnet_group.clone())
+        .set_db_parameter_group_name(target.parameter_group.clone())
+        .set_vpc_security_group_ids(non_empty(&target.security_groups))
+        .publicly_accessible(false)
+        .multi_az(false)
+        .deletion_protection(false)
+        .copy_tags_to_snapshot(false)
+        .set_tags(Some(tags));
+    call = match automated_backup_arn {
+        Some(arn) => call.source_db_instance_automated_backups_arn(arn),
+        None => call.source_db_instance_identifier(source),
+    };
+    match time {
+        Some(t) => call.restore_time(to_aws(t)),
+        None => call.use_latest_restorable_time(true),
     }
 }
 

@@ -49,6 +49,13 @@ pub(super) enum Kind {
         to: PointSpec,
         target: ClusterTarget,
     },
+    /// An Aurora cluster snapshot, optionally copied to the DR region first.
+    ClusterSnapshot {
+        source: String,
+        selector: SnapshotSelector,
+        copy: Option<SnapshotCopy>,
+        target: ClusterTarget,
+    },
 }
 
 /// Something this run created (or may have: a call that was cut off still counts).
@@ -57,6 +64,7 @@ pub(in crate::provider::aws) enum Created {
     Instance { region: String, id: String },
     Cluster { region: String, id: String },
     Snapshot { region: String, id: String },
+    ClusterSnapshot { region: String, id: String },
 }
 
 impl Created {
@@ -64,7 +72,8 @@ impl Created {
         match self {
             Created::Instance { region, .. }
             | Created::Cluster { region, .. }
-            | Created::Snapshot { region, .. } => region,
+            | Created::Snapshot { region, .. }
+            | Created::ClusterSnapshot { region, .. } => region,
         }
     }
 
@@ -72,7 +81,8 @@ impl Created {
         match self {
             Created::Instance { id, .. }
             | Created::Cluster { id, .. }
-            | Created::Snapshot { id, .. } => id,
+            | Created::Snapshot { id, .. }
+            | Created::ClusterSnapshot { id, .. } => id,
         }
     }
 }
@@ -83,6 +93,9 @@ impl fmt::Display for Created {
             Created::Instance { region, id } => write!(f, "RDS instance {id} ({region})"),
             Created::Cluster { region, id } => write!(f, "RDS cluster {id} ({region})"),
             Created::Snapshot { region, id } => write!(f, "RDS snapshot {id} ({region})"),
+            Created::ClusterSnapshot { region, id } => {
+                write!(f, "RDS cluster snapshot {id} ({region})")
+            }
         }
     }
 }
@@ -115,6 +128,8 @@ pub struct RdsRestore {
     /// Whether the chosen snapshot is encrypted: a copy to another region then carries a
     /// pre-signed URL (`presign`).
     pub(super) source_encrypted: bool,
+    /// The engine of the chosen cluster snapshot (RestoreDBClusterFromSnapshot needs it).
+    pub(super) snapshot_engine: Option<String>,
     pub(super) point: Option<Point>,
     pub(super) run_id: Option<String>,
     pub(super) created: Vec<Created>,
@@ -172,6 +187,21 @@ impl RdsRestore {
                 },
                 connect,
             ),
+            RestoreKind::RdsClusterSnapshot {
+                source,
+                snapshot,
+                copy,
+                target,
+                connect,
+            } => (
+                Kind::ClusterSnapshot {
+                    source: source.clone(),
+                    selector: snapshot.clone(),
+                    copy: copy.clone(),
+                    target: target.clone(),
+                },
+                connect,
+            ),
             other => {
                 return Err(ProviderError::harness(format!(
                     "restore \"{}\": kind {} is not an RDS restore",
@@ -192,6 +222,7 @@ impl RdsRestore {
             session: None,
             source_region: String::new(),
             source_encrypted: false,
+            snapshot_engine: None,
             point: None,
             run_id: None,
             created: Vec::new(),
@@ -202,7 +233,10 @@ impl RdsRestore {
     }
 
     pub fn has_copy(&self) -> bool {
-        matches!(&self.kind, Kind::Snapshot { copy: Some(_), .. })
+        matches!(
+            &self.kind,
+            Kind::Snapshot { copy: Some(_), .. } | Kind::ClusterSnapshot { copy: Some(_), .. }
+        )
     }
 
     pub(super) fn session(&self) -> Result<&Session, ProviderError> {
@@ -224,6 +258,9 @@ impl RdsRestore {
             ),
             Kind::Snapshot { target, copy, .. } => (target.region.clone(), copy.as_ref()),
             Kind::Cluster { target, .. } => (target.cluster.region.clone(), None),
+            Kind::ClusterSnapshot { target, copy, .. } => {
+                (target.cluster.region.clone(), copy.as_ref())
+            }
         };
         copy.map(|c| c.region.clone())
             .or(region)
@@ -257,6 +294,14 @@ impl RdsRestore {
         render_template(template, &self.drill, &self.id, run_id).to_lowercase()
     }
 
+    /// Whether the restore makes an Aurora cluster (with one instance) rather than an instance.
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Cluster { .. } | Kind::ClusterSnapshot { .. }
+        )
+    }
+
     pub fn notes(&self) -> Vec<String> {
         self.notes.clone()
     }
@@ -265,7 +310,7 @@ impl RdsRestore {
     pub fn keep(&mut self) -> Option<String> {
         let (ident, region) = self.restored.clone()?;
         self.kept = true;
-        let what = if matches!(self.kind, Kind::Cluster { .. }) {
+        let what = if self.is_cluster() {
             format!(
                 "cluster {ident} in {region}; remove it with `restore-drill sweep --run-id {} --region {region}`",
                 self.run_id.clone().unwrap_or_default()
@@ -302,13 +347,15 @@ impl RdsRestore {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        const RESTORE_FAULTS: [&str; 6] = [
+        const RESTORE_FAULTS: [&str; 8] = [
             "InvalidRestoreFault",
             "PointInTimeRestoreNotEnabled",
             "PointInTimeRestoreNotEnabledFault",
             "DBSnapshotNotFound",
             "DBInstanceNotFound",
             "DBClusterNotFoundFault",
+            "DBClusterSnapshotNotFoundFault",
+            "InvalidDBClusterSnapshotStateFault",
         ];
         let restore = e.code().is_some_and(|c| RESTORE_FAULTS.contains(&c));
         let mut err = self.api_error(call, e);

@@ -105,6 +105,8 @@ pub(in crate::provider::aws) async fn delete_with(
                     .delete_db_cluster()
                     .db_cluster_identifier(id)
                     .skip_final_snapshot(true)
+                    // The restored cluster's own automated backups go with it.
+                    .delete_automated_backups(true)
                     .send()
                     .await
                     .map_err(|err| sdk_error("DeleteDBCluster", err, hint).message)?;
@@ -116,6 +118,35 @@ pub(in crate::provider::aws) async fn delete_with(
                     .map_err(|err| sdk_error("DescribeDBClusters", err, hint))
             })
             .await
+        }
+        Created::ClusterSnapshot { .. } => {
+            let snap = match client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+            {
+                Ok(o) => o.db_cluster_snapshots().first().cloned(),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|s| s.is_db_cluster_snapshot_not_found_fault()) =>
+                {
+                    None
+                }
+                Err(err) => {
+                    return Err(sdk_error("DescribeDBClusterSnapshots", err, hint).message);
+                }
+            };
+            let Some(snap) = snap else { return Ok(()) };
+            ours(run_tag(snap.tag_list()))?;
+            client
+                .delete_db_cluster_snapshot()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+                .map_err(|err| sdk_error("DeleteDBClusterSnapshot", err, hint).message)?;
+            Ok(())
         }
         Created::Snapshot { .. } => {
             let snap = match client
@@ -199,7 +230,7 @@ impl RdsRestore {
         created.sort_by_key(|c| match c {
             Created::Instance { .. } => 0,
             Created::Cluster { .. } => 1,
-            Created::Snapshot { .. } => 2,
+            Created::Snapshot { .. } | Created::ClusterSnapshot { .. } => 2,
         });
         for c in &created {
             match delete(session, c, &run_id).await {

@@ -19,9 +19,10 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use super::api::{automated_backup_region, parse_arn};
 use super::copy::wait_snapshot_copy;
 use super::prepare::{PASSWORD_GRACE, set_cluster_password, set_instance_password};
-use super::resolve::{check_copy_key, refuse_multi_az_cluster};
+use super::resolve::{check_copy_key, check_window, refuse_multi_az_cluster};
 use super::restore::{serverless_v2_scaling, wait_instance};
-use super::state::RdsRestore;
+use super::state::{Created, Kind, RdsRestore, TAG_RUN_ID};
+use super::teardown::delete_with;
 use crate::provider::Blame;
 
 fn instance(status: &str, password_pending: bool) -> DescribeDbInstancesOutput {
@@ -316,4 +317,263 @@ user = "drill"
     let mut r = RdsRestore::new(&plan, &plan.restores[0], settings).unwrap();
     r.source_region = "us-east-1".into();
     assert_eq!(r.target_region(), "cn-northwest-1");
+}
+
+const REPLICATED: &str = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-orders";
+
+/// An `rds_pitr` restore of a replicated automated backup (`source` = its ARN).
+fn replicated_restore() -> RdsRestore {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drill.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "orders-dr"
+tier = "gold"
+schedule = "weekly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+
+[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "{REPLICATED}"
+to = "-10m"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["sg-0drill"]
+[restore.connect]
+database = "orders"
+user = "drill"
+"#
+        ),
+    )
+    .unwrap();
+    let checked = crate::drill::load_drill(&file);
+    let plan = checked
+        .plan
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    let settings = crate::provider::aws::AwsSettings::of(&plan.provider).unwrap();
+    let mut r = RdsRestore::new(&plan, &plan.restores[0], settings).unwrap();
+    r.source_region = "us-east-1".into();
+    r
+}
+
+fn replicated_backup(
+    earliest: i64,
+    latest: i64,
+) -> aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput
+{
+    use aws_sdk_rds::primitives::DateTime as AwsTime;
+    use aws_sdk_rds::types::{DbInstanceAutomatedBackup, RestoreWindow};
+    aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput::builder()
+        .db_instance_automated_backups(
+            DbInstanceAutomatedBackup::builder()
+                .db_instance_automated_backups_arn(REPLICATED)
+                .db_instance_identifier("orders-prod")
+                .region("us-east-1")
+                .status("replicating")
+                .backup_retention_period(7)
+                .restore_window(
+                    RestoreWindow::builder()
+                        .earliest_time(AwsTime::from_secs(earliest))
+                        .latest_time(AwsTime::from_secs(latest))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// Issue 17 item 3: the restorable window of a replicated automated backup comes from
+/// DescribeDBInstanceAutomatedBackups in the DR region, asked by the backup's ARN (moto has
+/// no such API); a point outside it is refused, saying which side.
+#[tokio::test]
+async fn issue_17_a_replicated_backups_window_is_asked_by_its_arn() {
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instance_automated_backups)
+        .match_requests(|r| {
+            r.db_instance_automated_backups_arn() == Some(REPLICATED)
+                && r.db_instance_identifier().is_none()
+        })
+        .then_output(|| replicated_backup(1_000_000, 1_600_000));
+    let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&describe]);
+    let r = replicated_restore();
+    assert_eq!(r.target_region(), "us-west-2");
+    let w = r
+        .backup_window(&rds, REPLICATED, "us-west-2")
+        .await
+        .unwrap();
+    assert_eq!(describe.num_calls(), 1);
+    let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+    assert_eq!(
+        (w.earliest, w.latest, w.retention_days),
+        (at(1_000_000), at(1_600_000), 7)
+    );
+    assert!(check_window(REPLICATED, Some(at(1_500_000)), &w).is_ok());
+    let late = check_window(REPLICATED, Some(at(1_600_060)), &w).unwrap_err();
+    assert!(
+        late.message.starts_with(&format!(
+            "{REPLICATED} cannot be restored to 1970-01-19T12:27:40+00:00: its latest restorable time is 1970-01-19T12:26:40+00:00 (1m earlier)"
+        )),
+        "{}",
+        late.message
+    );
+    let early = check_window(REPLICATED, Some(at(999_000)), &w).unwrap_err();
+    assert!(
+        early
+            .message
+            .contains("before the earliest restorable time"),
+        "{}",
+        early.message
+    );
+
+    // A backup without a restore window (replication just started) is refused by name.
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instance_automated_backups)
+        .then_output(|| {
+            aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput::builder()
+                .db_instance_automated_backups(
+                    aws_sdk_rds::types::DbInstanceAutomatedBackup::builder()
+                        .db_instance_automated_backups_arn(REPLICATED)
+                        .status("pending")
+                        .build(),
+                )
+                .build()
+        });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&describe]);
+    let e = r
+        .backup_window(&rds, REPLICATED, "us-west-2")
+        .await
+        .unwrap_err();
+    assert_eq!(e.blame, Blame::Restore);
+    assert_eq!(
+        e.message,
+        format!("automated backup {REPLICATED} has no restore window (status pending)")
+    );
+}
+
+/// Issue 17 item 3: the restore names the replicated backup (SourceDBInstanceAutomatedBackupsArn,
+/// never the source instance), at the chosen time, with the drill's isolation and tags; its
+/// teardown deletes the instance only while it carries this run's tag, and waits until a
+/// describe no longer finds it.
+#[tokio::test(start_paused = true)]
+async fn issue_17_a_replicated_backup_is_restored_by_its_arn_isolated_and_removed() {
+    use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+    use aws_sdk_rds::operation::restore_db_instance_to_point_in_time::RestoreDbInstanceToPointInTimeOutput;
+    use aws_sdk_rds::types::Tag;
+    use aws_sdk_rds::types::error::DbInstanceNotFoundFault;
+
+    let r = replicated_restore();
+    let Kind::Pitr { target, .. } = r.kind.clone() else {
+        panic!("{:?}", r.kind)
+    };
+    let t = chrono::DateTime::from_timestamp(1_500_000, 0).unwrap();
+    let restore = mock!(aws_sdk_rds::Client::restore_db_instance_to_point_in_time)
+        .match_requests(move |q| {
+            q.source_db_instance_automated_backups_arn() == Some(REPLICATED)
+                && q.source_db_instance_identifier().is_none()
+                && q.restore_time().map(|x| x.secs()) == Some(1_500_000)
+                && q.use_latest_restorable_time().is_none()
+                && q.target_db_instance_identifier() == Some("drill-orders-r1")
+                && q.publicly_accessible() == Some(false)
+                && q.multi_az() == Some(false)
+                && q.deletion_protection() == Some(false)
+                && q.db_subnet_group_name() == Some("drill-isolated")
+                && q.vpc_security_group_ids() == ["sg-0drill".to_owned()]
+                && q.tags()
+                    .iter()
+                    .any(|t| t.key() == Some(TAG_RUN_ID) && t.value() == Some("r1"))
+        })
+        .then_output(|| RestoreDbInstanceToPointInTimeOutput::builder().build());
+    let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&restore]);
+    super::restore::pitr_request(
+        &rds,
+        "drill-orders-r1",
+        REPLICATED,
+        Some(REPLICATED),
+        Some(t),
+        &target,
+        r.tags("r1"),
+    )
+    .send()
+    .await
+    .expect("the request carries what it must");
+    assert_eq!(restore.num_calls(), 1);
+
+    // Teardown: tagged with this run → deleted, then gone.
+    let tagged = |run: &'static str| {
+        move || {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    DbInstance::builder()
+                        .db_instance_identifier("drill-orders-r1")
+                        .db_instance_status("available")
+                        .tag_list(Tag::builder().key(TAG_RUN_ID).value(run).build())
+                        .build(),
+                )
+                .build()
+        }
+    };
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(tagged("r1"))
+        .output(|| instance("deleting", false))
+        .error(|| {
+            DescribeDBInstancesError::DbInstanceNotFoundFault(
+                DbInstanceNotFoundFault::builder().build(),
+            )
+        })
+        .build();
+    let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+        .match_requests(|q| {
+            q.db_instance_identifier() == Some("drill-orders-r1")
+                && q.skip_final_snapshot() == Some(true)
+        })
+        .then_output(|| DeleteDbInstanceOutput::builder().build());
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe, &delete]);
+    let c = Created::Instance {
+        region: "us-west-2".into(),
+        id: "drill-orders-r1".into(),
+    };
+    delete_with(&rds, None, &c, "r1", false).await.unwrap();
+    assert_eq!((delete.num_calls(), describe.num_calls()), (1, 3));
+
+    // Another run's instance is never deleted.
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(tagged("r0"));
+    let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+        .then_output(|| DeleteDbInstanceOutput::builder().build());
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe, &delete]);
+    let e = delete_with(&rds, None, &c, "r1", false).await.unwrap_err();
+    assert!(e.contains("carries run id r0"), "{e}");
+    assert_eq!(delete.num_calls(), 0);
+}
+
+/// The negative of the above: a point-in-time request that names the source instance
+/// instead of the replicated backup does not match what must be sent (the mock refuses it).
+#[tokio::test]
+#[should_panic(expected = "rule did not match")]
+async fn issue_17_a_pitr_request_without_the_backups_arn_does_not_match() {
+    use aws_sdk_rds::operation::restore_db_instance_to_point_in_time::RestoreDbInstanceToPointInTimeOutput;
+    let r = replicated_restore();
+    let Kind::Pitr { target, .. } = r.kind.clone() else {
+        panic!("{:?}", r.kind)
+    };
+    let strict = mock!(aws_sdk_rds::Client::restore_db_instance_to_point_in_time)
+        .match_requests(|q| q.source_db_instance_automated_backups_arn() == Some(REPLICATED))
+        .then_output(|| RestoreDbInstanceToPointInTimeOutput::builder().build());
+    let rds = mock_client!(aws_sdk_rds, RuleMode::Sequential, &[&strict]);
+    let _ = super::restore::pitr_request(
+        &rds,
+        "drill-orders-r1",
+        "orders-prod",
+        None,
+        None,
+        &target,
+        r.tags("r1"),
+    )
+    .send()
+    .await;
 }
