@@ -21,6 +21,10 @@ pub trait S3Server {
     /// "moto" or "SeaweedFS", for messages.
     fn name(&self) -> &'static str;
     fn endpoint(&self) -> String;
+    /// Whether the endpoint also answers the RDS API (moto does; SeaweedFS is S3 only).
+    fn speaks_rds(&self) -> bool {
+        true
+    }
     /// The environment a `restore-drill` run against this server needs.
     fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -66,6 +70,10 @@ impl S3Server for Moto {
 impl S3Server for Seaweed {
     fn name(&self) -> &'static str {
         "SeaweedFS"
+    }
+
+    fn speaks_rds(&self) -> bool {
+        false
     }
 
     fn endpoint(&self) -> String {
