@@ -128,7 +128,9 @@ fn restore_phase_end(lines: &std::sync::mpsc::Receiver<String>) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         match lines.recv_timeout(Duration::from_secs(1)) {
-            Ok(l) if l.contains(": restore ") && !l.ends_with(" started") => return l,
+            Ok(l) if l.starts_with("restore-drill: files: restore ") && !l.ends_with(" started") => {
+                return l;
+            }
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
