@@ -237,3 +237,69 @@ async fn a_server_still_down_at_teardown_leaves_what_sweep_clears_once_it_is_bac
     assert_eq!(names, [SOURCE], "{}", swept.stdout);
     assert_eq!(all_versions(&s3, SOURCE, "").await, before);
 }
+
+/// What a server does where SeaweedFS is known to depart from S3's documentation.
+#[derive(Debug, PartialEq, Eq)]
+struct Behaviour {
+    /// The key a put of `odd//double` lists under (S3 keeps `//`).
+    double_slash_key: String,
+    /// Whether CopyObject from a version id answers `x-amz-copy-source-version-id` (S3 does).
+    copy_names_the_source_version: bool,
+    /// Whether a copy from an old version id brings back that version's bytes.
+    copy_of_an_old_version_is_that_version: bool,
+}
+
+async fn behaviour(srv: &impl S3Server) -> Behaviour {
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, "probe").await;
+    put(&s3, "probe", "odd//double", b"x").await;
+    let listed = all_versions(&s3, "probe", "odd/").await;
+    let old = s3
+        .put_object()
+        .bucket("probe")
+        .key("k")
+        .body(b"old".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    put(&s3, "probe", "k", b"new").await;
+    let copied = s3
+        .copy_object()
+        .bucket("probe")
+        .key("copy")
+        .copy_source(format!("probe/k?versionId={}", old.version_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    Behaviour {
+        double_slash_key: listed[0].key.clone(),
+        copy_names_the_source_version: copied.copy_source_version_id().is_some(),
+        copy_of_an_old_version_is_that_version: get(&s3, "probe", "copy").await == b"old",
+    }
+}
+
+/// The known differences, asserted so a new SeaweedFS that changes them is noticed: moto
+/// follows S3's documentation on both; SeaweedFS collapses `//` in keys and sends no
+/// `x-amz-copy-source-version-id`. Neither matters to restore-drill's copies, which never
+/// read that header; a source key with `//` cannot exist on SeaweedFS in the first place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seaweedfs_departs_from_s3_where_known_and_moto_does_not() {
+    let moto = behaviour(&common::moto::Moto::start()).await;
+    assert_eq!(
+        moto,
+        Behaviour {
+            double_slash_key: "odd//double".into(),
+            copy_names_the_source_version: true,
+            copy_of_an_old_version_is_that_version: true,
+        }
+    );
+    let seaweed = behaviour(&Seaweed::start()).await;
+    assert_eq!(
+        seaweed,
+        Behaviour {
+            double_slash_key: "odd/double".into(),
+            copy_names_the_source_version: false,
+            copy_of_an_old_version_is_that_version: true,
+        }
+    );
+}
