@@ -64,7 +64,13 @@ async fn source(s3: &aws_sdk_s3::Client) -> Vec<Listed> {
     create_versioned_bucket(s3, SOURCE).await;
     futures_util::stream::iter(0..KEYS)
         .map(|i| async move {
-            put(s3, SOURCE, &format!("data/{i:05}"), format!("v{i}").as_bytes()).await
+            put(
+                s3,
+                SOURCE,
+                &format!("data/{i:05}"),
+                format!("v{i}").as_bytes(),
+            )
+            .await
         })
         .buffer_unordered(32)
         .collect::<Vec<()>>()
@@ -128,7 +134,9 @@ fn restore_phase_end(lines: &std::sync::mpsc::Receiver<String>) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         match lines.recv_timeout(Duration::from_secs(1)) {
-            Ok(l) if l.starts_with("restore-drill: files: restore ") && !l.ends_with(" started") => {
+            Ok(l)
+                if l.starts_with("restore-drill: files: restore ") && !l.ends_with(" started") =>
+            {
                 return l;
             }
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}

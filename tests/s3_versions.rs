@@ -15,8 +15,8 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, SubsecRound, Utc};
 use common::moto::Moto;
-use common::seaweed::{S3Server, Seaweed};
 use common::s3::*;
+use common::seaweed::{S3Server, Seaweed};
 use futures_util::StreamExt;
 use restore_drill::checks::{restored_set_check, run_object_check};
 use restore_drill::drill::{CheckKind, CheckPlan};
@@ -553,7 +553,12 @@ prefix = "tie/"
 }
 
 /// Attaches to a kept restore the way checks see it.
-async fn attach(srv: &impl S3Server, bucket: &str, prefix: &str, at: DateTime<Utc>) -> RestoredObjects {
+async fn attach(
+    srv: &impl S3Server,
+    bucket: &str,
+    prefix: &str,
+    at: DateTime<Utc>,
+) -> RestoredObjects {
     for (k, v) in srv.env() {
         // SAFETY: nextest runs each test in a process of its own, and every test of this file
         // would set the same values; only the SDK's credential chain reads them.
@@ -1119,15 +1124,20 @@ fn marker_json(
 /// run's prefix and everything without a marker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created_on_moto() {
-    item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(&Moto::start()).await;
+    item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(&Moto::start())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created_on_seaweedfs() {
-    item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(&Seaweed::start()).await;
+async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created_on_seaweedfs()
+{
+    item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(&Seaweed::start())
+        .await;
 }
 
-async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(srv: &impl S3Server) {
+async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_created(
+    srv: &impl S3Server,
+) {
     const SHARED: &str = "shared-drill";
     let s3 = srv.s3().await;
     create_versioned_bucket(&s3, SHARED).await;

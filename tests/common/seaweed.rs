@@ -305,7 +305,8 @@ fn terminate(child: &mut Child) {
 fn http_status(port: u16) -> Option<u16> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
     let mut buf = [0u8; 32];
     let n = s.read(&mut buf).ok()?;
     let line = std::str::from_utf8(&buf[..n]).ok()?;

@@ -866,15 +866,15 @@ fn prefix_error<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> P
 where
     E: std::error::Error + 'static,
 {
-    let server_error = e
-        .raw_response()
-        .is_some_and(|r| r.status().as_u16() >= 500);
+    let server_error = e.raw_response().is_some_and(|r| r.status().as_u16() >= 500);
     PrefixError {
         message: error_chain(e),
         unreachable: server_error
             || matches!(
                 e,
-                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+                SdkError::TimeoutError(_)
+                    | SdkError::DispatchFailure(_)
+                    | SdkError::ResponseError(_)
             ),
     }
 }

@@ -24,8 +24,8 @@ use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 
 use super::keys;
-use super::pace::{Controller, Window};
 use super::objects::SourceObject;
+use super::pace::{Controller, Window};
 use crate::provider::aws::error_chain;
 use crate::provider::{Blame, ProviderError};
 

@@ -89,7 +89,8 @@ impl Controller {
 
     /// One window's figures; returns the new limit.
     pub fn observe(&mut self, w: Window) -> usize {
-        if w.completions == 0 || !(w.seconds > 0.0) || !w.mean_latency.is_finite() {
+        let usable = w.completions > 0 && w.seconds.is_finite() && w.seconds > 0.0;
+        if !usable || !w.mean_latency.is_finite() {
             return self.limit;
         }
         let rate = w.completions as f64 / w.seconds;

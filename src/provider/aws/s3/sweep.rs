@@ -84,8 +84,8 @@ async fn in_region(client: &Client, bucket: &str, region: &str, home: &str) -> b
             at == region
         }
         Err(e) => {
-            let unreadable_200 = e.raw_response().is_some_and(|r| r.status().as_u16() == 200)
-                && e.code().is_none();
+            let unreadable_200 =
+                e.raw_response().is_some_and(|r| r.status().as_u16() == 200) && e.code().is_none();
             if unreadable_200 {
                 return region == home;
             }
