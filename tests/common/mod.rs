@@ -9,6 +9,7 @@ pub mod proxy;
 pub mod rds;
 pub mod s3;
 pub mod s3_proxy;
+pub mod seaweed;
 pub mod tls_proxy;
 
 use std::path::{Path, PathBuf};

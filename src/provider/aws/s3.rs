@@ -14,6 +14,7 @@ pub(crate) mod inspect;
 mod keys;
 mod marker;
 mod objects;
+mod pace;
 pub(crate) mod sweep;
 mod versions;
 
@@ -405,6 +406,10 @@ impl S3Restore {
                 "copy_concurrency_min".to_owned(),
                 c.concurrency_min.to_string(),
             );
+            details.insert(
+                "copy_concurrency_max".to_owned(),
+                c.concurrency_max.to_string(),
+            );
             details.insert("multipart_copies".to_owned(), c.multipart.to_string());
         }
         Ok((
@@ -430,7 +435,7 @@ impl S3Restore {
         };
         let mut left = Vec::new();
         let last = marker::key_of(&w.prefix);
-        match delete_prefix(&w.client, &w.bucket, &w.prefix, Some(&last)).await {
+        match delete_prefix_retried(&w.client, &w.bucket, &w.prefix, Some(&last)).await {
             Ok(0) => {}
             Ok(n) => left.push(format!(
                 "s3://{}/{} ({n} object versions)",
@@ -835,8 +840,89 @@ pub(crate) async fn delete_prefix(
     prefix: &str,
     last: Option<&str>,
 ) -> Result<usize, String> {
+    delete_prefix_once(client, bucket, prefix, last)
+        .await
+        .map_err(|e| e.message)
+}
+
+/// Why a prefix could not be emptied, and whether the server was out of reach (worth
+/// another try a little later: a restart, a dropped connection) rather than refusing.
+#[derive(Debug)]
+pub(crate) struct PrefixError {
+    pub message: String,
+    pub unreachable: bool,
+}
+
+impl From<String> for PrefixError {
+    fn from(message: String) -> Self {
+        PrefixError {
+            message,
+            unreachable: false,
+        }
+    }
+}
+
+fn prefix_error<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> PrefixError
+where
+    E: std::error::Error + 'static,
+{
+    let server_error = e.raw_response().is_some_and(|r| r.status().as_u16() >= 500);
+    PrefixError {
+        message: error_chain(e),
+        unreachable: server_error
+            || matches!(
+                e,
+                SdkError::TimeoutError(_)
+                    | SdkError::DispatchFailure(_)
+                    | SdkError::ResponseError(_)
+            ),
+    }
+}
+
+/// Teardown's waits between attempts when the target's server cannot be reached: it
+/// outlives a restart of the server (about 23 s in all) before reporting what is left.
+const TEARDOWN_RETRY_DELAYS: [std::time::Duration; 5] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+    std::time::Duration::from_secs(8),
+    std::time::Duration::from_secs(8),
+];
+
+/// `delete_prefix`, tried again while the server is out of reach.
+async fn delete_prefix_retried(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    last: Option<&str>,
+) -> Result<usize, String> {
+    let mut delays = TEARDOWN_RETRY_DELAYS.iter();
+    loop {
+        match delete_prefix_once(client, bucket, prefix, last).await {
+            Err(e) if e.unreachable => match delays.next() {
+                Some(d) => {
+                    tracing::warn!(
+                        "cannot reach s3://{bucket}/{prefix} to delete it, trying again in {} s: {}",
+                        d.as_secs(),
+                        e.message
+                    );
+                    tokio::time::sleep(*d).await;
+                }
+                None => return Err(e.message),
+            },
+            other => return other.map_err(|e| e.message),
+        }
+    }
+}
+
+async fn delete_prefix_once(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    last: Option<&str>,
+) -> Result<usize, PrefixError> {
     if prefix.is_empty() {
-        return Err("refusing to delete an empty prefix".into());
+        return Err("refusing to delete an empty prefix".to_owned().into());
     }
     let mut uploads = client
         .list_multipart_uploads()
@@ -844,7 +930,7 @@ pub(crate) async fn delete_prefix(
         .prefix(prefix)
         .send()
         .await
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| prefix_error(&e))?;
     loop {
         for u in uploads.uploads() {
             if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
@@ -868,7 +954,7 @@ pub(crate) async fn delete_prefix(
             .set_upload_id_marker(uploads.next_upload_id_marker().map(str::to_owned))
             .send()
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| prefix_error(&e))?;
     }
     for round in 0..4 {
         let ids = all_versions(client, bucket, prefix).await?;
@@ -903,7 +989,7 @@ pub(crate) async fn delete_prefix(
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| error_chain(&e))?;
+                .map_err(|e| prefix_error(&e))?;
         }
     }
     Ok(0)
@@ -923,7 +1009,7 @@ async fn all_versions(
     client: &Client,
     bucket: &str,
     prefix: &str,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, PrefixError> {
     let mut out = Vec::new();
     let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
     loop {
@@ -936,7 +1022,7 @@ async fn all_versions(
             .set_version_id_marker(version_marker.take())
             .send()
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| prefix_error(&e))?;
         let encoded = matches!(
             page.encoding_type(),
             Some(aws_sdk_s3::types::EncodingType::Url)
@@ -963,7 +1049,8 @@ async fn all_versions(
         if key_marker.is_none() {
             return Err(format!(
                 "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
-            ));
+            )
+            .into());
         }
     }
 }

@@ -169,7 +169,24 @@ pub async fn sweep(args: &SweepArgs, now: DateTime<Utc>) -> Result<Vec<Found>, P
     };
     let mut found = Vec::new();
     for region in &regions {
-        for c in candidates(&session, region).await? {
+        // As with S3 below: an RDS search that cannot run (no RDS permission, or an
+        // S3-only endpoint) is a leftover not ruled out, and S3 is still searched.
+        let rds = match candidates(&session, region).await {
+            Ok(c) => c,
+            Err(e) => {
+                found.push(Found {
+                    resource: format!("RDS ({region})"),
+                    run_id: "-".into(),
+                    drill: String::new(),
+                    created: None,
+                    expires: None,
+                    stale: true,
+                    error: Some(format!("not searched: {e}")),
+                });
+                Vec::new()
+            }
+        };
+        for c in rds {
             let run_id = tag(&c.tags, TAG_RUN_ID).unwrap_or_default().to_owned();
             let expires = tag(&c.tags, TAG_EXPIRES_AT)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())

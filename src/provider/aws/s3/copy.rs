@@ -5,8 +5,10 @@
 //!
 //! Copies get their own, long timeouts (S3 holds a copy's 200 answer open while it copies).
 //! Throttling (503 SlowDown) and transient failures are retried here, not by the SDK, so
-//! each SlowDown is counted, concurrency is halved on it and grows back by one per window of
-//! successes (AIMD), and the latency histogram holds the attempts' own time, not backoff.
+//! each SlowDown is counted and halves the concurrency, and the latency histogram holds the
+//! attempts' own time, not backoff. How many copies are in flight is found while copying
+//! (`pace.rs`): more while throughput rises and latency holds, fewer on throttling and on
+//! latency growth, never more than the drill's `concurrency`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +25,7 @@ use hdrhistogram::Histogram;
 
 use super::keys;
 use super::objects::SourceObject;
+use super::pace::{Controller, Window};
 use crate::provider::aws::error_chain;
 use crate::provider::{Blame, ProviderError};
 
@@ -83,8 +86,10 @@ pub(crate) struct CopyStats {
     pub multipart: u64,
     /// 503 SlowDown answers (each one retried).
     pub slowdowns: u64,
-    /// The lowest concurrency SlowDowns brought the copy down to.
+    /// The lowest concurrency the copy ran at (throttling and latency growth bring it down).
     pub concurrency_min: usize,
+    /// The highest concurrency the copy reached.
+    pub concurrency_max: usize,
     /// Per-object copy latency, microseconds: the attempts' own time, without backoff.
     pub latency: Histogram<u64>,
 }
@@ -122,7 +127,9 @@ struct Failure {
     message: String,
 }
 
-fn failure<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Failure
+/// `call` names the S3 operation in the message (`CopyObject: …`), so a failed run says
+/// which call failed, not only why.
+fn failure<E>(call: &str, e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -161,11 +168,11 @@ where
     };
     let message = if code == Some("InvalidRequest") {
         format!(
-            "S3 refused the copy request (InvalidRequest: {}): a request error, not damage to the backup",
+            "{call}: S3 refused the copy request (InvalidRequest: {}): a request error, not damage to the backup",
             e.message().unwrap_or("no message")
         )
     } else {
-        error_chain(e)
+        format!("{call}: {}", error_chain(e))
     };
     Failure {
         throttled,
@@ -175,48 +182,90 @@ where
     }
 }
 
-/// Additive increase, multiplicative decrease of the copy concurrency: halved on every
-/// SlowDown, one more per `limit` successes, never above the drill's `concurrency`.
+/// The copy concurrency, found while copying (`pace.rs`): workers take objects only while
+/// they are within the controller's limit. Each window of finished copies is handed to the
+/// controller by the copy that closes it; every throttling answer at once.
 struct Pace {
     limit: AtomicUsize,
-    min: AtomicUsize,
-    max: usize,
-    successes: AtomicUsize,
+    ctl: std::sync::Mutex<Controller>,
+    window: std::sync::Mutex<Tally>,
     slowdowns: AtomicU64,
 }
 
+/// The current window's finished copies.
+struct Tally {
+    started: Instant,
+    done: u64,
+    latency: Duration,
+}
+
 impl Pace {
-    fn new(max: usize) -> Self {
+    fn new(cap: usize) -> Self {
+        let ctl = Controller::new(cap);
         Pace {
-            limit: AtomicUsize::new(max),
-            min: AtomicUsize::new(max),
-            max,
-            successes: AtomicUsize::new(0),
+            limit: AtomicUsize::new(ctl.limit()),
+            ctl: std::sync::Mutex::new(ctl),
+            window: std::sync::Mutex::new(Tally {
+                started: Instant::now(),
+                done: 0,
+                latency: Duration::ZERO,
+            }),
             slowdowns: AtomicU64::new(0),
         }
     }
 
-    fn slowed(&self) {
-        self.slowdowns.fetch_add(1, Ordering::Relaxed);
-        let halved = self
-            .limit
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
-                Some((l / 2).max(1))
-            })
-            .map_or(1, |old| (old / 2).max(1));
-        self.min.fetch_min(halved, Ordering::Relaxed);
-        self.successes.store(0, Ordering::Relaxed);
+    fn controller(&self) -> std::sync::MutexGuard<'_, Controller> {
+        self.ctl.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn succeeded(&self) {
-        let n = self.successes.fetch_add(1, Ordering::Relaxed) + 1;
-        let limit = self.limit.load(Ordering::Relaxed);
-        if limit < self.max && n >= limit {
-            self.successes.store(0, Ordering::Relaxed);
-            let _ =
-                self.limit
-                    .compare_exchange(limit, limit + 1, Ordering::Relaxed, Ordering::Relaxed);
+    fn restart_window(&self) {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        *w = Tally {
+            started: Instant::now(),
+            done: 0,
+            latency: Duration::ZERO,
+        };
+    }
+
+    fn slowed(&self) {
+        self.slowdowns.fetch_add(1, Ordering::Relaxed);
+        let limit = self.controller().throttled();
+        self.limit.store(limit, Ordering::Relaxed);
+        self.restart_window();
+    }
+
+    /// One copy done in `own` (its attempts' time, no backoff).
+    fn succeeded(&self, own: Duration) {
+        let closed = {
+            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            w.done += 1;
+            w.latency += own;
+            let size = self.controller().window_size();
+            if w.done < size {
+                None
+            } else {
+                let window = Window {
+                    completions: w.done,
+                    seconds: w.started.elapsed().as_secs_f64(),
+                    mean_latency: w.latency.as_secs_f64() / w.done as f64,
+                };
+                *w = Tally {
+                    started: Instant::now(),
+                    done: 0,
+                    latency: Duration::ZERO,
+                };
+                Some(window)
+            }
+        };
+        if let Some(window) = closed {
+            let limit = self.controller().observe(window);
+            self.limit.store(limit, Ordering::Relaxed);
         }
+    }
+
+    /// The lowest and highest limit so far.
+    fn range(&self) -> (usize, usize) {
+        self.controller().range()
     }
 
     /// Waits until worker `i` is within the current limit, or there is nothing left to take
@@ -226,7 +275,7 @@ impl Pace {
             && !stop.load(Ordering::Relaxed)
             && next.load(Ordering::Relaxed) < total
         {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -313,8 +362,8 @@ pub(crate) async fn copy_all(
                 retries += spent.retries;
                 match result {
                     Ok(parts) => {
-                        pace.succeeded();
                         let own = t0.elapsed().saturating_sub(spent.backoff);
+                        pace.succeeded(own);
                         hist.saturating_record(own.as_micros().max(1) as u64);
                         if parts {
                             multipart += 1;
@@ -370,7 +419,8 @@ pub(crate) async fn copy_all(
         retries,
         multipart,
         slowdowns: pace.slowdowns.load(Ordering::Relaxed),
-        concurrency_min: pace.min.load(Ordering::Relaxed),
+        concurrency_min: pace.range().0,
+        concurrency_max: pace.range().1,
         latency,
     })
 }
@@ -427,7 +477,7 @@ async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, 
         .config_override(job.override_own.clone())
         .send()
         .await
-        .map_err(|e| failure(&e))?;
+        .map_err(|e| failure("CopyObject", &e))?;
     Ok(false)
 }
 
@@ -449,7 +499,7 @@ async fn copy_in_parts(
         .version_id(&o.version_id)
         .send()
         .await
-        .map_err(|e| failure(&e))?;
+        .map_err(|e| failure("HeadObject", &e))?;
     let tags = match &job.tags {
         Some(t) => Some(t.clone()),
         None => {
@@ -460,7 +510,7 @@ async fn copy_in_parts(
                 .version_id(&o.version_id)
                 .send()
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| failure("GetObjectTagging", &e))?;
             let pairs: Vec<String> = t
                 .tag_set()
                 .iter()
@@ -492,7 +542,7 @@ async fn copy_in_parts(
         .set_tagging(tags)
         .send()
         .await
-        .map_err(|e| failure(&e))?;
+        .map_err(|e| failure("CreateMultipartUpload", &e))?;
     let upload_id = upload.upload_id().unwrap_or_default().to_owned();
     let part_size = part_size(o.size, job.multipart_threshold);
     let ranges: Vec<(i32, u64, u64)> = (0..o.size.div_ceil(part_size))
@@ -520,7 +570,7 @@ async fn copy_in_parts(
                         .config_override(job.override_own.clone())
                         .send()
                         .await
-                        .map_err(|e| failure(&e))
+                        .map_err(|e| failure("UploadPartCopy", &e))
                 })
                 .await;
                 let out = match out {
@@ -568,7 +618,7 @@ async fn copy_in_parts(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| failure(&e)),
+            .map_err(|e| failure("CompleteMultipartUpload", &e)),
         Err(f) => Err(f),
     };
     if let Err(f) = done {

@@ -9,6 +9,7 @@
 //! (`created-bucket`), and deleted, like a tagged one, only once it is empty.
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::EncodingType;
 use chrono::{DateTime, Utc};
 
@@ -58,8 +59,9 @@ pub(crate) async fn sweep(
         }
     }
     let mut found = Vec::new();
+    let home = session.region();
     for (bucket, created) in buckets {
-        if !in_region(&client, &bucket, region).await {
+        if !in_region(&client, &bucket, region, &home).await {
             continue;
         }
         found.extend(sweep_bucket(&client, &bucket, created, is_stale, dry_run).await);
@@ -67,8 +69,11 @@ pub(crate) async fn sweep(
     Ok(found)
 }
 
-/// Whether `bucket` lives in `region`. A bucket that cannot be located is left alone.
-async fn in_region(client: &Client, bucket: &str, region: &str) -> bool {
+/// Whether `bucket` lives in `region`. A bucket that cannot be located is left alone, but
+/// for one case: a store that answers `GetBucketLocation` with a 200 the SDK cannot read
+/// (SeaweedFS sends `<CreateBucketConfiguration>` instead of S3's `<LocationConstraint>`)
+/// has no regions, and its buckets are taken as in the configured region `home`, there only.
+async fn in_region(client: &Client, bucket: &str, region: &str, home: &str) -> bool {
     match client.get_bucket_location().bucket(bucket).send().await {
         Ok(out) => {
             let at = match out.location_constraint().map(|c| c.as_str()) {
@@ -79,6 +84,11 @@ async fn in_region(client: &Client, bucket: &str, region: &str) -> bool {
             at == region
         }
         Err(e) => {
+            let unreadable_200 =
+                e.raw_response().is_some_and(|r| r.status().as_u16() == 200) && e.code().is_none();
+            if unreadable_200 {
+                return region == home;
+            }
             tracing::warn!("cannot locate bucket {bucket}: {}", error_chain(&e));
             false
         }
