@@ -353,3 +353,181 @@ fn role_keys_are_checked_at_validation() {
         assert!(stderr.contains("drill.toml:"), "no file:line in {stderr}");
     }
 }
+
+/// `copy_role_arn` keys are checked at validation, with their line.
+#[test]
+fn copy_role_keys_are_checked_at_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    for (keys, want) in [
+        (
+            "copy_role_arn = \"arn:aws:iam::210987654321:role/restore-drill-dr\"\n",
+            "key \"copy_role_arn\" needs \"copy_to_region\"",
+        ),
+        (
+            "copy_to_region = \"us-west-2\"\ncopy_role_arn = \"restore-drill-dr\"\n",
+            "key \"copy_role_arn\": \"restore-drill-dr\" is not an IAM role ARN",
+        ),
+        (
+            "copy_to_region = \"us-west-2\"\ncopy_role_arn = \"arn:aws:iam::2109876:role/x\"\n",
+            "is not an IAM role ARN",
+        ),
+    ] {
+        let restore = format!(
+            "[[restore]]\nid = \"orders\"\nkind = \"rds_snapshot\"\nsource = \"orders-prod\"\n\
+             snapshot = \"latest_manual\"\n{keys}[restore.target]\nidentifier = \"drill-{{run_id}}\"\n\
+             subnet_group = \"g\"\nsecurity_groups = [\"sg-1\"]\n"
+        );
+        let path = dir.path().join("drill.toml");
+        std::fs::write(&path, drill("http://127.0.0.1:9", &restore, 5432)).unwrap();
+        let out = Command::new(BIN)
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(20), "{keys}: {stderr}");
+        assert!(stderr.contains(want), "{keys}: {stderr}");
+        assert!(stderr.contains("drill.toml:"), "no file:line in {stderr}");
+    }
+}
+
+/// A snapshot copied into a DR account (`copy_to_region` with `copy_role_arn`): the source is
+/// read with the runner's credentials, and the copy, the restore and the teardown are signed
+/// with the DR role's; the report names the account and the role. A copy into another account
+/// needs the snapshot shared with it first: restore-drill checks (read-only) and refuses
+/// before creating anything, and never shares it itself.
+///
+/// moto keeps resources per account but looks a source snapshot's ARN up in the caller's own
+/// account, so a real copy across accounts cannot complete on it: the full run uses a DR role
+/// in the source's account, and the other-account case is checked up to the copy call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_account_copy_runs_as_the_dr_role_and_needs_the_snapshot_shared() {
+    let s = stand(&["us-east-1", "us-west-2"]).await;
+    source_instance(&s.moto).await;
+    manual_snapshot(&s.moto).await;
+    let write = |role: &str| {
+        s.write(&format!(
+            r#"[[restore]]
+id = "orders"
+kind = "rds_snapshot"
+source = "orders-prod"
+snapshot = "latest_manual"
+copy_to_region = "us-west-2"
+copy_role_arn = "{role}"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+instance_class = "db.t4g.medium"
+subnet_group = "drill-isolated"
+security_groups = ["{}"]"#,
+            s.sg
+        ))
+    };
+    let dr = "arn:aws:iam::123456789012:role/restore-drill-dr";
+    write(dr);
+    let before = describe_all(&s.moto, "us-east-1").await;
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let report = ran.report.unwrap();
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.details["account"], "123456789012");
+    assert_eq!(target.details["role_arn"], dr);
+    assert_eq!(target.details["region"], "us-west-2");
+    let rp = report.restores[0].recovery_point.as_ref().unwrap();
+    assert!(
+        rp.notes
+            .iter()
+            .any(|n| n.contains("account 123456789012") && n.contains(dr)),
+        "{:?}",
+        rp.notes
+    );
+    assert_eq!(s.proxy.field("AssumeRole", "RoleArn").as_deref(), Some(dr));
+    let calls = s.proxy.calls();
+    let keys = s.proxy.access_keys();
+    let signed = |call: &str| -> Vec<&String> {
+        calls
+            .iter()
+            .zip(&keys)
+            .filter(|(c, _)| *c == call)
+            .map(|(_, k)| k)
+            .collect()
+    };
+    // The source is looked at as the runner ("testing", moto's default credentials)...
+    for k in signed("DescribeDBSnapshots").iter().take(1) {
+        assert_eq!(k.as_str(), "testing");
+    }
+    // ...and everything that creates or deletes runs as the DR role.
+    for call in [
+        "CopyDBSnapshot",
+        "RestoreDBInstanceFromDBSnapshot",
+        "DeleteDBInstance",
+        "DeleteDBSnapshot",
+    ] {
+        let ks = signed(call);
+        assert!(!ks.is_empty(), "{call} was not called: {calls:?}");
+        for k in ks {
+            assert_ne!(k, "testing", "{call} ran with the runner's credentials");
+        }
+    }
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+
+    // Another account the snapshot is not shared with: refused at resolve, naming both, and
+    // nothing is copied or created.
+    let other = "arn:aws:iam::210987654321:role/restore-drill-dr";
+    write(other);
+    let n = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    assert_eq!(ran.code, 30, "stderr:\n{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("orders-manual-1")
+            && ran
+                .stderr
+                .contains("is not shared with account 210987654321")
+            && ran.stderr.contains("never changes a source"),
+        "{}",
+        ran.stderr
+    );
+    let after: Vec<String> = s.proxy.calls()[n..].to_vec();
+    assert!(
+        after.contains(&"DescribeDBSnapshotAttributes".to_owned()),
+        "{after:?}"
+    );
+    for write in [
+        "CopyDBSnapshot",
+        "RestoreDBInstanceFromDBSnapshot",
+        "ModifyDBSnapshotAttribute",
+    ] {
+        assert!(!after.iter().any(|c| c == write), "{write} in {after:?}");
+    }
+
+    // Shared by its owner: the check passes and the DR role asks RDS for the copy by the
+    // source's full ARN (where moto, not RDS, stops: see above).
+    s.moto
+        .rds("us-east-1")
+        .await
+        .modify_db_snapshot_attribute()
+        .db_snapshot_identifier("orders-manual-1")
+        .attribute_name("restore")
+        .values_to_add("210987654321")
+        .send()
+        .await
+        .unwrap();
+    let n = s.proxy.calls().len();
+    let ran = run(s.dir.path(), &s.moto, &[]);
+    let after = &s.proxy.calls()[n..];
+    let keys = &s.proxy.access_keys()[n..];
+    let copy = after
+        .iter()
+        .position(|c| c == "CopyDBSnapshot")
+        .unwrap_or_else(|| panic!("no copy after sharing: {after:?}\n{}", ran.stderr));
+    assert_ne!(keys[copy], "testing");
+    assert_eq!(
+        s.proxy
+            .field("CopyDBSnapshot", "SourceDBSnapshotIdentifier")
+            .as_deref(),
+        Some("arn:aws:rds:us-east-1:123456789012:snapshot:orders-manual-1")
+    );
+    assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before);
+}

@@ -426,6 +426,31 @@ pub enum SnapshotSelector {
 pub struct SnapshotCopy {
     pub region: String,
     pub kms_key: Option<String>,
+    /// `copy_role_arn`: the role in the DR account the copy, the restore and the teardown run
+    /// as (a cross-account copy); `None` copies within the drill's own account.
+    pub role_arn: Option<String>,
+}
+
+impl SnapshotCopy {
+    /// The account of `role_arn`, when the copy goes to another account.
+    pub fn account(&self) -> Option<&str> {
+        self.role_arn.as_deref().and_then(role_account)
+    }
+}
+
+/// The account of an IAM role ARN (`arn:aws:iam::123456789012:role/x` → `123456789012`).
+pub fn role_account(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    (parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|n| !n.is_empty()))
+    .then(|| parts[4])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -157,6 +157,8 @@ pub(crate) struct RawRdsSnapshot {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) copy_to_region: Option<Text>,
     pub(crate) copy_kms_key: Option<Text>,
+    /// A role in the DR account: the copy lands there, and the restore runs there.
+    pub(crate) copy_role_arn: Option<Text>,
     pub(crate) target: RawInstanceTarget,
     pub(crate) connect: RawConnect,
     /// `[restore.warmup]`: run a query until its latency settles, as the last step of verify.
@@ -263,8 +265,12 @@ pub(crate) struct RawRdsClusterSnapshot {
     pub(crate) to: Option<Spanned<TimeText>>,
     pub(crate) copy_to_region: Option<Text>,
     pub(crate) copy_kms_key: Option<Text>,
+    /// A role in the DR account: the copy lands there, and the restore runs there.
+    pub(crate) copy_role_arn: Option<Text>,
     pub(crate) target: RawClusterTarget,
     pub(crate) connect: RawConnect,
+    /// `[restore.warmup]`, as for the other database restores.
+    pub(crate) warmup: Option<RawWarmup>,
 }
 
 pub(crate) const CHECK_KINDS: &[&str] = &[

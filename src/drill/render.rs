@@ -221,15 +221,7 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             };
             let _ = writeln!(w, "  from      {which} of RDS instance \"{source}\"");
             if let Some(c) = copy {
-                let kms = match &c.kms_key {
-                    Some(k) => format!(", encrypted with {k}"),
-                    None => String::new(),
-                };
-                let _ = writeln!(
-                    w,
-                    "  copy      to {}{kms} (timed as phase \"copy\"); the copy is deleted at teardown",
-                    c.region
-                );
+                copy_line(w, c);
             }
             instance(w, plan, r, "RDS instance", target, None);
             conn(w, connect);
@@ -274,15 +266,7 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             };
             let _ = writeln!(w, "  from      {which} of Aurora cluster \"{source}\"");
             if let Some(c) = copy {
-                let kms = match &c.kms_key {
-                    Some(k) => format!(", encrypted with {k}"),
-                    None => String::new(),
-                };
-                let _ = writeln!(
-                    w,
-                    "  copy      to {}{kms} (timed as phase \"copy\"); the copy is deleted at teardown",
-                    c.region
-                );
+                copy_line(w, c);
             }
             let one = format!(
                 "with one instance \"{}\"",
@@ -543,5 +527,26 @@ fn check(kind: &CheckKind) -> String {
         } => format!(
             "canary objects under {p}: those written at or before the restore point must be present, later ones absent"
         ),
+    }
+}
+
+/// A snapshot copy's line of the plan: where it goes, its key, and the DR account's role.
+fn copy_line(w: &mut String, c: &SnapshotCopy) {
+    let kms = match &c.kms_key {
+        Some(k) => format!(", encrypted with {k}"),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        w,
+        "  copy      to {}{kms} (timed as phase \"copy\"); the copy is deleted at teardown",
+        c.region
+    );
+    if let (Some(role), Some(account)) = (&c.role_arn, c.account()) {
+        let _ = writeln!(
+            w,
+            "            into account {account} as {role}: the copy, the restore, its checks' \
+             lookups and the teardown run as that role; the source snapshot must already be \
+             shared with {account} (restore-drill never changes a source)"
+        );
     }
 }

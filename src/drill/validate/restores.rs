@@ -245,41 +245,17 @@ impl Validator<'_> {
                 SnapshotSelector::Id(id.to_owned())
             }
         };
-        let copy = match &r.copy_to_region {
-            Some(region) => {
-                self.region(region, ctx, "copy_to_region");
-                if let Some(tr) = &r.target.region
-                    && tr.get_ref() != region.get_ref()
-                {
-                    self.diags.error(
-                            tr.span(),
-                            ctx,
-                            format!(
-                                "key \"target.region\" (\"{}\") differs from \"copy_to_region\" (\"{}\"): the copy is restored where it was copied",
-                                tr.get_ref(),
-                                region.get_ref()
-                            ),
-                        );
-                }
-                Some(SnapshotCopy {
-                    region: region.get_ref().clone(),
-                    kms_key: r.copy_kms_key.as_ref().map(|k| k.get_ref().clone()),
-                })
-            }
-            None => {
-                if let Some(k) = &r.copy_kms_key {
-                    self.diags.error(
-                        k.span(),
-                        ctx,
-                        "key \"copy_kms_key\" needs \"copy_to_region\"",
-                    );
-                }
-                None
-            }
-        };
+        let copy = self.snapshot_copy(
+            r.copy_to_region.as_ref(),
+            r.copy_kms_key.as_ref(),
+            r.copy_role_arn.as_ref(),
+            r.target.region.as_ref(),
+            ctx,
+        );
         let target = self.instance_target(r.target, Some(&r.source), ctx);
         let connect = self.connect(r.connect, ctx);
         let mut target = target?;
+        let copy = copy?;
         if let Some(c) = &copy {
             target.region.get_or_insert_with(|| c.region.clone());
         }
@@ -555,6 +531,7 @@ impl Validator<'_> {
         let copy = self.snapshot_copy(
             r.copy_to_region.as_ref(),
             r.copy_kms_key.as_ref(),
+            r.copy_role_arn.as_ref(),
             r.target.region.as_ref(),
             ctx,
         );
@@ -606,26 +583,45 @@ impl Validator<'_> {
         }
     }
 
-    /// `copy_to_region` and `copy_kms_key`: `Some(None)` when nothing is copied, `None` when
-    /// the keys are wrong (each problem reported).
+    /// `copy_to_region`, `copy_kms_key` and `copy_role_arn`: `Some(None)` when nothing is
+    /// copied, `None` when the keys are wrong (each problem reported).
     pub(super) fn snapshot_copy(
         &mut self,
         region: Option<&Spanned<String>>,
         kms_key: Option<&Spanned<String>>,
+        role_arn: Option<&Spanned<String>>,
         target_region: Option<&Spanned<String>>,
         ctx: &str,
     ) -> Option<Option<SnapshotCopy>> {
         let Some(region) = region else {
-            if let Some(k) = kms_key {
-                self.diags.error(
-                    k.span(),
-                    ctx,
-                    "key \"copy_kms_key\" needs \"copy_to_region\"",
-                );
-                return None;
+            let mut alone = false;
+            for (key, v) in [("copy_kms_key", kms_key), ("copy_role_arn", role_arn)] {
+                if let Some(v) = v {
+                    self.diags.error(
+                        v.span(),
+                        ctx,
+                        format!("key \"{key}\" needs \"copy_to_region\""),
+                    );
+                    alone = true;
+                }
             }
-            return Some(None);
+            return if alone { None } else { Some(None) };
         };
+        let mut role_ok = true;
+        if let Some(arn) = role_arn
+            && crate::drill::role_account(arn.get_ref()).is_none()
+        {
+            self.diags.error(
+                arn.span(),
+                ctx,
+                format!(
+                    "key \"copy_role_arn\": \"{}\" is not an IAM role ARN such as \
+                     \"arn:aws:iam::210987654321:role/restore-drill-dr\"",
+                    arn.get_ref()
+                ),
+            );
+            role_ok = false;
+        }
         self.region(region, ctx, "copy_to_region");
         if let Some(k) = kms_key {
             self.nonempty(k, ctx, "copy_kms_key");
@@ -643,9 +639,12 @@ impl Validator<'_> {
                 ),
             );
         }
-        Some(Some(SnapshotCopy {
-            region: region.get_ref().clone(),
-            kms_key: kms_key.map(|k| k.get_ref().clone()),
-        }))
+        role_ok.then(|| {
+            Some(SnapshotCopy {
+                region: region.get_ref().clone(),
+                kms_key: kms_key.map(|k| k.get_ref().clone()),
+                role_arn: role_arn.map(|a| a.get_ref().clone()),
+            })
+        })
     }
 }

@@ -21,6 +21,7 @@ impl Validator<'_> {
             RawRestore::RdsPitr(r) => (r.warmup.as_ref(), None),
             RawRestore::RdsSnapshot(r) => (r.warmup.as_ref(), None),
             RawRestore::RdsClusterPitr(r) => (r.warmup.as_ref(), None),
+            RawRestore::RdsClusterSnapshot(r) => (r.warmup.as_ref(), None),
             RawRestore::BackupRecoveryPoint(r) => (
                 r.warmup.as_ref(),
                 r.connect.is_none().then_some(

@@ -163,8 +163,35 @@ pub async fn check(plan: &DrillPlan) -> Preflight {
     };
     let home = session.region();
     for r in &plan.restores {
+        // A copy into another account: what the target and the copy name lives there.
+        let dr = match copy_role(r) {
+            Some(role) => {
+                let mut dr = settings.clone();
+                dr.role_arn = Some(role.to_owned());
+                dr.role_external_id = None;
+                match Session::load(&dr).await {
+                    Ok(s) => Some(s),
+                    Err(mut e) => {
+                        e.message =
+                            format!("restore \"{}\": key \"copy_role_arn\": {}", r.id, e.message);
+                        found.errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            None => None,
+        };
         for (key, object) in objects(r, &home) {
-            match look(&session, &object).await {
+            let at = match (&dr, &object) {
+                (
+                    Some(dr),
+                    Object::KmsKey { .. }
+                    | Object::SubnetGroup { .. }
+                    | Object::SecurityGroup { .. },
+                ) => dr,
+                _ => &session,
+            };
+            match look(at, &object).await {
                 Lookup::Found => {}
                 Lookup::Missing(message) => found.missing.push(Missing {
                     restore: r.id.clone(),
@@ -179,6 +206,16 @@ pub async fn check(plan: &DrillPlan) -> Preflight {
         }
     }
     found
+}
+
+/// The DR account's role of a restore's cross-account snapshot copy.
+fn copy_role(r: &RestorePlan) -> Option<&str> {
+    match &r.kind {
+        RestoreKind::RdsSnapshot { copy, .. } | RestoreKind::RdsClusterSnapshot { copy, .. } => {
+            copy.as_ref().and_then(|c| c.role_arn.as_deref())
+        }
+        _ => None,
+    }
 }
 
 fn endpoint_hint(session: &Session, service: &str, region: &str) -> String {

@@ -30,7 +30,7 @@ impl RdsRestore {
         };
         let run_id = cx.run_id.clone();
         let copy_id = format!("drill-copy-{run_id}-{}", self.id).to_lowercase();
-        let client = self.session()?.rds(Some(&copy.region));
+        let client = self.target_session()?.rds(Some(&copy.region));
         self.created.push(Created::Snapshot {
             region: copy.region.clone(),
             id: copy_id.clone(),
@@ -50,7 +50,7 @@ impl RdsRestore {
             let kms = copy.kms_key.clone().ok_or_else(|| {
                 ProviderError::harness("an encrypted snapshot's copy needs copy_kms_key")
             })?;
-            let keys = self.session()?.signing_keys().await?;
+            let keys = self.target_session()?.signing_keys().await?;
             let url = crate::provider::aws::presign::presigned_url(
                 "CopyDBSnapshot",
                 &[
@@ -90,7 +90,7 @@ impl RdsRestore {
         };
         let run_id = cx.run_id.clone();
         let copy_id = format!("drill-copy-{run_id}-{}", self.id).to_lowercase();
-        let client = self.session()?.rds(Some(&copy.region));
+        let client = self.target_session()?.rds(Some(&copy.region));
         self.created.push(Created::ClusterSnapshot {
             region: copy.region.clone(),
             id: copy_id.clone(),
@@ -108,7 +108,7 @@ impl RdsRestore {
             let kms = copy.kms_key.clone().ok_or_else(|| {
                 ProviderError::harness("an encrypted cluster snapshot's copy needs copy_kms_key")
             })?;
-            let keys = self.session()?.signing_keys().await?;
+            let keys = self.target_session()?.signing_keys().await?;
             let url = crate::provider::aws::presign::presigned_url(
                 "CopyDBClusterSnapshot",
                 &[

@@ -205,7 +205,7 @@ impl RdsRestore {
         let Some((ident, region)) = self.restored.clone() else {
             return Err(ProviderError::harness("prepare before restore"));
         };
-        let client = self.session()?.rds(Some(&region));
+        let client = self.target_session()?.rds(Some(&region));
         let cluster = self.is_cluster();
         let mut waited = Waited::default();
         if let Some(pw) = &self.password {
@@ -233,7 +233,7 @@ impl RdsRestore {
             );
         }
         if !cluster {
-            let target = instance_target(
+            let mut target = instance_target(
                 &client,
                 &ident,
                 &region,
@@ -241,6 +241,7 @@ impl RdsRestore {
                 self.settings.endpoint_url.as_deref(),
             )
             .await?;
+            self.account_details(&mut target.details);
             return Ok((target, waited));
         }
         let c = describe_cluster(&client, &ident)
@@ -271,6 +272,7 @@ impl RdsRestore {
             c.db_subnet_group(),
         );
         connect_details(&mut details, &self.connect);
+        self.account_details(&mut details);
         let address = c
             .endpoint()
             .map(|h| format!("{h}:{}", c.port().unwrap_or(5432)));
@@ -283,5 +285,18 @@ impl RdsRestore {
             },
             waited,
         ))
+    }
+}
+
+impl RdsRestore {
+    /// A target in the DR account (`copy_role_arn`) names that account and the role every call
+    /// on it ran as.
+    fn account_details(&self, details: &mut BTreeMap<String, String>) {
+        if let Some(c) = self.snapshot_copy()
+            && let (Some(role), Some(account)) = (&c.role_arn, c.account())
+        {
+            details.insert("account".into(), account.to_owned());
+            details.insert("role_arn".into(), role.clone());
+        }
     }
 }

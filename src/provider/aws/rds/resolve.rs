@@ -152,6 +152,9 @@ impl RdsRestore {
         let session = Session::load(&self.settings).await?;
         self.source_region = session.region();
         self.session = Some(session);
+        if let Some(role) = self.snapshot_copy().and_then(|c| c.role_arn.clone()) {
+            self.dr_session = Some(self.load_dr_session(&role).await?);
+        }
         let target_region = self.target_region();
         match self.kind.clone() {
             Kind::Pitr { source, to, .. } => {
@@ -280,6 +283,11 @@ impl RdsRestore {
                 refuse_non_aurora_snapshot(&snap)?;
                 if let Some(c) = &copy {
                     check_cluster_copy_key(&snap, c)?;
+                    let arn = snap
+                        .db_cluster_snapshot_arn()
+                        .unwrap_or_default()
+                        .to_owned();
+                    self.check_shared(&client, &arn, c, true).await?;
                 }
                 self.source_encrypted = snap.storage_encrypted() == Some(true);
                 self.snapshot_engine = snap.engine().map(str::to_owned);
@@ -304,7 +312,7 @@ impl RdsRestore {
                     snap.snapshot_type().unwrap_or("a")
                 )];
                 if let Some(c) = &copy {
-                    notes.push(format!("copied to {} before the restore", c.region));
+                    notes.push(copy_note(c));
                 }
                 Ok(RecoveryPoint {
                     kind: "cluster_snapshot".into(),
@@ -334,6 +342,10 @@ impl RdsRestore {
                 if let Some(c) = &copy {
                     check_copy_key(&snap, c)?;
                 }
+                if let Some(c) = &copy {
+                    let arn = snap.db_snapshot_arn().unwrap_or_default().to_owned();
+                    self.check_shared(&client, &arn, c, false).await?;
+                }
                 self.source_encrypted = snap.encrypted() == Some(true);
                 let id = snap.db_snapshot_identifier().unwrap_or_default().to_owned();
                 let arn = snap.db_snapshot_arn().unwrap_or(&id).to_owned();
@@ -344,7 +356,7 @@ impl RdsRestore {
                     snap.snapshot_type().unwrap_or("a")
                 )];
                 if let Some(c) = &copy {
-                    notes.push(format!("copied to {} before the restore", c.region));
+                    notes.push(copy_note(c));
                 }
                 Ok(RecoveryPoint {
                     kind: "snapshot".into(),
@@ -569,5 +581,118 @@ impl RdsRestore {
                 all.len()
             ))
         })
+    }
+}
+
+/// The recovery point's note on a copy: where it went, and into which account as which role.
+fn copy_note(c: &SnapshotCopy) -> String {
+    match (&c.role_arn, c.account()) {
+        (Some(role), Some(account)) => format!(
+            "copied to {} in account {account} before the restore; the copy, the restore and \
+             the teardown ran as {role}",
+            c.region
+        ),
+        _ => format!("copied to {} before the restore", c.region),
+    }
+}
+
+impl RdsRestore {
+    /// The DR account's session for a cross-account copy: the drill's settings with the copy
+    /// role assumed from the runner's own credentials instead of `[provider] role_arn`.
+    async fn load_dr_session(&self, role: &str) -> Result<Session, ProviderError> {
+        let mut dr = self.settings.clone();
+        dr.role_arn = Some(role.to_owned());
+        dr.account = crate::drill::role_account(role).map(str::to_owned);
+        dr.role_external_id = None;
+        Session::load(&dr).await.map_err(|mut e| {
+            e.message = format!(
+                "restore \"{}\": key \"copy_role_arn\": {}",
+                self.id, e.message
+            );
+            e
+        })
+    }
+
+    /// A copy into another account needs the source snapshot shared with it beforehand
+    /// (`restore` attribute naming the account, or `all`): restore-drill never shares a
+    /// snapshot itself, as that would change the source. Read-only:
+    /// DescribeDB[Cluster]SnapshotAttributes in the source account. Automated snapshots cannot
+    /// be shared at all; the error says what to do instead.
+    async fn check_shared(
+        &self,
+        client: &Client,
+        arn: &str,
+        copy: &SnapshotCopy,
+        cluster: bool,
+    ) -> Result<(), ProviderError> {
+        let Some(dr) = copy.account() else {
+            return Ok(());
+        };
+        let source = super::api::parse_arn(arn)
+            .map(|a| a.account)
+            .unwrap_or_default();
+        if source == dr {
+            return Ok(());
+        }
+        let what = if cluster {
+            "cluster snapshot"
+        } else {
+            "snapshot"
+        };
+        let ident = arn.rsplit(':').next().unwrap_or(arn);
+        if arn.split(':').nth(6) == Some("rds") {
+            return Err(ProviderError::harness(format!(
+                "restore \"{}\": {what} {arn} is automated, and RDS cannot share automated \
+                 snapshots with another account ({dr}, of copy_role_arn): copy it to a manual \
+                 snapshot in the source account, share that with {dr}, and name it in \"snapshot\" \
+                 (or set snapshot = \"latest_manual\")",
+                self.id
+            )));
+        }
+        let values: Vec<String> = if cluster {
+            let out = client
+                .describe_db_cluster_snapshot_attributes()
+                .db_cluster_snapshot_identifier(ident)
+                .send()
+                .await
+                .map_err(|e| self.api_error("DescribeDBClusterSnapshotAttributes", e))?;
+            out.db_cluster_snapshot_attributes_result()
+                .map(|r| r.db_cluster_snapshot_attributes())
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| a.attribute_name() == Some("restore"))
+                .flat_map(|a| a.attribute_values().iter().cloned())
+                .collect()
+        } else {
+            let out = client
+                .describe_db_snapshot_attributes()
+                .db_snapshot_identifier(ident)
+                .send()
+                .await
+                .map_err(|e| self.api_error("DescribeDBSnapshotAttributes", e))?;
+            out.db_snapshot_attributes_result()
+                .map(|r| r.db_snapshot_attributes())
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| a.attribute_name() == Some("restore"))
+                .flat_map(|a| a.attribute_values().iter().cloned())
+                .collect()
+        };
+        if values.iter().any(|v| v == dr || v == "all") {
+            return Ok(());
+        }
+        Err(ProviderError::harness(format!(
+            "restore \"{}\": {what} {arn} (account {source}) is not shared with account {dr} \
+             (of copy_role_arn), so the DR account cannot copy it; share it from the source \
+             account first (aws rds modify-db{}-snapshot-attribute --attribute-name restore \
+             --values-to-add {dr}); restore-drill never changes a source. Shared with: {}",
+            self.id,
+            if cluster { "-cluster" } else { "" },
+            if values.is_empty() {
+                "nobody".to_owned()
+            } else {
+                values.join(", ")
+            }
+        )))
     }
 }

@@ -40,7 +40,7 @@ impl RdsRestore {
         self.run_id = Some(cx.run_id.clone());
         let run_id = cx.run_id.to_lowercase();
         let region = self.target_region();
-        let client = self.session()?.rds(Some(&region));
+        let client = self.target_session()?.rds(Some(&region));
         let tags = self.tags(&cx.run_id);
         match self.kind.clone() {
             Kind::Pitr { source, target, .. } => {

@@ -124,6 +124,9 @@ pub struct RdsRestore {
     /// How long created resources may live before `sweep` may take them.
     pub(super) lifetime: std::time::Duration,
     pub(super) session: Option<Session>,
+    /// The DR account's session (`copy_role_arn`): the copy, the restore, prepare and
+    /// teardown run as that role. `None` when everything runs in the drill's own account.
+    pub(super) dr_session: Option<Session>,
     pub(super) source_region: String,
     /// Whether the chosen snapshot is encrypted: a copy to another region then carries a
     /// pre-signed URL (`presign`).
@@ -220,6 +223,7 @@ impl RdsRestore {
             settings,
             lifetime: plan.timeouts.total(),
             session: None,
+            dr_session: None,
             source_region: String::new(),
             source_encrypted: false,
             snapshot_engine: None,
@@ -243,6 +247,23 @@ impl RdsRestore {
         self.session
             .as_ref()
             .ok_or_else(|| ProviderError::harness("the AWS session was not loaded"))
+    }
+
+    /// The session that creates, waits on and deletes the target: the DR account's for a
+    /// cross-account copy, else the drill's own.
+    pub(super) fn target_session(&self) -> Result<&Session, ProviderError> {
+        match &self.dr_session {
+            Some(s) => Ok(s),
+            None => self.session(),
+        }
+    }
+
+    /// The snapshot copy this restore makes, if any.
+    pub(super) fn snapshot_copy(&self) -> Option<&crate::drill::SnapshotCopy> {
+        match &self.kind {
+            Kind::Snapshot { copy, .. } | Kind::ClusterSnapshot { copy, .. } => copy.as_ref(),
+            Kind::Pitr { .. } | Kind::Cluster { .. } => None,
+        }
     }
 
     /// The region the restored resource lives in.

@@ -221,7 +221,7 @@ impl RdsRestore {
         if self.kept || self.created.is_empty() {
             return Ok(());
         }
-        let (Some(session), Some(run_id)) = (self.session.as_ref(), self.run_id.clone()) else {
+        let (Ok(session), Some(run_id)) = (self.target_session(), self.run_id.clone()) else {
             return Ok(());
         };
         let mut left = Vec::new();

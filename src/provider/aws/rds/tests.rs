@@ -234,6 +234,7 @@ fn issue_20_item_7_an_encrypted_cross_region_copy_needs_copy_kms_key() {
     let mut copy = crate::drill::SnapshotCopy {
         region: "us-west-2".into(),
         kms_key: None,
+        role_arn: None,
     };
     let e = check_copy_key(&snap, &copy).unwrap_err();
     assert_eq!(
