@@ -109,6 +109,11 @@ security_groups = ["{}"]"#,
         "stderr:\n{stderr}"
     );
     // The figure for ci/bench (not asserted: speed is measured by benchmarks).
+    let mut by_call = std::collections::BTreeMap::<String, usize>::new();
+    for c in &s.proxy.calls()[calls_before..] {
+        *by_call.entry(c.clone()).or_default() += 1;
+    }
+    println!("fleet calls by action: {by_call:?}");
     println!(
         "fleet: {DRILLS} drills, --jobs {JOBS}: wall {:.1} s; the slowest drill alone {:.1} s; \
          ratio {:.2}; longest drill inside the fleet {longest:.1} s; {} RDS calls, 0 throttled",
