@@ -911,8 +911,58 @@ subnet_group = "drill-isolated"
 security_groups = ["{}"]"#,
         s.sg
     ));
+    let snap_time = s
+        .moto
+        .rds("us-east-1")
+        .await
+        .describe_db_snapshots()
+        .db_snapshot_identifier("orders-manual-1")
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()[0]
+        .snapshot_create_time()
+        .map(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().unwrap()).unwrap())
+        .unwrap();
+    let before_east = describe_all(&s.moto, "us-east-1").await;
+    let before_west = describe_all(&s.moto, "us-west-2").await;
     let ran = run(s.dir.path(), &s.moto, &[]);
     assert_eq!(ran.code, 0, "stderr:\n{}", ran.stderr);
+    let report = ran.report.as_ref().expect("a report");
+    // The drill's check ran on what came back.
+    let checks = &report.checks;
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(
+        checks[0].outcome,
+        restore_drill::report::CheckOutcome::Passed,
+        "{checks:?}"
+    );
+    // RPO from metadata: the incident minus the snapshot's create time, as moto reports it.
+    assert_eq!(
+        report.measured.rpo_source,
+        Some(restore_drill::report::RpoSource::Metadata)
+    );
+    let want = (report.incident_at - snap_time).num_milliseconds() as f64 / 1e3;
+    let rpo = report.measured.rpo_seconds.unwrap();
+    assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
+    // RTO covers the allowance, the copy and the restore (both held by the proxy).
+    let (copy, restore) = (phase(report, "copy"), phase(report, "restore"));
+    assert!(copy.seconds >= HOLD.as_secs_f64() && copy.polls >= 3, "{copy:?}");
+    let rto = report.measured.rto_seconds.unwrap();
+    assert!(rto >= 60.0 + copy.seconds + restore.seconds, "{rto}");
+    // The restore from the copy goes into the drill's isolation, tagged with the run.
+    let sent = s.proxy.bodies("RestoreDBInstanceFromDBSnapshot");
+    assert_eq!(sent.len(), 1);
+    for part in [
+        "DBSubnetGroupName=drill-isolated".to_owned(),
+        format!("VpcSecurityGroupIds.VpcSecurityGroupId.1={}", s.sg),
+        "PubliclyAccessible=false".to_owned(),
+        "DBSnapshotIdentifier=drill-copy-".to_owned(),
+        "Key=restore-drill:run-id".to_owned(),
+        "Key=restore-drill:expires-at".to_owned(),
+    ] {
+        assert!(sent[0].contains(&part), "{part} missing in {}", sent[0]);
+    }
     let url = s
         .proxy
         .field("CopyDBSnapshot", "PreSignedUrl")
@@ -937,8 +987,13 @@ security_groups = ["{}"]"#,
         s.proxy.field("CopyDBSnapshot", "KmsKeyId").as_deref(),
         Some(key)
     );
+    assert_eq!(s.proxy.count("DeleteDBInstance"), 1);
+    assert_eq!(s.proxy.count("DeleteDBSnapshot"), 1);
     assert_eq!(tagged(&s.moto, "us-west-2").await, Vec::<String>::new());
     assert_eq!(tagged(&s.moto, "us-east-1").await, Vec::<String>::new());
+    assert_eq!(describe_all(&s.moto, "us-east-1").await, before_east);
+    assert_eq!(describe_all(&s.moto, "us-west-2").await, before_west);
+    assert_no_secret(s.dir.path(), &ran);
 }
 
 /// Issue 17: an Aurora cluster snapshot, encrypted, copied to the DR region with the
