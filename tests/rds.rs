@@ -947,7 +947,10 @@ security_groups = ["{}"]"#,
     assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
     // RTO covers the allowance, the copy and the restore (both held by the proxy).
     let (copy, restore) = (phase(report, "copy"), phase(report, "restore"));
-    assert!(copy.seconds >= HOLD.as_secs_f64() && copy.polls >= 3, "{copy:?}");
+    assert!(
+        copy.seconds >= HOLD.as_secs_f64() && copy.polls >= 3,
+        "{copy:?}"
+    );
     let rto = report.measured.rto_seconds.unwrap();
     assert!(rto >= 60.0 + copy.seconds + restore.seconds, "{rto}");
     // The restore from the copy goes into the drill's isolation, tagged with the run.

@@ -161,11 +161,21 @@ impl BackupRestore {
         })
     }
 
+    /// Runs on this session instead of loading one at resolve: whole drills on the SDK's
+    /// mocks, where no server implements AWS Backup restore jobs.
+    #[doc(hidden)]
+    pub fn with_session(mut self, session: Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
     pub async fn resolve(
         &mut self,
         incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
-        self.session = Some(Session::load(&self.settings).await?);
+        if self.session.is_none() {
+            self.session = Some(Session::load(&self.settings).await?);
+        }
         let region = self.region();
         let backup = self.session()?.backup(Some(&region));
         let chosen =

@@ -104,6 +104,19 @@ fn env_nonempty(var: &str) -> Option<String> {
 pub struct Session {
     pub settings: AwsSettings,
     sdk: SdkConfig,
+    /// Clients handed in instead of those built from `sdk`: tests of the paths no server
+    /// implements (AWS Backup restore jobs) run whole drills on the SDK's own mocks.
+    given: Option<std::sync::Arc<GivenClients>>,
+}
+
+/// Clients a [`Session`] hands out instead of building its own, per service; a service left
+/// `None` gets a client from the configuration as usual.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct GivenClients {
+    pub rds: Option<aws_sdk_rds::Client>,
+    pub backup: Option<aws_sdk_backup::Client>,
+    pub s3: Option<aws_sdk_s3::Client>,
 }
 
 impl Session {
@@ -178,7 +191,28 @@ impl Session {
         Ok(Session {
             settings: settings.clone(),
             sdk,
+            given: None,
         })
+    }
+
+    /// A session whose clients are the given ones (the SDK's mocks, in tests), for any
+    /// region: nothing is loaded and no credential is looked for.
+    #[doc(hidden)]
+    pub fn with_clients(settings: &AwsSettings, clients: GivenClients) -> Session {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::v2026_01_12())
+            .region(Region::new(
+                settings
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".into()),
+            ))
+            .build();
+        Session {
+            settings: settings.clone(),
+            sdk,
+            given: Some(std::sync::Arc::new(clients)),
+        }
     }
 
     /// The loaded configuration, for clients of services only `plan --resolve` asks.
@@ -212,6 +246,9 @@ impl Session {
     }
 
     pub fn rds(&self, region: Option<&str>) -> aws_sdk_rds::Client {
+        if let Some(c) = self.given.as_ref().and_then(|g| g.rds.clone()) {
+            return c;
+        }
         let mut b = aws_sdk_rds::config::Builder::from(&self.sdk)
             .interceptor(CallsAreLooks)
             .interceptor(super::trace::Trace);
@@ -224,6 +261,9 @@ impl Session {
     /// S3 uses path-style addresses against a custom endpoint (emulators and S3-compatible
     /// stores rarely have wildcard DNS).
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+        if let Some(c) = self.given.as_ref().and_then(|g| g.s3.clone()) {
+            return c;
+        }
         let mut b = aws_sdk_s3::config::Builder::from(&self.sdk)
             .interceptor(CallsAreLooks)
             .interceptor(super::trace::Trace);
@@ -254,6 +294,9 @@ impl Session {
     }
 
     pub fn backup(&self, region: Option<&str>) -> aws_sdk_backup::Client {
+        if let Some(c) = self.given.as_ref().and_then(|g| g.backup.clone()) {
+            return c;
+        }
         let mut b = aws_sdk_backup::config::Builder::from(&self.sdk)
             .interceptor(CallsAreLooks)
             .interceptor(super::trace::Trace);

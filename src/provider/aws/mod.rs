@@ -15,7 +15,7 @@ pub mod sweep;
 mod trace;
 mod wait;
 
-pub use config::{AwsSettings, Session};
+pub use config::{AwsSettings, GivenClients, Session};
 
 /// An SDK time (the same `aws_smithy_types::DateTime` in every service crate) as chrono.
 pub(crate) fn to_chrono(

@@ -1,0 +1,535 @@
+//! Issue 17: whole drills of the DR paths no server implements, through the engine, on the
+//! SDK's own mocks (`aws-smithy-mocks`): resolve, restore, prepare, the drill's checks on a real
+//! PostgreSQL (reached through `connect.via`), measured RTO and RPO, and teardown.
+//!
+//! The mocks answer from a small record of what exists (the cluster and instance a restore job
+//! and CreateDBInstance made, removed by the deletes), so "nothing left" is a describe after
+//! the run, as it would be on AWS. Every call that creates something is matched on what must
+//! be sent (the isolation, the tags, no public access): a request missing one matches no rule
+//! and the drill fails.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_backup::operation::describe_restore_job::DescribeRestoreJobOutput;
+use aws_sdk_backup::operation::get_recovery_point_restore_metadata::GetRecoveryPointRestoreMetadataOutput;
+use aws_sdk_backup::operation::list_recovery_points_by_backup_vault::ListRecoveryPointsByBackupVaultOutput;
+use aws_sdk_backup::operation::start_restore_job::StartRestoreJobOutput;
+use aws_sdk_backup::primitives::DateTime as BackupTime;
+use aws_sdk_backup::types::{RecoveryPointByBackupVault, RecoveryPointStatus, RestoreJobStatus};
+use aws_sdk_rds::operation::add_tags_to_resource::AddTagsToResourceOutput;
+use aws_sdk_rds::operation::create_db_instance::CreateDbInstanceOutput;
+use aws_sdk_rds::operation::delete_db_cluster::DeleteDbClusterOutput;
+use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+use aws_sdk_rds::operation::describe_db_clusters::{
+    DescribeDBClustersError, DescribeDbClustersOutput,
+};
+use aws_sdk_rds::operation::describe_db_instances::{
+    DescribeDBInstancesError, DescribeDbInstancesOutput,
+};
+use aws_sdk_rds::types::{DbCluster, DbInstance, Endpoint, Tag};
+use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+use chrono::{DateTime, Utc};
+use restore_drill::drill::{DrillPlan, RestorePlan, check_drill};
+use restore_drill::engine::{Cancel, RunOptions, exit_code, run_with};
+use restore_drill::provider::aws::backup::BackupRestore;
+use restore_drill::provider::aws::{AwsSettings, GivenClients, Session};
+use restore_drill::provider::{ProviderError, Restorer};
+use restore_drill::report::{CheckOutcome, RpoSource, Verdict};
+
+const RUN_TAG: &str = "restore-drill:run-id";
+const POINT: &str = "arn:aws:backup:eu-west-1:123456789012:recovery-point:ledger-7";
+const SOURCE: &str = "arn:aws:rds:eu-west-1:123456789012:cluster:ledger-prod";
+
+/// What exists in the mocked account: the restored cluster and its instance, with their
+/// tags, and how often each was looked at.
+#[derive(Default)]
+struct World {
+    job_looks: u32,
+    cluster: Option<(String, Vec<Tag>)>,
+    instance: Option<(String, Vec<Tag>, u32)>,
+    ever_created: Vec<String>,
+}
+
+type Shared = Arc<Mutex<World>>;
+
+fn cluster_arn(id: &str) -> String {
+    format!("arn:aws:rds:eu-west-1:123456789012:cluster:{id}")
+}
+
+fn has_run_tag(tags: &[Tag]) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(RUN_TAG) && t.value().is_some_and(|v| !v.is_empty()))
+}
+
+fn drill_text(pg_port: u16, subnet_group: &str) -> String {
+    format!(
+        r#"name = "ledger-backup-aurora"
+tier = "silver"
+schedule = "monthly"
+
+[provider]
+kind = "aws"
+region = "eu-west-1"
+
+[timeouts]
+restore = "2m"
+prepare = "1m"
+teardown = "1m"
+
+[[restore]]
+id = "ledger"
+kind = "backup_recovery_point"
+vault = "prod-vault"
+resource_arn = "{SOURCE}"
+to = "latest"
+iam_role_arn = "arn:aws:iam::123456789012:role/drill-restore"
+[restore.target]
+identifier = "drill-ledger-{{run_id}}"
+instance_identifier = "drill-ledger-{{run_id}}-a"
+instance_class = "db.r6g.large"
+subnet_group = "{subnet_group}"
+security_groups = ["sg-0drill"]
+[restore.connect]
+database = "postgres"
+user = "postgres"
+via = "127.0.0.1:{pg_port}"
+tls = "disable"
+
+[[check]]
+restore = "ledger"
+kind = "sql"
+name = "events are back"
+query = "select count(*) from events"
+expect = "= 50"
+"#
+    )
+}
+
+/// The AWS Backup side: one completed recovery point of the cluster, created at `created`;
+/// its restore metadata; a restore job that must carry the drill's isolation, which runs for
+/// one look and then has made the cluster.
+fn backup_client(
+    world: &Shared,
+    created: DateTime<Utc>,
+) -> (aws_sdk_backup::Client, [aws_smithy_mocks::Rule; 1]) {
+    let list = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
+        .match_requests(|q| {
+            q.backup_vault_name() == Some("prod-vault") && q.by_resource_arn() == Some(SOURCE)
+        })
+        .then_output(move || {
+            ListRecoveryPointsByBackupVaultOutput::builder()
+                .recovery_points(
+                    RecoveryPointByBackupVault::builder()
+                        .recovery_point_arn(POINT)
+                        .resource_arn(SOURCE)
+                        .resource_type("Aurora")
+                        .status(RecoveryPointStatus::Completed)
+                        .creation_date(BackupTime::from_millis(created.timestamp_millis()))
+                        .build(),
+                )
+                .build()
+        });
+    let meta = mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata)
+        .match_requests(|q| {
+            q.backup_vault_name() == Some("prod-vault") && q.recovery_point_arn() == Some(POINT)
+        })
+        .then_output(|| {
+            GetRecoveryPointRestoreMetadataOutput::builder()
+                .restore_metadata("DBClusterIdentifier", "ledger-prod")
+                .restore_metadata("Engine", "aurora-postgresql")
+                .restore_metadata("DBSubnetGroupName", "prod-subnets")
+                .restore_metadata("VpcSecurityGroupIds", r#"["sg-0prod"]"#)
+                .build()
+        });
+    // Only a job into the drill's isolation is accepted.
+    let start = mock!(aws_sdk_backup::Client::start_restore_job)
+        .match_requests(|q| {
+            let Some(m) = q.metadata() else { return false };
+            q.recovery_point_arn() == Some(POINT)
+                && q.resource_type() == Some("Aurora")
+                && q.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-restore")
+                && m.get("DBClusterIdentifier")
+                    .is_some_and(|c| c.starts_with("drill-ledger-"))
+                && m.get("DBSubnetGroupName").map(String::as_str) == Some("drill-isolated")
+                && m.get("VpcSecurityGroupIds").map(String::as_str) == Some(r#"["sg-0drill"]"#)
+                && m.get("DeletionProtection").map(String::as_str) == Some("false")
+        })
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let id = q.metadata().unwrap()["DBClusterIdentifier"].clone();
+                world.lock().unwrap().ever_created.push(id);
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-ledger-1")
+                    .build()
+            }
+        });
+    let job = mock!(aws_sdk_backup::Client::describe_restore_job)
+        .match_requests(|q| q.restore_job_id() == Some("job-ledger-1"))
+        .then_compute_output({
+            let world = world.clone();
+            move |_| {
+                let mut w = world.lock().unwrap();
+                w.job_looks += 1;
+                if w.job_looks < 2 {
+                    return DescribeRestoreJobOutput::builder()
+                        .restore_job_id("job-ledger-1")
+                        .status(RestoreJobStatus::Running)
+                        .build();
+                }
+                let id = w.ever_created[0].clone();
+                if w.cluster.is_none() && w.job_looks == 2 {
+                    // The job made the cluster (untagged: AWS Backup does not tag it).
+                    w.cluster = Some((id.clone(), Vec::new()));
+                }
+                DescribeRestoreJobOutput::builder()
+                    .restore_job_id("job-ledger-1")
+                    .status(RestoreJobStatus::Completed)
+                    .created_resource_arn(cluster_arn(&id))
+                    .build()
+            }
+        });
+    // Any other job is refused, as a role limited to the drill's network would be.
+    let refused = mock!(aws_sdk_backup::Client::start_restore_job).then_error(|| {
+        aws_sdk_backup::operation::start_restore_job::StartRestoreJobError::InvalidParameterValueException(
+            aws_sdk_backup::types::error::InvalidParameterValueException::builder()
+                .message("not the drill's isolation")
+                .build(),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_backup,
+        RuleMode::MatchAny,
+        &[&list, &meta, &start, &refused, &job]
+    );
+    (client, [start])
+}
+
+/// The RDS side: the cluster and instance as the world has them.
+fn rds_client(world: &Shared, pg_port: u16) -> (aws_sdk_rds::Client, [aws_smithy_mocks::Rule; 2]) {
+    let clusters = mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_response({
+        let world = world.clone();
+        move |q| {
+            let w = world.lock().unwrap();
+            match &w.cluster {
+                Some((id, tags)) if q.db_cluster_identifier() == Some(id.as_str()) => {
+                    MockResponse::Output(
+                        DescribeDbClustersOutput::builder()
+                            .db_clusters(
+                                DbCluster::builder()
+                                    .db_cluster_identifier(id)
+                                    .db_cluster_arn(cluster_arn(id))
+                                    .status("available")
+                                    .engine("aurora-postgresql")
+                                    .endpoint("ledger.cluster.eu-west-1.rds.example")
+                                    .port(pg_port as i32)
+                                    .db_subnet_group("drill-isolated")
+                                    .vpc_security_groups(
+                                        aws_sdk_rds::types::VpcSecurityGroupMembership::builder()
+                                            .vpc_security_group_id("sg-0drill")
+                                            .build(),
+                                    )
+                                    .set_tag_list(Some(tags.clone()))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                }
+                _ => MockResponse::Error(DescribeDBClustersError::DbClusterNotFoundFault(
+                    aws_sdk_rds::types::error::DbClusterNotFoundFault::builder().build(),
+                )),
+            }
+        }
+    });
+    let tag = mock!(aws_sdk_rds::Client::add_tags_to_resource)
+        .match_requests(|q| has_run_tag(q.tags()))
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                if let Some((id, tags)) = &mut w.cluster
+                    && q.resource_name() == Some(cluster_arn(id).as_str())
+                {
+                    tags.extend(q.tags().iter().cloned());
+                }
+                AddTagsToResourceOutput::builder().build()
+            }
+        });
+    // The one instance: private and tagged, in the restored cluster.
+    let create = mock!(aws_sdk_rds::Client::create_db_instance)
+        .match_requests({
+            let world = world.clone();
+            move |q| {
+                let w = world.lock().unwrap();
+                let cluster = w.cluster.as_ref().map(|c| c.0.clone());
+                q.db_cluster_identifier().map(str::to_owned) == cluster
+                    && q.db_instance_identifier()
+                        .is_some_and(|i| i.starts_with("drill-ledger-") && i.ends_with("-a"))
+                    && q.db_instance_class() == Some("db.r6g.large")
+                    && q.publicly_accessible() == Some(false)
+                    && has_run_tag(q.tags())
+            }
+        })
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                let id = q.db_instance_identifier().unwrap().to_owned();
+                w.ever_created.push(id.clone());
+                w.instance = Some((id, q.tags().to_vec(), 0));
+                CreateDbInstanceOutput::builder().build()
+            }
+        });
+    let instances = mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response({
+        let world = world.clone();
+        move |q| {
+            let mut w = world.lock().unwrap();
+            match &mut w.instance {
+                Some((id, tags, looks)) if q.db_instance_identifier() == Some(id.as_str()) => {
+                    *looks += 1;
+                    let status = if *looks < 2 { "creating" } else { "available" };
+                    MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .db_instances(
+                                DbInstance::builder()
+                                    .db_instance_identifier(id.as_str())
+                                    .db_instance_status(status)
+                                    .publicly_accessible(false)
+                                    .endpoint(
+                                        Endpoint::builder()
+                                            .address("ledger-a.eu-west-1.rds.example")
+                                            .port(pg_port as i32)
+                                            .build(),
+                                    )
+                                    .set_tag_list(Some(tags.clone()))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                }
+                _ => MockResponse::Error(DescribeDBInstancesError::DbInstanceNotFoundFault(
+                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
+                )),
+            }
+        }
+    });
+    let delete_instance = mock!(aws_sdk_rds::Client::delete_db_instance)
+        .match_requests(|q| q.skip_final_snapshot() == Some(true))
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                if w.instance.as_ref().map(|i| i.0.as_str()) == q.db_instance_identifier() {
+                    w.instance = None;
+                }
+                DeleteDbInstanceOutput::builder().build()
+            }
+        });
+    let delete_cluster = mock!(aws_sdk_rds::Client::delete_db_cluster)
+        .match_requests(|q| q.skip_final_snapshot() == Some(true))
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                // A cluster goes only once its instance has.
+                if w.instance.is_none()
+                    && w.cluster.as_ref().map(|c| c.0.as_str()) == q.db_cluster_identifier()
+                {
+                    w.cluster = None;
+                }
+                DeleteDbClusterOutput::builder().build()
+            }
+        });
+    let client = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        &[
+            &clusters,
+            &tag,
+            &create,
+            &instances,
+            &delete_instance,
+            &delete_cluster
+        ]
+    );
+    (client, [create, tag])
+}
+
+fn plan_of(text: &str) -> DrillPlan {
+    let checked = check_drill(
+        std::path::Path::new("/nonexistent/drill.toml"),
+        text,
+        &restore_drill::drill::TierCatalog::default(),
+    );
+    checked
+        .plan
+        .unwrap_or_else(|| panic!("the test drill is valid: {:?}", checked.diagnostics))
+}
+
+/// Runs the drill through the engine with a session whose clients are the mocks.
+async fn run_on_mocks(
+    plan: &DrillPlan,
+    rds: &aws_sdk_rds::Client,
+    backup: &aws_sdk_backup::Client,
+) -> restore_drill::engine::RunOutput {
+    run_with(
+        plan,
+        &RunOptions::default(),
+        &Cancel::new(),
+        &(),
+        |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
+            let settings = AwsSettings::of(&plan.provider).unwrap();
+            let session = Session::with_clients(
+                &settings,
+                GivenClients {
+                    rds: Some(rds.clone()),
+                    backup: Some(backup.clone()),
+                    s3: None,
+                },
+            );
+            Ok(Restorer::Backup(Box::new(
+                BackupRestore::new(plan, r, settings)?.with_session(session),
+            )))
+        },
+    )
+    .await
+}
+
+/// An AWS Backup recovery point of an Aurora cluster, as a whole drill: the newest point is
+/// chosen, the restore job goes into the drill's isolation, the cluster is tagged with the run
+/// once it shows, its one private instance is added and waited for, the drill's check passes on
+/// the data, RPO is the incident minus the point's creation, RTO spans the phases, and teardown
+/// leaves neither the instance nor the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_backup_aurora_recovery_point_as_a_whole_drill() {
+    let pg = common::pg::pg();
+    let scratch = common::pg::Scratch::new(&pg);
+    let source = common::pg::source(&pg, scratch.path(), 50).await;
+    let created = Utc::now() - chrono::Duration::minutes(35);
+    let world: Shared = Default::default();
+    let (backup, [start]) = backup_client(&world, created);
+    let (rds, [create, tag]) = rds_client(&world, source.port());
+    let plan = plan_of(&drill_text(source.port(), "drill-isolated"));
+
+    let t0 = std::time::Instant::now();
+    let out = run_on_mocks(&plan, &rds, &backup).await;
+    let outside = t0.elapsed().as_secs_f64();
+    let report = out.report;
+    assert_eq!(
+        exit_code(&report),
+        0,
+        "{}\n{:#?}",
+        report.verdict_reason,
+        report.restores
+    );
+    assert_eq!(report.verdict, Verdict::Met);
+
+    // Isolation: the job and the instance matched only with it; both happened once.
+    assert_eq!((start.num_calls(), create.num_calls()), (1, 1));
+    assert!(tag.num_calls() >= 1, "the cluster was never tagged");
+
+    // The check ran on the data that came back.
+    assert_eq!(report.checks.len(), 1);
+    assert_eq!(report.checks[0].outcome, CheckOutcome::Passed);
+    assert_eq!(report.checks[0].found.as_deref(), Some("50"));
+
+    // RPO: the incident minus the recovery point's creation (AWS Backup's own figure).
+    let rp = report.restores[0].recovery_point.as_ref().unwrap();
+    assert_eq!(rp.id, POINT);
+    assert_eq!(report.measured.rpo_source, Some(RpoSource::Metadata));
+    let want = (report.incident_at - created).num_milliseconds() as f64 / 1e3;
+    let rpo = report.measured.rpo_seconds.unwrap();
+    assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
+
+    // RTO: at least every phase up to verify's end, plus the detection allowance; never more
+    // than the outside stopwatch plus that allowance.
+    let phases: Vec<(&str, f64)> = report.restores[0]
+        .phases
+        .iter()
+        .map(|p| (p.name.as_str(), p.seconds))
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
+    assert_eq!(
+        names,
+        ["resolve", "restore", "prepare", "verify", "teardown"]
+    );
+    let until_verified: f64 = phases
+        .iter()
+        .filter(|p| p.0 != "teardown")
+        .map(|p| p.1)
+        .sum();
+    let allowance = plan.incident.detect_allowance.as_secs_f64();
+    let rto = report.measured.rto_seconds.unwrap();
+    assert!(
+        rto + 0.01 >= allowance + until_verified,
+        "{rto} vs {phases:?}"
+    );
+    assert!(
+        rto <= allowance + outside + 0.01,
+        "{rto} vs stopwatch {outside}"
+    );
+    let restore = report.restores[0]
+        .phases
+        .iter()
+        .find(|p| p.name == "restore")
+        .unwrap();
+    // Two looks at the job, one at the cluster, two at the instance.
+    assert!(restore.polls >= 5, "{restore:?}");
+
+    // The target: the restored cluster, in the isolation, named in the report.
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.kind, "rds_cluster");
+    assert_eq!(target.details["subnet_group"], "drill-isolated");
+    assert_eq!(target.details["security_groups"], "sg-0drill");
+    assert_eq!(target.details["restore_job_id"], "job-ledger-1");
+
+    // Nothing left: what the run made is gone, as a describe after the run says.
+    let w = world.lock().unwrap();
+    assert_eq!(w.ever_created.len(), 2, "{:?}", w.ever_created);
+    assert!(w.cluster.is_none() && w.instance.is_none());
+    let made = w.ever_created.clone();
+    drop(w);
+    for id in &made {
+        let gone = if id.ends_with("-a") {
+            rds.describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .is_err()
+        } else {
+            rds.describe_db_clusters()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .is_err()
+        };
+        assert!(gone, "{id} is still there");
+    }
+    assert_eq!(report.teardown.outcome, "done", "{:?}", report.teardown);
+    assert!(report.teardown.leaked.is_empty(), "{:?}", report.teardown);
+}
+
+/// The isolation is what the job is matched on: a drill whose subnet group is not the one
+/// the account expects gets no restore job (refused, as for a role limited to the drill's
+/// network), the run fails naming the call, and nothing was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_backup_aurora_job_outside_the_isolation_is_never_started() {
+    let world: Shared = Default::default();
+    let (backup, [start]) = backup_client(&world, Utc::now() - chrono::Duration::minutes(35));
+    let (rds, [create, _]) = rds_client(&world, 9);
+    let plan = plan_of(&drill_text(9, "prod-subnets"));
+    let out = run_on_mocks(&plan, &rds, &backup).await;
+    assert_ne!(exit_code(&out.report), 0, "{}", out.report.verdict_reason);
+    let failed = format!("{:?}", out.report.restores[0]);
+    assert!(failed.contains("StartRestoreJob"), "{failed}");
+    assert_eq!((start.num_calls(), create.num_calls()), (0, 0));
+    let w = world.lock().unwrap();
+    assert!(w.ever_created.is_empty() && w.cluster.is_none() && w.instance.is_none());
+    assert!(
+        out.report.teardown.leaked.is_empty(),
+        "{:?}",
+        out.report.teardown
+    );
+}
