@@ -486,11 +486,12 @@ async fn issue_17_a_backup_aurora_recovery_point_as_a_whole_drill() {
     assert_eq!(target.details["restore_job_id"], "job-ledger-1");
 
     // Nothing left: what the run made is gone, as a describe after the run says.
-    let w = world.lock().unwrap();
-    assert_eq!(w.ever_created.len(), 2, "{:?}", w.ever_created);
-    assert!(w.cluster.is_none() && w.instance.is_none());
-    let made = w.ever_created.clone();
-    drop(w);
+    let made = {
+        let w = world.lock().unwrap();
+        assert_eq!(w.ever_created.len(), 2, "{:?}", w.ever_created);
+        assert!(w.cluster.is_none() && w.instance.is_none());
+        w.ever_created.clone()
+    };
     for id in &made {
         let gone = if id.ends_with("-a") {
             rds.describe_db_instances()
