@@ -149,7 +149,10 @@ impl RdsRestore {
         &mut self,
         incident: DateTime<Utc>,
     ) -> Result<RecoveryPoint, ProviderError> {
-        let session = Session::load(&self.settings).await?;
+        let session = match self.session.take() {
+            Some(s) => s,
+            None => Session::load(&self.settings).await?,
+        };
         self.source_region = session.region();
         self.session = Some(session);
         if let Some(role) = self.snapshot_copy().and_then(|c| c.role_arn.clone()) {

@@ -243,6 +243,14 @@ impl RdsRestore {
         )
     }
 
+    /// Runs on this session instead of loading one at resolve: whole drills on the SDK's
+    /// mocks, for the paths no server implements (replicated automated backups).
+    #[doc(hidden)]
+    pub fn with_session(mut self, session: Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
     pub(super) fn session(&self) -> Result<&Session, ProviderError> {
         self.session
             .as_ref()

@@ -34,6 +34,7 @@ use chrono::{DateTime, Utc};
 use restore_drill::drill::{DrillPlan, RestorePlan, check_drill};
 use restore_drill::engine::{Cancel, RunOptions, exit_code, run_with};
 use restore_drill::provider::aws::backup::BackupRestore;
+use restore_drill::provider::aws::rds::RdsRestore;
 use restore_drill::provider::aws::{AwsSettings, GivenClients, Session};
 use restore_drill::provider::{ProviderError, Restorer};
 use restore_drill::report::{CheckOutcome, RpoSource, Verdict};
@@ -533,4 +534,272 @@ async fn issue_17_a_backup_aurora_job_outside_the_isolation_is_never_started() {
         "{:?}",
         out.report.teardown
     );
+}
+
+const REPLICA: &str = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-orders7xq2";
+
+/// The RDS side of a restore from automated backups replicated to the DR region: the
+/// backup's restore window, and the instance RestoreDBInstanceToPointInTime makes from it,
+/// accepted only with the drill's isolation and tags and the replicated backup as source.
+fn replicated_rds(
+    world: &Shared,
+    latest: DateTime<Utc>,
+    pg_port: u16,
+) -> (aws_sdk_rds::Client, [aws_smithy_mocks::Rule; 2]) {
+    use aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput;
+    use aws_sdk_rds::operation::restore_db_instance_to_point_in_time::RestoreDbInstanceToPointInTimeOutput;
+    use aws_sdk_rds::primitives::DateTime as RdsTime;
+    use aws_sdk_rds::types::{DbInstanceAutomatedBackup, RestoreWindow};
+
+    let window = mock!(aws_sdk_rds::Client::describe_db_instance_automated_backups)
+        .match_requests(|q| q.db_instance_automated_backups_arn() == Some(REPLICA))
+        .then_output(move || {
+            DescribeDbInstanceAutomatedBackupsOutput::builder()
+                .db_instance_automated_backups(
+                    DbInstanceAutomatedBackup::builder()
+                        .db_instance_automated_backups_arn(REPLICA)
+                        .region("us-west-2")
+                        .status("replicating")
+                        .backup_retention_period(7)
+                        .restore_window(
+                            RestoreWindow::builder()
+                                .earliest_time(RdsTime::from_millis(
+                                    (latest - chrono::Duration::days(6)).timestamp_millis(),
+                                ))
+                                .latest_time(RdsTime::from_millis(latest.timestamp_millis()))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let restore = mock!(aws_sdk_rds::Client::restore_db_instance_to_point_in_time)
+        .match_requests(|q| {
+            q.source_db_instance_automated_backups_arn() == Some(REPLICA)
+                && q.source_db_instance_identifier().is_none()
+                && q.use_latest_restorable_time() == Some(true)
+                && q.target_db_instance_identifier()
+                    .is_some_and(|i| i.starts_with("drill-orders-"))
+                && q.db_subnet_group_name() == Some("drill-isolated")
+                && q.vpc_security_group_ids() == ["sg-0drill"]
+                && q.publicly_accessible() == Some(false)
+                && q.multi_az() == Some(false)
+                && q.deletion_protection() == Some(false)
+                && has_run_tag(q.tags())
+        })
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                let id = q.target_db_instance_identifier().unwrap().to_owned();
+                w.ever_created.push(id.clone());
+                w.instance = Some((id, q.tags().to_vec(), 0));
+                RestoreDbInstanceToPointInTimeOutput::builder().build()
+            }
+        });
+    let instances = mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response({
+        let world = world.clone();
+        move |q| {
+            let mut w = world.lock().unwrap();
+            match &mut w.instance {
+                Some((id, tags, looks)) if q.db_instance_identifier() == Some(id.as_str()) => {
+                    *looks += 1;
+                    let status = if *looks < 2 { "creating" } else { "available" };
+                    MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .db_instances(
+                                DbInstance::builder()
+                                    .db_instance_identifier(id.as_str())
+                                    .db_instance_arn(format!(
+                                        "arn:aws:rds:us-west-2:123456789012:db:{id}"
+                                    ))
+                                    .db_instance_status(status)
+                                    .db_instance_class("db.t4g.medium")
+                                    .publicly_accessible(false)
+                                    .multi_az(false)
+                                    .db_subnet_group(
+                                        aws_sdk_rds::types::DbSubnetGroup::builder()
+                                            .db_subnet_group_name("drill-isolated")
+                                            .build(),
+                                    )
+                                    .vpc_security_groups(
+                                        aws_sdk_rds::types::VpcSecurityGroupMembership::builder()
+                                            .vpc_security_group_id("sg-0drill")
+                                            .build(),
+                                    )
+                                    .endpoint(
+                                        Endpoint::builder()
+                                            .address("orders-dr.us-west-2.rds.example")
+                                            .port(pg_port as i32)
+                                            .build(),
+                                    )
+                                    .set_tag_list(Some(tags.clone()))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                }
+                _ => MockResponse::Error(DescribeDBInstancesError::DbInstanceNotFoundFault(
+                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
+                )),
+            }
+        }
+    });
+    let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+        .match_requests(|q| q.skip_final_snapshot() == Some(true))
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                if w.instance.as_ref().map(|i| i.0.as_str()) == q.db_instance_identifier() {
+                    w.instance = None;
+                }
+                DeleteDbInstanceOutput::builder().build()
+            }
+        });
+    let client = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        &[&window, &restore, &instances, &delete]
+    );
+    (client, [restore, delete])
+}
+
+/// A point-in-time restore from automated backups replicated to the DR region (`source` =
+/// the replicated backup's ARN), as a whole drill: the window is read in the DR region, the
+/// instance restored there from the replicated backup into the drill's isolation, the check
+/// passes on the data, RPO is the incident minus the window's latest restorable time, RTO
+/// spans the phases, and teardown leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_replicated_automated_backup_as_a_whole_drill() {
+    let pg = common::pg::pg();
+    let scratch = common::pg::Scratch::new(&pg);
+    let source = common::pg::source(&pg, scratch.path(), 50).await;
+    let latest = Utc::now() - chrono::Duration::minutes(4);
+    let world: Shared = Default::default();
+    let (rds, [restore_rule, delete]) = replicated_rds(&world, latest, source.port());
+    let plan = plan_of(&format!(
+        r#"name = "orders-dr-pitr"
+tier = "gold"
+schedule = "weekly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+
+[timeouts]
+restore = "2m"
+prepare = "1m"
+teardown = "1m"
+
+[[restore]]
+id = "orders"
+kind = "rds_pitr"
+source = "{REPLICA}"
+to = "latest"
+[restore.target]
+identifier = "drill-orders-{{run_id}}"
+subnet_group = "drill-isolated"
+security_groups = ["sg-0drill"]
+[restore.connect]
+database = "postgres"
+user = "postgres"
+via = "127.0.0.1:{}"
+tls = "disable"
+
+[[check]]
+restore = "orders"
+kind = "sql"
+name = "events are back"
+query = "select count(*) from events"
+expect = "= 50"
+"#,
+        source.port()
+    ));
+    let t0 = std::time::Instant::now();
+    let out = run_with(
+        &plan,
+        &RunOptions::default(),
+        &Cancel::new(),
+        &(),
+        |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
+            let settings = AwsSettings::of(&plan.provider).unwrap();
+            let session = Session::with_clients(
+                &settings,
+                GivenClients {
+                    rds: Some(rds.clone()),
+                    ..Default::default()
+                },
+            );
+            Ok(Restorer::Rds(Box::new(
+                RdsRestore::new(plan, r, settings)?.with_session(session),
+            )))
+        },
+    )
+    .await;
+    let outside = t0.elapsed().as_secs_f64();
+    let report = out.report;
+    assert_eq!(
+        exit_code(&report),
+        0,
+        "{}\n{:#?}",
+        report.verdict_reason,
+        report.restores
+    );
+    assert_eq!(restore_rule.num_calls(), 1, "restored once, isolated");
+    assert_eq!(report.checks[0].outcome, CheckOutcome::Passed);
+    assert_eq!(report.checks[0].found.as_deref(), Some("50"));
+
+    let r = &report.restores[0];
+    let rp = r.recovery_point.as_ref().unwrap();
+    assert_eq!(rp.kind, "pitr");
+    assert_eq!(
+        rp.latest_restorable.map(|t| t.timestamp_millis()),
+        Some(latest.timestamp_millis())
+    );
+    assert_eq!(report.measured.rpo_source, Some(RpoSource::Metadata));
+    let want = (report.incident_at - latest).num_milliseconds() as f64 / 1e3;
+    let rpo = report.measured.rpo_seconds.unwrap();
+    assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
+
+    let until_verified: f64 = r
+        .phases
+        .iter()
+        .filter(|p| p.name != "teardown")
+        .map(|p| p.seconds)
+        .sum();
+    let allowance = plan.incident.detect_allowance.as_secs_f64();
+    let rto = report.measured.rto_seconds.unwrap();
+    assert!(
+        rto + 0.01 >= allowance + until_verified,
+        "{rto} vs {:?}",
+        r.phases
+    );
+    assert!(
+        rto <= allowance + outside + 0.01,
+        "{rto} vs stopwatch {outside}"
+    );
+
+    // Restored in the backup's region, into the isolation.
+    let target = r.target.as_ref().unwrap();
+    assert_eq!(target.details["region"], "us-west-2");
+    assert_eq!(target.details["subnet_group"], "drill-isolated");
+    assert_eq!(target.details["security_groups"], "sg-0drill");
+    assert_eq!(target.details["publicly_accessible"], "false");
+
+    // Nothing left, by a describe after the run.
+    assert_eq!(delete.num_calls(), 1);
+    let made = {
+        let w = world.lock().unwrap();
+        assert_eq!(w.ever_created.len(), 1);
+        assert!(w.instance.is_none());
+        w.ever_created.clone()
+    };
+    let after = rds
+        .describe_db_instances()
+        .db_instance_identifier(&made[0])
+        .send()
+        .await;
+    assert!(after.is_err(), "{} is still there", made[0]);
+    assert!(report.teardown.leaked.is_empty(), "{:?}", report.teardown);
 }
