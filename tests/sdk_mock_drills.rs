@@ -803,3 +803,322 @@ expect = "= 50"
     assert!(after.is_err(), "{} is still there", made[0]);
     assert!(report.teardown.leaked.is_empty(), "{:?}", report.teardown);
 }
+
+const S3_POINT: &str = "arn:aws:backup:us-east-1:123456789012:recovery-point:invoices-3";
+
+/// What the S3 restore job was asked for, and whether "AWS Backup" (the test's own client
+/// on moto) has finished filling the new bucket.
+#[derive(Default)]
+struct S3Job {
+    destination: Option<String>,
+    done: bool,
+}
+
+/// The AWS Backup side of an S3 recovery point created at `created`: the job must go into a
+/// new bucket named with the run, with the S3 restore role; it runs until the test's stand-in
+/// for AWS Backup has filled that bucket.
+fn s3_backup(
+    job: &Arc<Mutex<S3Job>>,
+    created: DateTime<Utc>,
+) -> (aws_sdk_backup::Client, aws_smithy_mocks::Rule) {
+    let list = mock!(aws_sdk_backup::Client::list_recovery_points_by_backup_vault)
+        .match_requests(|q| q.by_resource_arn() == Some("arn:aws:s3:::invoices-archive"))
+        .then_output(move || {
+            ListRecoveryPointsByBackupVaultOutput::builder()
+                .recovery_points(
+                    RecoveryPointByBackupVault::builder()
+                        .recovery_point_arn(S3_POINT)
+                        .resource_arn("arn:aws:s3:::invoices-archive")
+                        .resource_type("S3")
+                        .status(RecoveryPointStatus::Completed)
+                        .creation_date(BackupTime::from_millis(created.timestamp_millis()))
+                        .build(),
+                )
+                .build()
+        });
+    let meta = mock!(aws_sdk_backup::Client::get_recovery_point_restore_metadata)
+        .match_requests(|q| q.recovery_point_arn() == Some(S3_POINT))
+        .then_output(|| {
+            GetRecoveryPointRestoreMetadataOutput::builder()
+                .restore_metadata("DestinationBucketName", "invoices-archive")
+                .restore_metadata("NewBucket", "false")
+                .build()
+        });
+    let start = mock!(aws_sdk_backup::Client::start_restore_job)
+        .match_requests(|q| {
+            let Some(m) = q.metadata() else { return false };
+            q.recovery_point_arn() == Some(S3_POINT)
+                && q.resource_type() == Some("S3")
+                && q.iam_role_arn() == Some("arn:aws:iam::123456789012:role/drill-s3-restore")
+                && m.get("NewBucket").map(String::as_str) == Some("true")
+                && m.get("DestinationBucketName")
+                    .is_some_and(|b| b.starts_with("drill-invoices-") && b != "invoices-archive")
+        })
+        .then_compute_output({
+            let job = job.clone();
+            move |q| {
+                job.lock().unwrap().destination =
+                    Some(q.metadata().unwrap()["DestinationBucketName"].clone());
+                StartRestoreJobOutput::builder()
+                    .restore_job_id("job-invoices-1")
+                    .build()
+            }
+        });
+    let describe = mock!(aws_sdk_backup::Client::describe_restore_job)
+        .match_requests(|q| q.restore_job_id() == Some("job-invoices-1"))
+        .then_compute_output({
+            let job = job.clone();
+            move |_| {
+                let j = job.lock().unwrap();
+                let b = DescribeRestoreJobOutput::builder().restore_job_id("job-invoices-1");
+                if j.done {
+                    b.status(RestoreJobStatus::Completed)
+                        .created_resource_arn(format!(
+                            "arn:aws:s3:::{}",
+                            j.destination.clone().unwrap_or_default()
+                        ))
+                        .build()
+                } else {
+                    b.status(RestoreJobStatus::Running).build()
+                }
+            }
+        });
+    let client = mock_client!(
+        aws_sdk_backup,
+        RuleMode::MatchAny,
+        &[&list, &meta, &start, &describe]
+    );
+    (client, start)
+}
+
+/// Puts `body` at `key` in the source and returns its version id and LastModified, as moto
+/// reports them to this (independent) client.
+async fn put_version(s3: &aws_sdk_s3::Client, key: &str, body: &str) -> (String, DateTime<Utc>) {
+    let v = s3
+        .put_object()
+        .bucket("invoices-archive")
+        .key(key)
+        .body(body.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    let head = s3
+        .head_object()
+        .bucket("invoices-archive")
+        .key(key)
+        .version_id(&v)
+        .send()
+        .await
+        .unwrap();
+    let t = head.last_modified().unwrap();
+    (
+        v,
+        DateTime::from_timestamp_millis(t.to_millis().unwrap()).unwrap(),
+    )
+}
+
+/// Runs the S3 recovery point drill with `restore(dest)` as what AWS Backup does once the job
+/// is started; returns the report and the destination bucket.
+async fn s3_backup_drill(
+    moto: &common::moto::Moto,
+    created: DateTime<Utc>,
+    job_copies: Vec<(&'static str, String)>,
+) -> (restore_drill::report::RunReport, String, f64) {
+    let s3 = moto.s3().await;
+    let job: Arc<Mutex<S3Job>> = Default::default();
+    let (backup, start) = s3_backup(&job, created);
+    // The stand-in for AWS Backup: once the job is started, fill the new bucket with the
+    // versions given (key, version id of the source), then say the job is done.
+    let stand_in = tokio::spawn({
+        let job = job.clone();
+        let s3 = s3.clone();
+        async move {
+            let dest = loop {
+                if let Some(d) = job.lock().unwrap().destination.clone() {
+                    break d;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            };
+            s3.create_bucket().bucket(&dest).send().await.unwrap();
+            for (key, version) in job_copies {
+                s3.copy_object()
+                    .bucket(&dest)
+                    .key(key)
+                    .copy_source(format!("invoices-archive/{key}?versionId={version}"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            job.lock().unwrap().done = true;
+            dest
+        }
+    });
+    let plan = plan_of(&format!(
+        r#"name = "invoices-backup-s3"
+tier = "bronze"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+endpoint_url = "{}"
+
+[timeouts]
+restore = "1m"
+prepare = "1m"
+teardown = "1m"
+
+[[restore]]
+id = "invoices"
+kind = "backup_recovery_point"
+vault = "prod-vault"
+resource_arn = "arn:aws:s3:::invoices-archive"
+to = "latest"
+iam_role_arn = "arn:aws:iam::123456789012:role/drill-s3-restore"
+[restore.target]
+bucket = "drill-invoices-{{run_id}}"
+
+[[check]]
+restore = "invoices"
+kind = "freshness"
+"#,
+        moto.endpoint()
+    ));
+    let t0 = std::time::Instant::now();
+    let out = run_with(
+        &plan,
+        &RunOptions::default(),
+        &Cancel::new(),
+        &(),
+        |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
+            let settings = AwsSettings::of(&plan.provider).unwrap();
+            let session = Session::with_clients(
+                &settings,
+                GivenClients {
+                    backup: Some(backup.clone()),
+                    s3: Some(s3.clone()),
+                    ..Default::default()
+                },
+            );
+            Ok(Restorer::Backup(Box::new(
+                BackupRestore::new(plan, r, settings)?.with_session(session),
+            )))
+        },
+    )
+    .await;
+    let outside = t0.elapsed().as_secs_f64();
+    assert_eq!(start.num_calls(), 1, "one job, into a new bucket");
+    let dest = stand_in.await.unwrap();
+    (out.report, dest, outside)
+}
+
+/// An AWS Backup recovery point of an S3 bucket, as a whole drill, against moto's S3 (only
+/// the Backup API is mocked): the job goes into a new bucket named with the run; the bucket
+/// must hold exactly the source's versions current at the point (what AWS Backup restores),
+/// which the test writes with its own client; RPO from the data (the newest LastModified
+/// restored, as this client read it); teardown deletes the bucket. A job that restored a
+/// version from after the point fails the drill, and its bucket is still removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_backup_s3_recovery_point_as_a_whole_drill() {
+    let moto = common::moto::Moto::start();
+    // The run's own session (the checks list the buckets) finds moto's dummy credentials in
+    // the environment, as the binary would. Set before anything else reads it.
+    for (k, v) in moto.env() {
+        // SAFETY: nextest runs this test alone in its process, and nothing reads the
+        // environment concurrently at this point.
+        unsafe { std::env::set_var(k, v) };
+    }
+    let s3 = moto.s3().await;
+    s3.create_bucket()
+        .bucket("invoices-archive")
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_versioning()
+        .bucket("invoices-archive")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (a1, _) = put_version(&s3, "2026/a.json", "a-1").await;
+    let (b1, b1_at) = put_version(&s3, "2026/b.json", "b-1").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let created = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (a2, _) = put_version(&s3, "2026/a.json", "a-2").await;
+    put_version(&s3, "2026/c.json", "c-1").await;
+
+    let (report, dest, outside) = s3_backup_drill(
+        &moto,
+        created,
+        vec![("2026/a.json", a1.clone()), ("2026/b.json", b1.clone())],
+    )
+    .await;
+    assert_eq!(
+        exit_code(&report),
+        0,
+        "{}\n{:#?}",
+        report.verdict_reason,
+        report.checks
+    );
+    assert!(
+        report
+            .checks
+            .iter()
+            .all(|c| c.outcome == CheckOutcome::Passed),
+        "{:#?}",
+        report.checks
+    );
+    // The restored set was checked against the source at the point (a-1, b-1; not a-2, c).
+    assert!(report.checks.len() >= 2, "{:#?}", report.checks);
+    // RPO from the data: the incident minus the newest LastModified restored (b-1's).
+    assert_eq!(report.measured.rpo_source, Some(RpoSource::Data));
+    let want = (report.incident_at - b1_at).num_milliseconds() as f64 / 1e3;
+    let rpo = report.measured.rpo_seconds.unwrap();
+    assert!((rpo - want).abs() < 0.002, "rpo {rpo} vs {want}");
+    let rto = report.measured.rto_seconds.unwrap();
+    let allowance = 60.0;
+    assert!(
+        rto <= allowance + outside + 0.01,
+        "{rto} vs stopwatch {outside}"
+    );
+    let target = report.restores[0].target.as_ref().unwrap();
+    assert_eq!(target.kind, "s3_bucket");
+    assert_eq!(target.name, dest);
+    assert!(dest.starts_with("drill-invoices-"), "{dest}");
+    // Nothing left: the new bucket is gone, the source untouched (its three keys' versions).
+    let head = s3.head_bucket().bucket(&dest).send().await;
+    assert!(head.is_err(), "s3://{dest} is still there");
+    assert!(report.teardown.leaked.is_empty(), "{:?}", report.teardown);
+    let versions = s3
+        .list_object_versions()
+        .bucket("invoices-archive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 4);
+
+    // A job that restored the wrong version: the drill fails on the content, exit 11, and
+    // its bucket goes all the same.
+    let (report, dest, _) = s3_backup_drill(
+        &moto,
+        created,
+        vec![("2026/a.json", a2.clone()), ("2026/b.json", b1.clone())],
+    )
+    .await;
+    assert_eq!(exit_code(&report), 11, "{}", report.verdict_reason);
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome != CheckOutcome::Passed)
+        .collect();
+    assert!(format!("{failed:?}").contains("2026/a.json"), "{failed:#?}");
+    assert!(s3.head_bucket().bucket(&dest).send().await.is_err());
+}
