@@ -283,51 +283,7 @@ fn rds_client(world: &Shared, pg_port: u16) -> (aws_sdk_rds::Client, [aws_smithy
                 CreateDbInstanceOutput::builder().build()
             }
         });
-    let instances = mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response({
-        let world = world.clone();
-        move |q| {
-            let mut w = world.lock().unwrap();
-            match &mut w.instance {
-                Some((id, tags, looks)) if q.db_instance_identifier() == Some(id.as_str()) => {
-                    *looks += 1;
-                    let status = if *looks < 2 { "creating" } else { "available" };
-                    MockResponse::Output(
-                        DescribeDbInstancesOutput::builder()
-                            .db_instances(
-                                DbInstance::builder()
-                                    .db_instance_identifier(id.as_str())
-                                    .db_instance_status(status)
-                                    .publicly_accessible(false)
-                                    .endpoint(
-                                        Endpoint::builder()
-                                            .address("ledger-a.eu-west-1.rds.example")
-                                            .port(pg_port as i32)
-                                            .build(),
-                                    )
-                                    .set_tag_list(Some(tags.clone()))
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                }
-                _ => MockResponse::Error(DescribeDBInstancesError::DbInstanceNotFoundFault(
-                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
-                )),
-            }
-        }
-    });
-    let delete_instance = mock!(aws_sdk_rds::Client::delete_db_instance)
-        .match_requests(|q| q.skip_final_snapshot() == Some(true))
-        .then_compute_output({
-            let world = world.clone();
-            move |q| {
-                let mut w = world.lock().unwrap();
-                if w.instance.as_ref().map(|i| i.0.as_str()) == q.db_instance_identifier() {
-                    w.instance = None;
-                }
-                DeleteDbInstanceOutput::builder().build()
-            }
-        });
+    let (instances, delete_instance) = instance_rules(world, "eu-west-1", pg_port);
     let delete_cluster = mock!(aws_sdk_rds::Client::delete_db_cluster)
         .match_requests(|q| q.skip_final_snapshot() == Some(true))
         .then_compute_output({
@@ -356,6 +312,77 @@ fn rds_client(world: &Shared, pg_port: u16) -> (aws_sdk_rds::Client, [aws_smithy
         ]
     );
     (client, [create, tag])
+}
+
+/// The instance a run made, as DescribeDBInstances shows it (`creating` at the first look,
+/// then `available`, private, in the drill's isolation, with the tags it was made with; not
+/// found once deleted), and DeleteDBInstance (only without a final snapshot).
+fn instance_rules(
+    world: &Shared,
+    region: &'static str,
+    pg_port: u16,
+) -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response({
+        let world = world.clone();
+        move |q| {
+            let mut w = world.lock().unwrap();
+            match &mut w.instance {
+                Some((id, tags, looks)) if q.db_instance_identifier() == Some(id.as_str()) => {
+                    *looks += 1;
+                    let status = if *looks < 2 { "creating" } else { "available" };
+                    MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .db_instances(
+                                DbInstance::builder()
+                                    .db_instance_identifier(id.as_str())
+                                    .db_instance_arn(format!(
+                                        "arn:aws:rds:{region}:123456789012:db:{id}"
+                                    ))
+                                    .db_instance_status(status)
+                                    .db_instance_class("db.t4g.medium")
+                                    .publicly_accessible(false)
+                                    .multi_az(false)
+                                    .db_subnet_group(
+                                        aws_sdk_rds::types::DbSubnetGroup::builder()
+                                            .db_subnet_group_name("drill-isolated")
+                                            .build(),
+                                    )
+                                    .vpc_security_groups(
+                                        aws_sdk_rds::types::VpcSecurityGroupMembership::builder()
+                                            .vpc_security_group_id("sg-0drill")
+                                            .build(),
+                                    )
+                                    .endpoint(
+                                        Endpoint::builder()
+                                            .address(format!("{id}.{region}.rds.example"))
+                                            .port(pg_port as i32)
+                                            .build(),
+                                    )
+                                    .set_tag_list(Some(tags.clone()))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                }
+                _ => MockResponse::Error(DescribeDBInstancesError::DbInstanceNotFoundFault(
+                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
+                )),
+            }
+        }
+    });
+    let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+        .match_requests(|q| q.skip_final_snapshot() == Some(true))
+        .then_compute_output({
+            let world = world.clone();
+            move |q| {
+                let mut w = world.lock().unwrap();
+                if w.instance.as_ref().map(|i| i.0.as_str()) == q.db_instance_identifier() {
+                    w.instance = None;
+                }
+                DeleteDbInstanceOutput::builder().build()
+            }
+        });
+    (describe, delete)
 }
 
 fn plan_of(text: &str) -> DrillPlan {
@@ -597,66 +624,7 @@ fn replicated_rds(
                 RestoreDbInstanceToPointInTimeOutput::builder().build()
             }
         });
-    let instances = mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response({
-        let world = world.clone();
-        move |q| {
-            let mut w = world.lock().unwrap();
-            match &mut w.instance {
-                Some((id, tags, looks)) if q.db_instance_identifier() == Some(id.as_str()) => {
-                    *looks += 1;
-                    let status = if *looks < 2 { "creating" } else { "available" };
-                    MockResponse::Output(
-                        DescribeDbInstancesOutput::builder()
-                            .db_instances(
-                                DbInstance::builder()
-                                    .db_instance_identifier(id.as_str())
-                                    .db_instance_arn(format!(
-                                        "arn:aws:rds:us-west-2:123456789012:db:{id}"
-                                    ))
-                                    .db_instance_status(status)
-                                    .db_instance_class("db.t4g.medium")
-                                    .publicly_accessible(false)
-                                    .multi_az(false)
-                                    .db_subnet_group(
-                                        aws_sdk_rds::types::DbSubnetGroup::builder()
-                                            .db_subnet_group_name("drill-isolated")
-                                            .build(),
-                                    )
-                                    .vpc_security_groups(
-                                        aws_sdk_rds::types::VpcSecurityGroupMembership::builder()
-                                            .vpc_security_group_id("sg-0drill")
-                                            .build(),
-                                    )
-                                    .endpoint(
-                                        Endpoint::builder()
-                                            .address("orders-dr.us-west-2.rds.example")
-                                            .port(pg_port as i32)
-                                            .build(),
-                                    )
-                                    .set_tag_list(Some(tags.clone()))
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                }
-                _ => MockResponse::Error(DescribeDBInstancesError::DbInstanceNotFoundFault(
-                    aws_sdk_rds::types::error::DbInstanceNotFoundFault::builder().build(),
-                )),
-            }
-        }
-    });
-    let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
-        .match_requests(|q| q.skip_final_snapshot() == Some(true))
-        .then_compute_output({
-            let world = world.clone();
-            move |q| {
-                let mut w = world.lock().unwrap();
-                if w.instance.as_ref().map(|i| i.0.as_str()) == q.db_instance_identifier() {
-                    w.instance = None;
-                }
-                DeleteDbInstanceOutput::builder().build()
-            }
-        });
+    let (instances, delete) = instance_rules(world, "us-west-2", pg_port);
     let client = mock_client!(
         aws_sdk_rds,
         RuleMode::MatchAny,

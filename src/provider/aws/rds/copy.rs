@@ -44,26 +44,15 @@ impl RdsRestore {
         if let Some(k) = &copy.kms_key {
             call = call.kms_key_id(k);
         }
-        // An encrypted snapshot copied across regions needs the same call pre-signed for the
-        // source region (what other SDKs derive from SourceRegion; the Rust SDK does not).
-        if self.source_encrypted && copy.region != self.source_region {
-            let kms = copy.kms_key.clone().ok_or_else(|| {
-                ProviderError::harness("an encrypted snapshot's copy needs copy_kms_key")
-            })?;
-            let keys = self.target_session()?.signing_keys().await?;
-            let url = crate::provider::aws::presign::presigned_url(
+        if let Some(url) = self
+            .presigned_copy(
                 "CopyDBSnapshot",
-                &[
-                    ("SourceDBSnapshotIdentifier", &arn),
-                    ("TargetDBSnapshotIdentifier", &copy_id),
-                    ("KmsKeyId", &kms),
-                ],
-                &keys,
-                &self.source_region,
-                &copy.region,
-                std::time::SystemTime::now(),
+                ("SourceDBSnapshotIdentifier", &arn),
+                ("TargetDBSnapshotIdentifier", &copy_id),
+                &copy,
             )
-            .map_err(ProviderError::harness)?;
+            .await?
+        {
             call = call.pre_signed_url(url);
         }
         call.send()
@@ -104,24 +93,15 @@ impl RdsRestore {
         if let Some(k) = &copy.kms_key {
             call = call.kms_key_id(k);
         }
-        if self.source_encrypted && copy.region != self.source_region {
-            let kms = copy.kms_key.clone().ok_or_else(|| {
-                ProviderError::harness("an encrypted cluster snapshot's copy needs copy_kms_key")
-            })?;
-            let keys = self.target_session()?.signing_keys().await?;
-            let url = crate::provider::aws::presign::presigned_url(
+        if let Some(url) = self
+            .presigned_copy(
                 "CopyDBClusterSnapshot",
-                &[
-                    ("SourceDBClusterSnapshotIdentifier", &arn),
-                    ("TargetDBClusterSnapshotIdentifier", &copy_id),
-                    ("KmsKeyId", &kms),
-                ],
-                &keys,
-                &self.source_region,
-                &copy.region,
-                std::time::SystemTime::now(),
+                ("SourceDBClusterSnapshotIdentifier", &arn),
+                ("TargetDBClusterSnapshotIdentifier", &copy_id),
+                copy,
             )
-            .map_err(ProviderError::harness)?;
+            .await?
+        {
             call = call.pre_signed_url(url);
         }
         call.send()
@@ -133,6 +113,37 @@ impl RdsRestore {
                 .await?;
         self.point = Some(Point::Snapshot { arn: copy_id });
         Ok(waited)
+    }
+}
+
+impl RdsRestore {
+    /// The `PreSignedUrl` an encrypted snapshot's copy to another region carries: the same
+    /// call signed for the source region with the credentials the copy runs as (what other
+    /// SDKs derive from SourceRegion; the Rust SDK does not). `None` when none is needed.
+    async fn presigned_copy(
+        &self,
+        action: &str,
+        source: (&str, &str),
+        target: (&str, &str),
+        copy: &SnapshotCopy,
+    ) -> Result<Option<String>, ProviderError> {
+        if !self.source_encrypted || copy.region == self.source_region {
+            return Ok(None);
+        }
+        let kms = copy.kms_key.clone().ok_or_else(|| {
+            ProviderError::harness("an encrypted snapshot's copy needs copy_kms_key")
+        })?;
+        let keys = self.target_session()?.signing_keys().await?;
+        crate::provider::aws::presign::presigned_url(
+            action,
+            &[source, target, ("KmsKeyId", &kms)],
+            &keys,
+            &self.source_region,
+            &copy.region,
+            std::time::SystemTime::now(),
+        )
+        .map(Some)
+        .map_err(ProviderError::harness)
     }
 }
 
