@@ -544,8 +544,8 @@ fn copy_line(w: &mut String, c: &SnapshotCopy) {
     if let (Some(role), Some(account)) = (&c.role_arn, c.account()) {
         let _ = writeln!(
             w,
-            "            into account {account} as {role}: the copy, the restore, its checks' \
-             lookups and the teardown run as that role; the source snapshot must already be \
+            "            into account {account} as {role}: the copy, the restore, prepare \
+             and the teardown run as that role; the source snapshot must already be \
              shared with {account} (restore-drill never changes a source)"
         );
     }
