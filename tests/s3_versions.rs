@@ -1329,7 +1329,7 @@ async fn versions_held_between_listing_and_copy_stay_bounded(srv: &impl S3Server
         .as_str()
         .and_then(|p| p.parse().ok())
         .unwrap();
-    assert!(peak >= 1 && peak <= BOUND, "peak {peak} of bound {BOUND}");
+    assert!((1..=BOUND).contains(&peak), "peak {peak} of bound {BOUND}");
     let pages: u64 = {
         let notes = report["restores"][0]["recovery_point"]["notes"].to_string();
         assert!(

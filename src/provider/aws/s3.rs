@@ -1,11 +1,18 @@
 //! `s3_versions`: an S3 prefix as of a moment, rebuilt from object versions into an isolated
 //! bucket/prefix with server-side copies.
 //!
-//! Resolve lists every version and delete marker under the source prefix (read-only) and
-//! decides, key by key, which version was current at T (`versions.rs`). Restore copies each
-//! chosen version server-side (`CopyObject` with `versionId`, `UploadPartCopy` above 5 GiB)
-//! to target prefix + its full source key, a bounded number at a time (`copy.rs`); nothing is
-//! downloaded. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
+//! The source prefix is listed (read-only) and each key decided, as the pages come in, to
+//! the version that was current at T (`versions.rs`); each chosen version is looked at with
+//! HeadObject (`inspect.rs`) and copied server-side (`CopyObject` with `versionId`,
+//! `UploadPartCopy` above the multipart threshold) to target prefix + its full source key
+//! (`copy.rs`); nothing is downloaded. The three run as a pipeline over bounded channels
+//! (`pipeline.rs`), so a run holds a bounded number of versions whatever the bucket holds.
+//!
+//! Phases: resolve starts the pipeline and returns once it is full (the copies can start) or
+//! the listing has ended; in the latter case everything is decided and refused at resolve,
+//! as before any write. Otherwise the listing goes on during restore, overlapped with the
+//! copies: restore's time is the rest of the listing plus every copy, and the RTO, measured
+//! on the run's wall clock, counts each second once. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
 //! only. Teardown deletes every object version under the run's target prefix, and the bucket
 //! if the run created it.
 
