@@ -14,6 +14,7 @@ use aws_sdk_s3::Client;
 use common::moto::Moto;
 use common::s3::*;
 use common::s3_proxy::{S3Fault, S3Proxy};
+use futures_util::StreamExt;
 
 const SOURCE: &str = "src-prod";
 
@@ -575,4 +576,57 @@ async fn item_1_a_changed_sse_kms_object_is_still_found_by_its_content() {
         .map(|f| (f.kind.as_str(), f.object.as_str()))
         .collect();
     assert_eq!(found, [("changed", "kms/a.csv")], "{set:#?}");
+}
+
+/// Issue 18: a source too large to be listed by the end of resolve goes on listing during
+/// the restore phase, alongside the copies. An SSE-C version met only then still refuses the
+/// restore by name, in the restore phase; the copies stop and teardown removes what they
+/// wrote, with the bucket the run created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_an_sse_c_version_met_after_the_copies_started_fails_the_restore_phase() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    // 300 keys ahead of it in the listing: more than resolve waits for at concurrency 8.
+    futures_util::stream::iter(0..300)
+        .map(|i| {
+            let s3 = &s3;
+            async move { put(s3, SOURCE, &format!("ok/k{i:03}"), b"plain").await }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    put(&s3, SOURCE, "ssec/secret.bin", b"customer key").await;
+    let proxy = S3Proxy::start(moto.port);
+    proxy.rules(|r| r.ssec_marker = Some("ssec/".into()));
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "late",
+        SOURCE,
+        "drill-late",
+        "",
+    );
+    let out = run(dir.path(), &moto, "late");
+    assert_eq!(out.code, 11, "{}{}", out.stdout, out.stderr);
+    let report = report_of(dir.path(), "late");
+    let p = phases(&report);
+    assert_eq!(
+        (p[0].0.as_str(), p[0].1.as_str()),
+        ("resolve", "ok"),
+        "{p:?}"
+    );
+    assert_eq!(p[1].0, "restore", "{p:?}");
+    assert_eq!(p[1].1, "failed", "{p:?}");
+    assert!(
+        p[1].2.contains("customer-provided keys (SSE-C)") && p[1].2.contains("\"ssec/secret.bin\""),
+        "{}",
+        p[1].2
+    );
+    let notes = report["restores"][0]["recovery_point"]["notes"].to_string();
+    assert!(notes.contains("runs during the restore phase"), "{notes}");
+    assert_eq!(report["teardown"]["outcome"], "done", "{report:#}");
+    let gone = s3.head_bucket().bucket("drill-late").send().await;
+    assert!(gone.is_err(), "the bucket the run created is gone");
 }

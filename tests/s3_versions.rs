@@ -1231,3 +1231,138 @@ async fn item_4_sweep_takes_only_the_runs_asked_for_and_keeps_a_bucket_no_run_cr
         of_prefix(&before, "keep/")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_versions_held_between_listing_and_copy_stay_bounded_on_moto() {
+    versions_held_between_listing_and_copy_stay_bounded(&Moto::start()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_versions_held_between_listing_and_copy_stay_bounded_on_seaweedfs() {
+    versions_held_between_listing_and_copy_stay_bounded(&Seaweed::start()).await;
+}
+
+/// Issue 18, constant-memory resolve: a history listed 25 entries a page (keys' versions
+/// spanning pages, one key over several) and restored by one copy at a time, far slower than
+/// the listing, never holds more decided-but-not-copied versions than the pipeline's bound,
+/// 2 × 64 + 2 × 1 + 2 = 132, while restoring four times as many (a listing not held back
+/// by the copies holds them all); the copies start before the listing ends; and the restored
+/// prefix is the truth.
+async fn versions_held_between_listing_and_copy_stay_bounded(srv: &impl S3Server) {
+    const BOUND: usize = 2 * 64 + 2 + 2;
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    s3.create_bucket()
+        .bucket("drill-kept")
+        .send()
+        .await
+        .unwrap();
+    let mut truth = Truth::default();
+    let keys: Vec<String> = (0..600).map(|i| format!("b/k{i:04}")).collect();
+    step(
+        &s3,
+        &mut truth,
+        keys.iter()
+            .map(|k| Op::Put(k.clone(), body(k, 1)))
+            .collect(),
+    )
+    .await;
+    let mut again = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        if i % 10 == 0 {
+            again.push(Op::Delete(k.clone()));
+        } else if i % 3 == 0 {
+            again.push(Op::Put(k.clone(), body(k, 2)));
+        }
+    }
+    step(&s3, &mut truth, again).await;
+    // One key of 40 versions: it spans pages of 25.
+    for n in 1..=40 {
+        step(
+            &s3,
+            &mut truth,
+            vec![Op::Put("b/many".into(), body("b/many", n))],
+        )
+        .await;
+    }
+    let t = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(1);
+    past(t + chrono::Duration::seconds(1)).await;
+    let at_t = std::mem::take(&mut truth.0);
+    let mut after = Truth(at_t.clone());
+    step(
+        &s3,
+        &mut after,
+        keys.iter()
+            .step_by(2)
+            .map(|k| Op::Put(k.clone(), body(k, 3)))
+            .collect(),
+    )
+    .await;
+    assert!(at_t.len() > 3 * BOUND, "{} keys at T", at_t.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(dir.path(), srv, "bounded", "drill-kept", "");
+    let file = dir.path().join("bounded.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("concurrency = 32", "concurrency = 1")).unwrap();
+    let mut env = srv.env();
+    env.push(("RESTORE_DRILL_S3_LIST_PAGE_SIZE", "100".to_owned()));
+    let run = restore_drill_env(
+        dir.path(),
+        &[
+            "run",
+            "bounded.toml",
+            "--keep",
+            "--incident-at",
+            &rfc(t),
+            "--format",
+            "none",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = report_of(dir.path(), "bounded");
+    let details = &report["restores"][0]["target"]["details"];
+    assert_eq!(details["objects"], at_t.len().to_string(), "{report:#}");
+    assert_eq!(details["pipeline_bound_versions"], BOUND.to_string());
+    let peak: usize = details["pipeline_peak_versions"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    assert!((1..=BOUND).contains(&peak), "peak {peak} of bound {BOUND}");
+    let pages: u64 = {
+        let notes = report["restores"][0]["recovery_point"]["notes"].to_string();
+        assert!(
+            notes.contains("runs during the restore phase, alongside the copies"),
+            "{notes}"
+        );
+        let re = regex::Regex::new(r"in (\d+) pages").unwrap();
+        re.captures(&notes)
+            .and_then(|c| c[1].parse().ok())
+            .unwrap_or_else(|| panic!("{notes}"))
+    };
+    let listed = all_versions(&s3, SOURCE, "").await.len() as u64;
+    assert!(
+        pages >= listed.div_ceil(100),
+        "{pages} pages of {listed} entries"
+    );
+    let checks: Vec<(&str, &str)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(checks, [("s3_restored_set", "passed")], "{report:#}");
+    let prefix = report["restores"][0]["target"]["name"]
+        .as_str()
+        .and_then(|n| n.strip_prefix("s3://drill-kept/"))
+        .unwrap()
+        .to_owned();
+    let mut restored: BTreeMap<String, Vec<u8>> = contents(&s3, "drill-kept", &prefix)
+        .await
+        .into_iter()
+        .map(|(k, v)| (k.strip_prefix(&prefix).unwrap().to_owned(), v))
+        .collect();
+    restored.remove(".restore-drill-run.json");
+    assert!(restored == at_t, "the restored prefix is the truth at T");
+}

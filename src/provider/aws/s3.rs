@@ -1,11 +1,18 @@
 //! `s3_versions`: an S3 prefix as of a moment, rebuilt from object versions into an isolated
 //! bucket/prefix with server-side copies.
 //!
-//! Resolve lists every version and delete marker under the source prefix (read-only) and
-//! decides, key by key, which version was current at T (`versions.rs`). Restore copies each
-//! chosen version server-side (`CopyObject` with `versionId`, `UploadPartCopy` above 5 GiB)
-//! to target prefix + its full source key, a bounded number at a time (`copy.rs`); nothing is
-//! downloaded. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
+//! The source prefix is listed (read-only) and each key decided, as the pages come in, to
+//! the version that was current at T (`versions.rs`); each chosen version is looked at with
+//! HeadObject (`inspect.rs`) and copied server-side (`CopyObject` with `versionId`,
+//! `UploadPartCopy` above the multipart threshold) to target prefix + its full source key
+//! (`copy.rs`); nothing is downloaded. The three run as a pipeline over bounded channels
+//! (`pipeline.rs`), so a run holds a bounded number of versions whatever the bucket holds.
+//!
+//! Phases: resolve starts the pipeline and returns once it is full (the copies can start) or
+//! the listing has ended; in the latter case everything is decided and refused at resolve,
+//! as before any write. Otherwise the listing goes on during restore, overlapped with the
+//! copies: restore's time is the rest of the listing plus every copy, and the RTO, measured
+//! on the run's wall clock, counts each second once. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
 //! only. Teardown deletes every object version under the run's target prefix, and the bucket
 //! if the run created it.
 
@@ -15,6 +22,7 @@ mod keys;
 mod marker;
 mod objects;
 mod pace;
+mod pipeline;
 pub(crate) mod sweep;
 mod versions;
 
@@ -31,7 +39,8 @@ pub use objects::{HashedObject, RestoredObjects, SourceObject, StoredObject, man
 use super::{AwsSettings, Session, error_chain};
 use crate::drill::{PointSpec, S3Target, render_template};
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
-use versions::{Decision, Entry, KeyEntries, ObjectMeta, Tie};
+use pipeline::Stage;
+use versions::{Decision, Entry, KeyState, ObjectMeta, Tie};
 
 pub(crate) const TAG_RUN_ID: &str = "restore-drill:run-id";
 pub(crate) const TAG_DRILL: &str = "restore-drill:drill";
@@ -63,12 +72,38 @@ struct Live {
     source: Client,
     /// The moment restored to.
     t: DateTime<Utc>,
+    /// The versions restored, in key order: filled once the copies are done (the checks
+    /// compare the target with them).
     chosen: Arc<Vec<SourceObject>>,
+    /// What the listing held, once it has ended.
     listed: ListStats,
+    /// The listing and screen: still running, or ended at resolve.
+    stream: Streamed,
+    /// The copies' end of the pipeline, until restore takes it.
+    copies: Option<tokio::sync::mpsc::Receiver<SourceObject>>,
+    flow: Arc<pipeline::Flow>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     /// Set before the first write: from then on teardown has something to delete.
     target: Option<Written>,
     copied: Option<copy::CopyStats>,
     kept: bool,
+}
+
+/// Where the listing pipeline stands.
+#[derive(Debug)]
+enum Streamed {
+    Running(pipeline::Tasks),
+    /// It ended at resolve.
+    Done(ListStats, pipeline::Screened),
+    /// Restore has taken it.
+    Taken,
+}
+
+fn marker_clash() -> ProviderError {
+    ProviderError::harness(format!(
+        "the source holds a key named \"{}\", which restore-drill keeps for its run marker",
+        marker::MARKER_NAME
+    ))
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +128,10 @@ pub(crate) struct ListStats {
     pub ties_asked: u64,
     /// Every entry is the `null` version and there is no delete marker.
     pub unversioned: bool,
+    /// The newest `LastModified` of the versions to restore.
+    pub newest: Option<DateTime<Utc>>,
+    /// The listing reached its end (false when the restore stopped taking versions).
+    pub complete: bool,
 }
 
 impl S3Restore {
@@ -123,6 +162,10 @@ impl S3Restore {
         }
     }
 
+    /// Starts the listing pipeline (`pipeline.rs`) and waits until the copies could start
+    /// with a full pipeline or the listing has ended. A prefix listed by then is resolved in
+    /// full here (its refusals and notes included); a larger one goes on listing during the
+    /// restore phase, alongside the copies.
     pub async fn resolve(
         &mut self,
         incident: DateTime<Utc>,
@@ -132,7 +175,71 @@ impl S3Restore {
         let source_region = inspect::bucket_region(&session.s3(None), &self.bucket).await;
         let source = session.s3(source_region.as_deref());
         let t = self.to.time(incident).unwrap_or_else(Utc::now);
-        let (mut chosen, listed) = list_as_of(&source, &self.bucket, &self.prefix, t).await?;
+        let started = pipeline::start(
+            &source,
+            &self.bucket,
+            &self.prefix,
+            t,
+            self.concurrency.max(1) as usize,
+        );
+        let mut tasks = started.tasks;
+        let stream = match tasks.ready().await {
+            Stage::Done => {
+                let (listed, screened) = tasks.finish().await;
+                let (listed, screened) = (listed?, screened?);
+                self.conclude(&listed, &screened.seen, t)?;
+                Streamed::Done(listed, screened)
+            }
+            Stage::Listing | Stage::Buffered => {
+                self.notes.push(format!(
+                    "s3://{}/{} holds more than the {} versions resolve waits for: the rest of its listing runs during the restore phase, alongside the copies",
+                    self.bucket,
+                    self.prefix,
+                    pipeline::depth(self.concurrency.max(1) as usize)
+                ));
+                Streamed::Running(tasks)
+            }
+        };
+        if let Some(r) = source_region.as_deref().filter(|r| *r != session.region()) {
+            self.notes
+                .push(format!("the source bucket {} is in {r}", self.bucket));
+        }
+        let newest = match &stream {
+            Streamed::Done(listed, _) => listed.newest,
+            _ => None,
+        };
+        self.live = Some(Live {
+            source,
+            session,
+            t,
+            chosen: Arc::new(Vec::new()),
+            listed: ListStats::default(),
+            stream,
+            copies: Some(started.copies),
+            flow: started.flow,
+            stop: started.stop,
+            target: None,
+            copied: None,
+            kept: false,
+        });
+        Ok(RecoveryPoint {
+            kind: "object_versions".into(),
+            id: format!("s3://{}/{}", self.bucket, self.prefix),
+            time: Some(t),
+            latest_restorable: newest.filter(|_| self.to == PointSpec::Latest),
+            notes: Vec::new(),
+        })
+    }
+
+    /// What the whole listing and the `HeadObject` screen tell, once both have ended: fails
+    /// when the listing cannot be restored (no versioning and keys written since, nothing
+    /// current, versions S3 will not copy), else notes what was listed.
+    fn conclude(
+        &mut self,
+        listed: &ListStats,
+        seen: &inspect::Inspected,
+        t: DateTime<Utc>,
+    ) -> Result<(), ProviderError> {
         // Whether the bucket keeps versions shows in the listing itself (GetBucketVersioning
         // needs another permission, and some S3-compatible stores answer it wrongly): without
         // versioning every entry is the `null` version and there are no delete markers.
@@ -148,7 +255,7 @@ impl S3Restore {
                 self.bucket, self.prefix
             ));
         }
-        if chosen.is_empty() {
+        if listed.keys == 0 {
             // A mistyped prefix, or everything deleted by then: restoring nothing must not
             // pass as a restore.
             return Err(ProviderError::restore(format!(
@@ -161,19 +268,8 @@ impl S3Restore {
             )));
         }
         let location = format!("s3://{}/{}", self.bucket, self.prefix);
-        let seen = inspect::inspect(
-            &source,
-            &self.bucket,
-            &mut chosen,
-            self.concurrency.max(1) as usize,
-        )
-        .await?;
-        if let Some(refused) = inspect::refusal(&seen, &location) {
+        if let Some(refused) = inspect::refusal(seen, &location) {
             return Err(refused);
-        }
-        if let Some(r) = source_region.as_deref().filter(|r| *r != session.region()) {
-            self.notes
-                .push(format!("the source bucket {} is in {r}", self.bucket));
         }
         if seen.kms > 0 {
             self.notes.push(format!(
@@ -211,24 +307,7 @@ impl S3Restore {
                 listed.ties_asked
             ));
         }
-        let newest = chosen.iter().map(|o| o.last_modified).max();
-        self.live = Some(Live {
-            source,
-            session,
-            t,
-            chosen: Arc::new(chosen),
-            listed,
-            target: None,
-            copied: None,
-            kept: false,
-        });
-        Ok(RecoveryPoint {
-            kind: "object_versions".into(),
-            id: format!("s3://{}/{}", self.bucket, self.prefix),
-            time: Some(t),
-            latest_restorable: newest.filter(|_| self.to == PointSpec::Latest),
-            notes: Vec::new(),
-        })
+        Ok(())
     }
 
     pub async fn restore(&mut self, cx: &RunContext) -> Result<Waited, ProviderError> {
@@ -251,12 +330,12 @@ impl S3Restore {
             ));
         }
         // The run's marker sits at target prefix + MARKER_NAME; a source key of that name
-        // would be copied onto it.
-        if live.chosen.iter().any(|o| o.key == marker::MARKER_NAME) {
-            return Err(ProviderError::harness(format!(
-                "the source holds a key named \"{}\", which restore-drill keeps for its run marker",
-                marker::MARKER_NAME
-            )));
+        // would be copied onto it. Known here when resolve saw the whole listing; else the
+        // screen stops the copies when it meets one (checked again below).
+        if let Streamed::Done(_, screened) = &live.stream
+            && screened.marker_clash
+        {
+            return Err(marker_clash());
         }
         // An existing target bucket is written through its own region's client; a new one is
         // created in `target.region`, else the drill's region.
@@ -325,18 +404,110 @@ impl S3Restore {
             expires_at,
         };
         marker::write(&client, &run).await?;
+        let concurrency = self.concurrency.max(1) as usize;
         let job = copy::Job {
             source_bucket: self.bucket.clone(),
             target_bucket: self.target.bucket.clone(),
             target_prefix: prefix,
-            concurrency: self.concurrency.max(1) as usize,
+            // No more workers than versions, when resolve saw them all.
+            concurrency: match &live.stream {
+                Streamed::Done(_, s) => concurrency.min(s.forwarded).max(1),
+                _ => concurrency,
+            },
             tags: self.target.tag.then(|| tag_header(&tags)),
             multipart_threshold: copy::multipart_threshold(),
             kms_key: self.target.kms_key.clone(),
             override_own: live.session.copy_override(true),
             override_sdk: live.session.copy_override(false),
         };
-        let stats = copy::copy_all(&client, &live.source, &job, live.chosen.clone()).await?;
+        let copies = live
+            .copies
+            .take()
+            .ok_or_else(|| ProviderError::harness("restore ran twice"))?;
+        let stream = std::mem::replace(&mut live.stream, Streamed::Taken);
+        let resolved_in_full = matches!(stream, Streamed::Done(..));
+        // The copies run while the listing and screen go on (when resolve did not see them
+        // end): the phase's time is the rest of the listing and every copy, overlapped.
+        let rest = async {
+            match stream {
+                Streamed::Running(tasks) => tasks.finish().await,
+                Streamed::Done(l, s) => (Ok(l), Ok(s)),
+                Streamed::Taken => (
+                    Err(ProviderError::harness("restore ran twice")),
+                    Err(ProviderError::harness("restore ran twice")),
+                ),
+            }
+        };
+        let (copied, (listed, screened)) = tokio::join!(
+            copy::copy_all(
+                &client,
+                &live.source,
+                &job,
+                copies,
+                live.stop.clone(),
+                live.flow.clone()
+            ),
+            rest
+        );
+        // A failed copy names its call; a failed listing or HeadObject follows it.
+        let failed: Vec<&ProviderError> = [
+            copied.as_ref().err(),
+            listed.as_ref().err(),
+            screened.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(first) = failed.first() {
+            let blame = if failed
+                .iter()
+                .any(|e| e.blame == crate::provider::Blame::Harness)
+            {
+                crate::provider::Blame::Harness
+            } else {
+                crate::provider::Blame::Restore
+            };
+            let mut message = first.message.clone();
+            for e in &failed[1..] {
+                message.push_str(&format!("; and {}", e.message));
+            }
+            return Err(ProviderError { blame, message });
+        }
+        let (Ok((stats, mut restored)), Ok(listed), Ok(screened)) = (copied, listed, screened)
+        else {
+            return Err(ProviderError::harness(
+                "the restore pipeline ended without an answer",
+            ));
+        };
+        if screened.marker_clash {
+            return Err(marker_clash());
+        }
+        if !resolved_in_full {
+            let t = live.t;
+            self.conclude(&listed, &screened.seen, t)?;
+            if self.to == PointSpec::Latest
+                && let Some(newest) = listed.newest
+            {
+                self.notes.push(format!(
+                    "the newest version restored was written at {}",
+                    newest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ));
+            }
+        }
+        if !listed.complete || restored.len() != screened.forwarded {
+            return Err(ProviderError::harness(format!(
+                "the restore pipeline lost versions: {} sent to be copied, {} copied",
+                screened.forwarded,
+                restored.len()
+            )));
+        }
+        restored.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| ProviderError::harness("restore before resolve"))?;
+        live.chosen = Arc::new(restored);
+        live.listed = listed;
         if stats.slowdowns > 0 {
             // Throttling, not the copy: kept out of the latency histogram, said here.
             self.notes.push(format!(
@@ -411,6 +582,14 @@ impl S3Restore {
                 c.concurrency_max.to_string(),
             );
             details.insert("multipart_copies".to_owned(), c.multipart.to_string());
+            details.insert(
+                "pipeline_peak_versions".to_owned(),
+                live.flow.peak().to_string(),
+            );
+            details.insert(
+                "pipeline_bound_versions".to_owned(),
+                pipeline::bound(self.concurrency.max(1) as usize).to_string(),
+            );
         }
         Ok((
             Target {
@@ -427,6 +606,11 @@ impl S3Restore {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
+        // A listing still running (the restore phase timed out, the run was interrupted)
+        // stops here, before what it fed is deleted.
+        live.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        live.copies = None;
+        live.stream = Streamed::Taken;
         if live.kept {
             return Ok(());
         }
@@ -530,28 +714,82 @@ fn last_modified(
         .ok_or_else(|| ProviderError::harness("the listing returned an entry without LastModified"))
 }
 
-/// Lists every version and delete marker under `prefix` and decides each key at `t`. Keys
-/// come out in listing order; one key's entries may span pages.
+/// Every version current under `prefix` at `t`, collected: for callers that need them all
+/// at once (`attach`, `manifest --s3`, the replication-lag check). The restore itself streams
+/// them instead (`list_into`).
 pub(crate) async fn list_as_of(
     client: &Client,
     bucket: &str,
     prefix: &str,
     t: DateTime<Utc>,
 ) -> Result<(Vec<SourceObject>, ListStats), ProviderError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let flow = pipeline::Flow::default();
+    let collect = async {
+        let mut out = Vec::new();
+        while let Some(o) = rx.recv().await {
+            out.push(o);
+        }
+        out
+    };
+    let (listed, chosen) = tokio::join!(
+        async {
+            let r = list_into(client, bucket, prefix, t, &tx, &flow).await;
+            drop(tx);
+            r
+        },
+        collect
+    );
+    Ok((chosen, listed?))
+}
+
+/// Entries per `ListObjectVersions` page: 1,000 (S3's most);
+/// `RESTORE_DRILL_S3_LIST_PAGE_SIZE` (1-1000) asks for fewer, so tests can put many page
+/// boundaries in a small history.
+pub(crate) fn list_page_size() -> i32 {
+    std::env::var("RESTORE_DRILL_S3_LIST_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|v| (1..=1000).contains(v))
+        .unwrap_or(1000)
+}
+
+/// Lists every version and delete marker under `prefix` and decides each key at `t` as the
+/// pages come in, sending each version to restore into `out` as soon as its key is decided:
+/// the listing gives a key's entries together, newest first, so a key is final once the
+/// listing has moved past it (its entries may span pages: the last key of a page waits for
+/// the next one). Nothing but the current page and one key's state (`KeyState`) is held
+/// here; a full `out` holds the listing back. Keys come out in listing order. Stops early,
+/// with `complete` false, when `out` is closed.
+pub(crate) async fn list_into(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    t: DateTime<Utc>,
+    out: &tokio::sync::mpsc::Sender<SourceObject>,
+    flow: &pipeline::Flow,
+) -> Result<ListStats, ProviderError> {
     let mut stats = ListStats {
         unversioned: true,
         ..ListStats::default()
     };
-    let mut chosen = Vec::new();
-    let mut pending: Option<KeyEntries> = None;
+    let page_size = list_page_size();
+    let mut pending: Option<KeyState> = None;
     let mut last_key: Option<String> = None;
     let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    let mut lister = Lister {
+        client,
+        bucket,
+        t,
+        out,
+        flow,
+    };
     loop {
         let page = client
             .list_object_versions()
             .bucket(bucket)
             .prefix(prefix)
-            .max_keys(1000)
+            .max_keys(page_size)
             .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .set_key_marker(key_marker.take())
             .set_version_id_marker(version_marker.take())
@@ -601,124 +839,134 @@ pub(crate) async fn list_as_of(
         if !ds.is_empty() || vs.iter().any(|v| v.version_id != "null") {
             stats.unversioned = false;
         }
+        let truncated = page.is_truncated() == Some(true);
+        if truncated {
+            key_marker = Some(key_of(page.next_key_marker())?);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+        }
+        drop(page);
         for group in versions::group_page(vs, ds) {
             match pending.as_mut() {
-                Some(p) if p.key == group.key => {
-                    p.versions.extend(group.versions);
-                    p.markers.extend(group.markers);
-                }
+                Some(p) if p.key == group.key => p.push(group, t),
                 _ => {
-                    if let Some(done) = pending.replace(group) {
-                        finish_key(
-                            client,
-                            bucket,
-                            done,
-                            t,
-                            &mut last_key,
-                            &mut chosen,
-                            &mut stats,
-                        )
-                        .await?;
+                    let mut next = KeyState::new(group.key.clone());
+                    next.push(group, t);
+                    if let Some(done) = pending.replace(next)
+                        && !lister.finish_key(done, &mut last_key, &mut stats).await?
+                    {
+                        return Ok(stats);
                     }
                 }
             }
         }
-        if page.is_truncated() != Some(true) {
+        if !truncated {
             break;
         }
-        key_marker = Some(key_of(page.next_key_marker())?);
-        version_marker = page.next_version_id_marker().map(str::to_owned);
         if key_marker.as_deref() == Some("") {
             return Err(ProviderError::harness(format!(
                 "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
             )));
         }
     }
-    if let Some(done) = pending.take() {
-        finish_key(
-            client,
-            bucket,
-            done,
-            t,
-            &mut last_key,
-            &mut chosen,
-            &mut stats,
-        )
-        .await?;
+    if let Some(done) = pending.take()
+        && !lister.finish_key(done, &mut last_key, &mut stats).await?
+    {
+        return Ok(stats);
     }
-    Ok((chosen, stats))
+    stats.complete = true;
+    Ok(stats)
 }
 
-/// Decides one key whose entries are all listed.
-async fn finish_key(
-    client: &Client,
-    bucket: &str,
-    k: KeyEntries,
+/// Where decided keys go.
+struct Lister<'a> {
+    client: &'a Client,
+    bucket: &'a str,
     t: DateTime<Utc>,
-    last_key: &mut Option<String>,
-    chosen: &mut Vec<SourceObject>,
-    stats: &mut ListStats,
-) -> Result<(), ProviderError> {
-    if let Some(prev) = last_key.as_deref()
-        && prev.as_bytes() >= k.key.as_bytes()
-    {
-        return Err(ProviderError::harness(format!(
-            "the version listing of s3://{bucket} is out of order (\"{}\" after \"{prev}\")",
-            k.key
-        )));
-    }
-    let (decision, tie) = versions::decide(&k.versions, &k.markers, t);
-    if tie == Tie::ByLatest {
-        stats.ties_by_latest += 1;
-    }
-    let restore = match decision {
-        Decision::Restore(i) => Some(i),
-        Decision::Deleted => None,
-        Decision::NotYet => {
-            stats.not_yet += 1;
+    out: &'a tokio::sync::mpsc::Sender<SourceObject>,
+    flow: &'a pipeline::Flow,
+}
+
+impl Lister<'_> {
+    /// Decides one key whose entries are all listed, and sends its version on if it is to be
+    /// restored. `Ok(false)`: nobody takes versions any more (the restore stopped).
+    async fn finish_key(
+        &mut self,
+        k: KeyState,
+        last_key: &mut Option<String>,
+        stats: &mut ListStats,
+    ) -> Result<bool, ProviderError> {
+        let bucket = self.bucket;
+        if let Some(prev) = last_key.as_deref()
+            && prev.as_bytes() >= k.key.as_bytes()
+        {
+            return Err(ProviderError::harness(format!(
+                "the version listing of s3://{bucket} is out of order (\"{}\" after \"{prev}\")",
+                k.key
+            )));
+        }
+        let (decision, tie) = k.decide(self.t);
+        if tie == Tie::ByLatest {
+            stats.ties_by_latest += 1;
+        }
+        let restore = match decision {
+            Decision::Restore(_) => true,
+            Decision::Deleted => false,
+            Decision::NotYet => {
+                stats.not_yet += 1;
+                *last_key = Some(k.key);
+                return Ok(true);
+            }
+            Decision::Ask { .. } => {
+                stats.ties_asked += 1;
+                match (k.version(), k.marker()) {
+                    (Some(v), Some(m)) => {
+                        marker_listed_after(
+                            self.client,
+                            bucket,
+                            &k.key,
+                            &v.version_id,
+                            &m.version_id,
+                        )
+                        .await?
+                    }
+                    _ => false,
+                }
+            }
+        };
+        let chosen = if restore { k.version() } else { None };
+        let Some(v) = chosen else {
+            stats.deleted += 1;
             *last_key = Some(k.key);
-            return Ok(());
+            return Ok(true);
+        };
+        let meta = v.object.clone().unwrap_or(ObjectMeta {
+            size: 0,
+            etag: String::new(),
+            storage_class: None,
+            sha256: false,
+        });
+        stats.keys += 1;
+        stats.bytes += meta.size;
+        stats.newest = stats.newest.max(Some(v.last_modified));
+        let o = SourceObject {
+            key: v.key.clone(),
+            version_id: v.version_id.clone(),
+            size: meta.size,
+            etag: meta.etag,
+            last_modified: v.last_modified,
+            storage_class: meta.storage_class,
+            sha256: meta.sha256,
+            encryption: None,
+            kms_key_id: None,
+        };
+        *last_key = Some(k.key);
+        self.flow.decided();
+        if self.out.send(o).await.is_err() {
+            self.flow.dropped();
+            return Ok(false);
         }
-        Decision::Ask { version, marker } => {
-            stats.ties_asked += 1;
-            let after = marker_listed_after(
-                client,
-                bucket,
-                &k.key,
-                &k.versions[version].version_id,
-                &k.markers[marker].version_id,
-            )
-            .await?;
-            after.then_some(version)
-        }
-    };
-    match restore {
-        Some(i) => {
-            let v = &k.versions[i];
-            let meta = v.object.clone().unwrap_or(ObjectMeta {
-                size: 0,
-                etag: String::new(),
-                storage_class: None,
-                sha256: false,
-            });
-            stats.keys += 1;
-            stats.bytes += meta.size;
-            chosen.push(SourceObject {
-                key: v.key.clone(),
-                version_id: v.version_id.clone(),
-                size: meta.size,
-                etag: meta.etag,
-                last_modified: v.last_modified,
-                storage_class: meta.storage_class,
-                sha256: meta.sha256,
-                encryption: None,
-                kms_key_id: None,
-            });
-        }
-        None => stats.deleted += 1,
+        Ok(true)
     }
-    *last_key = Some(k.key);
-    Ok(())
 }
 
 /// Whether the listing puts delete marker `marker_id` of `key` after version `version_id`

@@ -269,11 +269,11 @@ impl Pace {
     }
 
     /// Waits until worker `i` is within the current limit, or there is nothing left to take
-    /// (`next` has passed `total`), or the copy stops.
-    async fn admit(&self, i: usize, stop: &AtomicBool, next: &AtomicUsize, total: usize) {
+    /// (`drained`), or the copy stops.
+    async fn admit(&self, i: usize, stop: &AtomicBool, drained: &AtomicBool) {
         while i >= self.limit.load(Ordering::Relaxed)
             && !stop.load(Ordering::Relaxed)
-            && next.load(Ordering::Relaxed) < total
+            && !drained.load(Ordering::Relaxed)
         {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -317,49 +317,64 @@ where
     }
 }
 
-/// Copies every object; fails (after all workers stop) if any copy failed. `source` is a
-/// client of the source bucket's region (for the reads a multipart copy makes there).
+/// Copies every object that comes down `objects` until it closes; fails (after all workers
+/// stop) if any copy failed. Returns the objects copied, in no particular order. `source` is
+/// a client of the source bucket's region (for the reads a multipart copy makes there).
+/// `stop` is shared with the stages feeding the channel: set by them (a refusal, a failed
+/// listing) the workers take nothing more; set here when a copy fails for the harness. Each
+/// object is let go of in `flow` once copied (or failed).
 pub(crate) async fn copy_all(
     client: &Client,
     source: &Client,
     job: &Job,
-    objects: Arc<Vec<SourceObject>>,
-) -> Result<CopyStats, ProviderError> {
-    let workers = job.concurrency.min(objects.len()).max(1);
-    let next = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    objects: tokio::sync::mpsc::Receiver<SourceObject>,
+    stop: Arc<AtomicBool>,
+    flow: Arc<super::pipeline::Flow>,
+) -> Result<(CopyStats, Vec<SourceObject>), ProviderError> {
+    let workers = job.concurrency.max(1);
+    let objects = Arc::new(tokio::sync::Mutex::new(objects));
+    let drained = Arc::new(AtomicBool::new(false));
+    let taken = Arc::new(AtomicUsize::new(0));
     let pace = Arc::new(Pace::new(workers));
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for w in 0..workers {
-        let (client, source, job, objects, next, stop, pace) = (
+        let (client, source, job, objects, drained, taken, stop, pace, flow) = (
             client.clone(),
             source.clone(),
             job.clone(),
             objects.clone(),
-            next.clone(),
+            drained.clone(),
+            taken.clone(),
             stop.clone(),
             pace.clone(),
+            flow.clone(),
         );
         set.spawn(async move {
             let mut hist = histogram();
             let mut failures: Vec<(String, Failure)> = Vec::new();
+            let mut copied = Vec::new();
             let (mut retries, mut multipart) = (0u64, 0u64);
             loop {
-                pace.admit(w, &stop, &next, objects.len()).await;
+                pace.admit(w, &stop, &drained).await;
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(o) = objects.get(i) else { break };
+                let next = objects.lock().await.recv().await;
+                let Some(o) = next else {
+                    drained.store(true, Ordering::Relaxed);
+                    break;
+                };
+                taken.fetch_add(1, Ordering::Relaxed);
                 let t0 = Instant::now();
                 let mut spent = Spent::default();
                 let result = if o.size > job.multipart_threshold {
-                    copy_in_parts(&client, &source, &job, o, &pace, &mut spent).await
+                    copy_in_parts(&client, &source, &job, &o, &pace, &mut spent).await
                 } else {
-                    retried(&pace, &mut spent, || copy_one(&client, &job, o)).await
+                    retried(&pace, &mut spent, || copy_one(&client, &job, &o)).await
                 };
                 retries += spent.retries;
+                flow.dropped();
                 match result {
                     Ok(parts) => {
                         let own = t0.elapsed().saturating_sub(spent.backoff);
@@ -368,6 +383,7 @@ pub(crate) async fn copy_all(
                         if parts {
                             multipart += 1;
                         }
+                        copied.push(o);
                     }
                     Err(f) => {
                         // A missing version is a finding about the backup; keep copying the
@@ -375,23 +391,25 @@ pub(crate) async fn copy_all(
                         if f.blame == Blame::Harness {
                             stop.store(true, Ordering::Relaxed);
                         }
-                        failures.push((o.key.clone(), f));
+                        failures.push((o.key, f));
                     }
                 }
             }
-            (hist, failures, retries, multipart)
+            (hist, failures, retries, multipart, copied)
         });
     }
     let mut latency = histogram();
     let mut failures = Vec::new();
+    let mut copied = Vec::new();
     let (mut retries, mut multipart) = (0, 0);
     while let Some(done) = set.join_next().await {
-        let (h, f, r, m) =
+        let (h, f, r, m, c) =
             done.map_err(|e| ProviderError::harness(format!("a copy worker failed: {e}")))?;
         let _ = latency.add(&h);
         failures.extend(f);
         retries += r;
         multipart += m;
+        copied.extend(c);
     }
     if !failures.is_empty() {
         let blame = if failures.iter().any(|(_, f)| f.blame == Blame::Harness) {
@@ -407,13 +425,13 @@ pub(crate) async fn copy_all(
         let message = format!(
             "{} of {} copies failed: {}",
             failures.len(),
-            objects.len(),
+            taken.load(Ordering::Relaxed),
             quoted.join("; ")
         );
         return Err(ProviderError { blame, message });
     }
-    Ok(CopyStats {
-        objects: objects.len(),
+    let stats = CopyStats {
+        objects: copied.len(),
         concurrency: workers,
         seconds: started.elapsed().as_secs_f64(),
         retries,
@@ -422,7 +440,8 @@ pub(crate) async fn copy_all(
         concurrency_min: pace.range().0,
         concurrency_max: pace.range().1,
         latency,
-    })
+    };
+    Ok((stats, copied))
 }
 
 fn backoff(attempt: u32) -> Duration {

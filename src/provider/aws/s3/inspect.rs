@@ -73,7 +73,7 @@ pub(crate) struct Inspected {
     pub kms: u64,
 }
 
-enum Head {
+pub(crate) enum Head {
     Seen {
         encryption: Option<String>,
         kms_key_id: Option<String>,
@@ -101,8 +101,20 @@ pub(crate) async fn inspect(
         .await;
     let mut out = Inspected::default();
     for (o, h) in objects.iter_mut().zip(heads) {
-        match h? {
-            Head::SseC => out.sse_c.push(o.key.clone()),
+        out.record(o, h?);
+    }
+    Ok(out)
+}
+
+impl Inspected {
+    /// Records what `HeadObject` said of `o` (its encryption goes into it); whether it can
+    /// be copied as it is.
+    pub(crate) fn record(&mut self, o: &mut SourceObject, h: Head) -> bool {
+        match h {
+            Head::SseC => {
+                self.sse_c.push(o.key.clone());
+                false
+            }
             Head::Seen {
                 encryption,
                 kms_key_id,
@@ -112,33 +124,39 @@ pub(crate) async fn inspect(
                 restore,
             } => {
                 if sse_c {
-                    out.sse_c.push(o.key.clone());
-                    continue;
+                    self.sse_c.push(o.key.clone());
+                    return false;
                 }
                 if encryption
                     .as_deref()
                     .is_some_and(|e| e.starts_with("aws:kms"))
                 {
-                    out.kms += 1;
+                    self.kms += 1;
                 }
                 o.encryption = encryption;
                 o.kms_key_id = kms_key_id;
                 if let Some(a) = archive_status {
-                    out.archived.push((o.key.clone(), a));
-                    continue;
+                    self.archived.push((o.key.clone(), a));
+                    return false;
                 }
                 let class = storage_class.or_else(|| o.storage_class.clone());
                 if matches!(class.as_deref(), Some("GLACIER" | "DEEP_ARCHIVE")) {
                     if restored(restore.as_deref()) {
-                        out.restored_cold += 1;
+                        self.restored_cold += 1;
                     } else {
-                        out.cold.push((o.key.clone(), class.unwrap_or_default()));
+                        self.cold.push((o.key.clone(), class.unwrap_or_default()));
+                        return false;
                     }
                 }
+                true
             }
         }
     }
-    Ok(out)
+
+    /// Whether any version seen so far is one S3 will not copy as it is.
+    pub(crate) fn refuses(&self) -> bool {
+        !self.sse_c.is_empty() || !self.archived.is_empty() || !self.cold.is_empty()
+    }
 }
 
 /// Whether `x-amz-restore` says a restored copy is there to read.
@@ -146,7 +164,11 @@ fn restored(header: Option<&str>) -> bool {
     header.is_some_and(|h| h.replace(' ', "").contains("ongoing-request=\"false\""))
 }
 
-async fn head(client: &Client, bucket: &str, o: &SourceObject) -> Result<Head, ProviderError> {
+pub(crate) async fn head(
+    client: &Client,
+    bucket: &str,
+    o: &SourceObject,
+) -> Result<Head, ProviderError> {
     match client
         .head_object()
         .bucket(bucket)

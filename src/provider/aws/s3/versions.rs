@@ -85,6 +85,53 @@ pub(crate) fn decide(versions: &[Entry], markers: &[Entry], t: DateTime<Utc>) ->
     }
 }
 
+/// One key's entries as the listing streams them in, reduced to what `decide` needs: the
+/// newest version and the newest delete marker at or before T. The listing gives a key's
+/// entries newest first, so once one of a kind is kept, every later entry of that kind is
+/// older and cannot change the answer: a key costs the same memory whatever its history,
+/// and however many pages it spans.
+#[derive(Debug)]
+pub(crate) struct KeyState {
+    pub key: String,
+    version: Option<Entry>,
+    marker: Option<Entry>,
+}
+
+impl KeyState {
+    pub fn new(key: String) -> Self {
+        KeyState {
+            key,
+            version: None,
+            marker: None,
+        }
+    }
+
+    /// Takes the key's next entries (one page's), each list in listing order.
+    pub fn push(&mut self, group: KeyEntries, t: DateTime<Utc>) {
+        for (list, slot) in [
+            (group.versions, &mut self.version),
+            (group.markers, &mut self.marker),
+        ] {
+            if slot.is_none() {
+                *slot = list.into_iter().find(|e| e.last_modified <= t);
+            }
+        }
+    }
+
+    /// `decide` over the entries kept; indices in the answer are 0 (the one kept).
+    pub fn decide(&self, t: DateTime<Utc>) -> (Decision, Tie) {
+        decide(self.version.as_slice(), self.marker.as_slice(), t)
+    }
+
+    pub fn version(&self) -> Option<&Entry> {
+        self.version.as_ref()
+    }
+
+    pub fn marker(&self) -> Option<&Entry> {
+        self.marker.as_ref()
+    }
+}
+
 /// One key's entries of one page.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyEntries {
@@ -192,6 +239,77 @@ mod tests {
                 marker: 0
             }
         );
+    }
+
+    /// Histories of one key, newest first, cut into pages at every possible place: the
+    /// streamed decision is the one over the whole history.
+    #[test]
+    fn a_key_streamed_page_by_page_is_decided_as_a_whole() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..500 {
+            let n = 1 + (next() % 7) as usize;
+            // Newest first: seconds never grow down the list; ties are common.
+            let mut s = 40i64;
+            let mut all = Vec::new();
+            for i in 0..n {
+                s -= (next() % 3) as i64;
+                let id = format!("e{i}");
+                all.push(if next() % 3 == 0 {
+                    dm("k", &id, s, i == 0)
+                } else {
+                    v("k", &id, s, i == 0)
+                });
+            }
+            let vs: Vec<Entry> = all.iter().filter(|e| e.object.is_some()).cloned().collect();
+            let ds: Vec<Entry> = all.iter().filter(|e| e.object.is_none()).cloned().collect();
+            for t in 30..=41 {
+                let whole = decide(&vs, &ds, at(t));
+                let cut = (next() % (n as u64 + 1)) as usize;
+                let mut k = KeyState::new("k".into());
+                for part in [&all[..cut], &all[cut..]] {
+                    let (pv, pd): (Vec<Entry>, Vec<Entry>) =
+                        part.iter().cloned().partition(|e| e.object.is_some());
+                    k.push(
+                        KeyEntries {
+                            key: "k".into(),
+                            versions: pv,
+                            markers: pd,
+                        },
+                        at(t),
+                    );
+                }
+                let streamed = k.decide(at(t));
+                let id = |d: Decision| match d {
+                    Decision::Restore(i) => format!("restore {}", vs[i].version_id),
+                    Decision::Ask { version, marker } => {
+                        format!("ask {} {}", vs[version].version_id, ds[marker].version_id)
+                    }
+                    other => format!("{other:?}"),
+                };
+                let sid = |d: Decision| match d {
+                    Decision::Restore(_) => {
+                        format!("restore {}", k.version().map_or("", |e| &e.version_id))
+                    }
+                    Decision::Ask { .. } => format!(
+                        "ask {} {}",
+                        k.version().map_or("", |e| &e.version_id),
+                        k.marker().map_or("", |e| &e.version_id)
+                    ),
+                    other => format!("{other:?}"),
+                };
+                assert_eq!(
+                    (id(whole.0), whole.1),
+                    (sid(streamed.0), streamed.1),
+                    "{all:?} at {t}, cut at {cut}"
+                );
+            }
+        }
     }
 
     #[test]
