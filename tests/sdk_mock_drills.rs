@@ -396,12 +396,9 @@ fn plan_of(text: &str) -> DrillPlan {
         .unwrap_or_else(|| panic!("the test drill is valid: {:?}", checked.diagnostics))
 }
 
-/// Runs the drill through the engine with a session whose clients are the mocks.
-async fn run_on_mocks(
-    plan: &DrillPlan,
-    rds: &aws_sdk_rds::Client,
-    backup: &aws_sdk_backup::Client,
-) -> restore_drill::engine::RunOutput {
+/// Runs the drill through the engine, each restore on a session whose clients are `clients`
+/// (the SDK's mocks; a service left out is built from the drill's provider as usual).
+async fn run_on_mocks(plan: &DrillPlan, clients: GivenClients) -> restore_drill::engine::RunOutput {
     run_with(
         plan,
         &RunOptions::default(),
@@ -409,17 +406,15 @@ async fn run_on_mocks(
         &(),
         |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
             let settings = AwsSettings::of(&plan.provider).unwrap();
-            let session = Session::with_clients(
-                &settings,
-                GivenClients {
-                    rds: Some(rds.clone()),
-                    backup: Some(backup.clone()),
-                    s3: None,
-                },
-            );
-            Ok(Restorer::Backup(Box::new(
-                BackupRestore::new(plan, r, settings)?.with_session(session),
-            )))
+            let session = Session::with_clients(&settings, clients.clone());
+            Ok(match r.kind {
+                restore_drill::drill::RestoreKind::BackupRecoveryPoint { .. } => Restorer::Backup(
+                    Box::new(BackupRestore::new(plan, r, settings)?.with_session(session)),
+                ),
+                _ => Restorer::Rds(Box::new(
+                    RdsRestore::new(plan, r, settings)?.with_session(session),
+                )),
+            })
         },
     )
     .await
@@ -442,7 +437,15 @@ async fn issue_17_a_backup_aurora_recovery_point_as_a_whole_drill() {
     let plan = plan_of(&drill_text(source.port(), "drill-isolated"));
 
     let t0 = std::time::Instant::now();
-    let out = run_on_mocks(&plan, &rds, &backup).await;
+    let out = run_on_mocks(
+        &plan,
+        GivenClients {
+            rds: Some(rds.clone()),
+            backup: Some(backup.clone()),
+            s3: None,
+        },
+    )
+    .await;
     let outside = t0.elapsed().as_secs_f64();
     let report = out.report;
     assert_eq!(
@@ -549,7 +552,15 @@ async fn issue_17_a_backup_aurora_job_outside_the_isolation_is_never_started() {
     let (backup, [start]) = backup_client(&world, Utc::now() - chrono::Duration::minutes(35));
     let (rds, [create, _]) = rds_client(&world, 9);
     let plan = plan_of(&drill_text(9, "prod-subnets"));
-    let out = run_on_mocks(&plan, &rds, &backup).await;
+    let out = run_on_mocks(
+        &plan,
+        GivenClients {
+            rds: Some(rds.clone()),
+            backup: Some(backup.clone()),
+            s3: None,
+        },
+    )
+    .await;
     assert_ne!(exit_code(&out.report), 0, "{}", out.report.verdict_reason);
     let failed = format!("{:?}", out.report.restores[0]);
     assert!(failed.contains("StartRestoreJob"), "{failed}");
@@ -685,23 +696,11 @@ expect = "= 50"
         source.port()
     ));
     let t0 = std::time::Instant::now();
-    let out = run_with(
+    let out = run_on_mocks(
         &plan,
-        &RunOptions::default(),
-        &Cancel::new(),
-        &(),
-        |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
-            let settings = AwsSettings::of(&plan.provider).unwrap();
-            let session = Session::with_clients(
-                &settings,
-                GivenClients {
-                    rds: Some(rds.clone()),
-                    ..Default::default()
-                },
-            );
-            Ok(Restorer::Rds(Box::new(
-                RdsRestore::new(plan, r, settings)?.with_session(session),
-            )))
+        GivenClients {
+            rds: Some(rds.clone()),
+            ..Default::default()
         },
     )
     .await;
@@ -956,24 +955,12 @@ kind = "freshness"
         moto.endpoint()
     ));
     let t0 = std::time::Instant::now();
-    let out = run_with(
+    let out = run_on_mocks(
         &plan,
-        &RunOptions::default(),
-        &Cancel::new(),
-        &(),
-        |plan: &DrillPlan, r: &RestorePlan| -> Result<Restorer, ProviderError> {
-            let settings = AwsSettings::of(&plan.provider).unwrap();
-            let session = Session::with_clients(
-                &settings,
-                GivenClients {
-                    backup: Some(backup.clone()),
-                    s3: Some(s3.clone()),
-                    ..Default::default()
-                },
-            );
-            Ok(Restorer::Backup(Box::new(
-                BackupRestore::new(plan, r, settings)?.with_session(session),
-            )))
+        GivenClients {
+            backup: Some(backup.clone()),
+            s3: Some(s3.clone()),
+            ..Default::default()
         },
     )
     .await;
