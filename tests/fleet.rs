@@ -457,9 +457,11 @@ security_groups = ["{}"]"#,
             .collect()
     };
     // The source is looked at as the runner ("testing", moto's default credentials)...
-    for k in signed("DescribeDBSnapshots").iter().take(1) {
-        assert_eq!(k.as_str(), "testing");
-    }
+    let looked = signed("DescribeDBSnapshots");
+    let first = looked
+        .first()
+        .expect("resolve described the source snapshot");
+    assert_eq!(first.as_str(), "testing");
     // ...and everything that creates or deletes runs as the DR role.
     for call in [
         "CopyDBSnapshot",

@@ -605,7 +605,6 @@ impl RdsRestore {
     async fn load_dr_session(&self, role: &str) -> Result<Session, ProviderError> {
         let mut dr = self.settings.clone();
         dr.role_arn = Some(role.to_owned());
-        dr.account = crate::drill::role_account(role).map(str::to_owned);
         dr.role_external_id = None;
         Session::load(&dr).await.map_err(|mut e| {
             e.message = format!(
