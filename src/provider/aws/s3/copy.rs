@@ -197,6 +197,20 @@ struct Tally {
     started: Instant,
     done: u64,
     latency: Duration,
+    /// Copies still to let pass before the window starts: those started under the limit
+    /// before the last change.
+    skip: u64,
+}
+
+impl Tally {
+    fn after_change(skip: u64) -> Self {
+        Tally {
+            started: Instant::now(),
+            done: 0,
+            latency: Duration::ZERO,
+            skip,
+        }
+    }
 }
 
 impl Pace {
@@ -205,11 +219,7 @@ impl Pace {
         Pace {
             limit: AtomicUsize::new(ctl.limit()),
             ctl: std::sync::Mutex::new(ctl),
-            window: std::sync::Mutex::new(Tally {
-                started: Instant::now(),
-                done: 0,
-                latency: Duration::ZERO,
-            }),
+            window: std::sync::Mutex::new(Tally::after_change(0)),
             slowdowns: AtomicU64::new(0),
         }
     }
@@ -218,49 +228,50 @@ impl Pace {
         self.ctl.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn restart_window(&self) {
-        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        *w = Tally {
-            started: Instant::now(),
-            done: 0,
-            latency: Duration::ZERO,
-        };
-    }
-
     fn slowed(&self) {
         self.slowdowns.fetch_add(1, Ordering::Relaxed);
-        let limit = self.controller().throttled();
+        let (before, limit) = {
+            let mut c = self.controller();
+            (c.limit(), c.throttled())
+        };
+        // The copies started under the old limit finish first.
+        let skip = before.max(limit) as u64;
         self.limit.store(limit, Ordering::Relaxed);
-        self.restart_window();
+        *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Tally::after_change(skip);
     }
 
-    /// One copy done in `own` (its attempts' time, no backoff).
+    /// One copy done in `own` (its attempts' time, no backoff). The copy that closes a
+    /// window hands it to the controller; after a change of limit, the copies started before
+    /// it are let pass before the next window starts.
     fn succeeded(&self, own: Duration) {
-        let closed = {
-            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-            w.done += 1;
-            w.latency += own;
-            let size = self.controller().window_size();
-            if w.done < size {
-                None
-            } else {
-                let window = Window {
-                    completions: w.done,
-                    seconds: w.started.elapsed().as_secs_f64(),
-                    mean_latency: w.latency.as_secs_f64() / w.done as f64,
-                };
-                *w = Tally {
-                    started: Instant::now(),
-                    done: 0,
-                    latency: Duration::ZERO,
-                };
-                Some(window)
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.skip > 0 {
+            w.skip -= 1;
+            if w.skip == 0 {
+                *w = Tally::after_change(0);
             }
-        };
-        if let Some(window) = closed {
-            let limit = self.controller().observe(window);
-            self.limit.store(limit, Ordering::Relaxed);
+            return;
         }
+        w.done += 1;
+        w.latency += own;
+        let mut c = self.controller();
+        if w.done < c.window_size() {
+            return;
+        }
+        let window = Window {
+            completions: w.done,
+            seconds: w.started.elapsed().as_secs_f64(),
+            mean_latency: w.latency.as_secs_f64() / w.done as f64,
+        };
+        let before = c.limit();
+        let limit = c.observe(window);
+        let skip = if limit == before {
+            0
+        } else {
+            before.max(limit) as u64
+        };
+        *w = Tally::after_change(skip);
+        self.limit.store(limit, Ordering::Relaxed);
     }
 
     /// The lowest and highest limit so far.

@@ -3,21 +3,43 @@
 //! and with every throttling answer; the clock stays with the caller, so the tests drive it
 //! with made-up servers.
 //!
-//! - It starts at `START` (or the cap, if lower) and doubles while throughput rises and
-//!   latency holds (slow start), then grows by an eighth per window while that lasts;
-//!   once throughput stops rising, it probes one more every few windows.
-//! - Latency growth without a throughput gain (the server queues what it cannot serve)
-//!   takes a quarter off; a throttling answer (503 SlowDown, 429, Throttling) halves it.
+//! It climbs the throughput curve by comparing levels, not single windows against the best
+//! or quickest ever seen (a lucky window set a bar later ones could never reach, and on a
+//! busy runner latency grows with every copy added even while throughput still rises, so
+//! the old rule stopped at 16 where the server served most at 32):
+//!
+//! - **Slow start.** From `START` (or the cap, if lower) it doubles while doubling buys at
+//!   least `DOUBLING_GAIN` more throughput. Once a doubling does not (or at the cap), it
+//!   settles on the lowest level tried that served within `KEEP_BELOW` of the best: a
+//!   doubling that a lucky window let through is not kept.
+//! - **Settled.** It keeps a smoothed rate and latency of the level it settled on, and every
+//!   `PROBE_EVERY` windows tries one window a quarter above it or a fifth below. A level
+//!   above is kept only if it gains `PROBE_GAIN`; one below is kept if it serves as much
+//!   (`KEEP_BELOW`) with fewer copies in flight. A kept probe is followed by another the
+//!   same way one window later (so an overshoot comes down in a few steps); one taken back
+//!   turns the next the other way.
+//! - **Backing off.** A throttling answer (503 SlowDown, 429, Throttling) halves it and
+//!   starts the measuring over. A settled level whose throughput falls by `SLUMP` while its
+//!   latency grows by `LATENCY_GROWTH` (the server queues what it can no longer serve)
+//!   takes a quarter off.
 //! - Never above the drill's `concurrency`, never below 1.
 
 /// Copies in flight at the start.
 pub(crate) const START: usize = 8;
-/// A window's throughput counts as rising when it beats the best seen by this much.
-const GAIN: f64 = 1.05;
-/// A window's mean latency counts as grown past this multiple of the lowest seen.
+/// Doubling the copies in flight must buy this much more throughput to go on doubling.
+const DOUBLING_GAIN: f64 = 1.10;
+/// A probe above the settled level must gain this much to be kept.
+const PROBE_GAIN: f64 = 1.10;
+/// A probe below is kept when it serves at least this share of the settled rate.
+const KEEP_BELOW: f64 = 0.97;
+/// Windows at the settled level between probes.
+const PROBE_EVERY: u32 = 3;
+/// A settled level's throughput down to this share of its smoothed rate…
+const SLUMP: f64 = 0.7;
+/// …while its latency grew past this multiple: the server is overloaded.
 const LATENCY_GROWTH: f64 = 1.5;
-/// Flat windows before one more copy in flight is tried.
-const PROBE_AFTER: u32 = 4;
+/// Weight of a new window in the settled level's smoothed figures.
+const SMOOTHING: f64 = 0.3;
 /// Finished copies per window, at least.
 const MIN_WINDOW: u64 = 16;
 
@@ -30,19 +52,33 @@ pub(crate) struct Window {
     pub mean_latency: f64,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Doubling; each level tried with its (rate, latency).
+    SlowStart { tried: Vec<(usize, f64, f64)> },
+    /// At `level`, with its smoothed rate and latency (`None` until a window there).
+    Settled {
+        level: usize,
+        rate: Option<(f64, f64)>,
+        windows: u32,
+        /// The next probe goes up (else down).
+        up_next: bool,
+    },
+    /// One window at `limit` is under way; then back to `from` unless it did better.
+    Probing {
+        from: usize,
+        rate: (f64, f64),
+        up: bool,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Controller {
     cap: usize,
     limit: usize,
     lowest: usize,
     highest: usize,
-    /// The lowest window mean latency seen: the server's unloaded latency.
-    base_latency: Option<f64>,
-    /// The best throughput seen since the last throttling, objects/s.
-    best_rate: f64,
-    /// Doubling, until the first window that does not gain.
-    slow_start: bool,
-    flat: u32,
+    phase: Phase,
 }
 
 impl Controller {
@@ -54,10 +90,7 @@ impl Controller {
             limit,
             lowest: limit,
             highest: limit,
-            base_latency: None,
-            best_rate: 0.0,
-            slow_start: true,
-            flat: 0,
+            phase: Phase::SlowStart { tried: Vec::new() },
         }
     }
 
@@ -77,63 +110,154 @@ impl Controller {
         (2 * self.limit as u64).max(MIN_WINDOW)
     }
 
-    /// A throttling answer: halve, and forget the throughput seen (the server's budget
+    /// A throttling answer: halve, and measure again from there (the server's budget
     /// changed).
     pub fn throttled(&mut self) -> usize {
         self.set((self.limit / 2).max(1));
-        self.slow_start = false;
-        self.best_rate = 0.0;
-        self.flat = 0;
+        self.phase = Phase::Settled {
+            level: self.limit,
+            rate: None,
+            windows: 0,
+            up_next: true,
+        };
         self.limit
     }
 
-    /// One window's figures; returns the new limit.
+    /// One window's figures, measured at the current limit; returns the new limit.
     pub fn observe(&mut self, w: Window) -> usize {
         let usable = w.completions > 0 && w.seconds.is_finite() && w.seconds > 0.0;
         if !usable || !w.mean_latency.is_finite() {
             return self.limit;
         }
         let rate = w.completions as f64 / w.seconds;
-        let base = self
-            .base_latency
-            .map_or(w.mean_latency, |b| b.min(w.mean_latency));
-        self.base_latency = Some(base);
-        let rising = rate > self.best_rate * GAIN;
-        let congested = w.mean_latency > base * LATENCY_GROWTH;
-        if rising {
-            self.best_rate = rate;
-        }
-        let next = match (rising, congested) {
-            (true, false) => {
-                self.flat = 0;
-                if self.slow_start {
-                    self.limit * 2
+        let latency = w.mean_latency;
+        let phase = std::mem::replace(&mut self.phase, Phase::SlowStart { tried: Vec::new() });
+        let (phase, next) = match phase {
+            Phase::SlowStart { mut tried } => {
+                let paid = tried
+                    .last()
+                    .is_none_or(|&(_, r, _)| rate >= r * DOUBLING_GAIN);
+                tried.push((self.limit, rate, latency));
+                if paid && self.limit < self.cap {
+                    (Phase::SlowStart { tried }, self.limit * 2)
                 } else {
-                    self.limit + (self.limit / 8).max(1)
+                    let best = tried.iter().map(|t| t.1).fold(0.0, f64::max);
+                    let level = tried
+                        .iter()
+                        .find(|t| t.1 >= best * KEEP_BELOW)
+                        .map_or(self.limit, |t| t.0);
+                    // Its figures are measured afresh: the window that chose it may have
+                    // been a lucky one.
+                    (
+                        Phase::Settled {
+                            level,
+                            rate: None,
+                            windows: 0,
+                            up_next: false,
+                        },
+                        level,
+                    )
                 }
             }
-            (false, true) => {
-                self.slow_start = false;
-                self.flat = 0;
-                (self.limit * 3 / 4).max(1)
-            }
-            // More throughput, at a latency cost: hold.
-            (true, true) => {
-                self.slow_start = false;
-                self.limit
-            }
-            // Flat: hold, and now and then try one more.
-            (false, false) => {
-                self.slow_start = false;
-                self.flat += 1;
-                if self.flat >= PROBE_AFTER {
-                    self.flat = 0;
-                    self.limit + 1
+            Phase::Probing { from, rate: r, up } => {
+                let kept = if up {
+                    rate >= r.0 * PROBE_GAIN
                 } else {
-                    self.limit
+                    rate >= r.0 * KEEP_BELOW
+                };
+                if kept {
+                    // The same way again, after one more window here.
+                    (
+                        Phase::Settled {
+                            level: self.limit,
+                            rate: Some((rate, latency)),
+                            windows: PROBE_EVERY - 1,
+                            up_next: up,
+                        },
+                        self.limit,
+                    )
+                } else {
+                    (
+                        Phase::Settled {
+                            level: from,
+                            rate: Some(r),
+                            windows: 0,
+                            up_next: !up,
+                        },
+                        from,
+                    )
+                }
+            }
+            Phase::Settled {
+                level,
+                rate: None,
+                up_next,
+                ..
+            } => (
+                Phase::Settled {
+                    level,
+                    rate: Some((rate, latency)),
+                    windows: 1,
+                    up_next,
+                },
+                level,
+            ),
+            Phase::Settled {
+                level,
+                rate: Some((r, l)),
+                windows,
+                up_next,
+            } => {
+                if rate < r * SLUMP && latency > l * LATENCY_GROWTH {
+                    let lower = (level * 3 / 4).max(1);
+                    (
+                        Phase::Settled {
+                            level: lower,
+                            rate: None,
+                            windows: 0,
+                            up_next,
+                        },
+                        lower,
+                    )
+                } else {
+                    let smoothed = (r + SMOOTHING * (rate - r), l + SMOOTHING * (latency - l));
+                    let windows = windows + 1;
+                    let probe = if up_next {
+                        (level + (level / 4).max(1)).min(self.cap)
+                    } else {
+                        (level - (level / 5).max(1)).max(1)
+                    };
+                    if windows >= PROBE_EVERY && probe != level {
+                        (
+                            Phase::Probing {
+                                from: level,
+                                rate: smoothed,
+                                up: up_next,
+                            },
+                            probe,
+                        )
+                    } else {
+                        // Nothing to probe that way (at the cap, or at 1): the other way next.
+                        let up_next = if windows >= PROBE_EVERY {
+                            !up_next
+                        } else {
+                            up_next
+                        };
+                        let windows = if windows >= PROBE_EVERY { 0 } else { windows };
+                        (
+                            Phase::Settled {
+                                level,
+                                rate: Some(smoothed),
+                                windows,
+                                up_next,
+                            },
+                            level,
+                        )
+                    }
                 }
             }
         };
+        self.phase = phase;
         self.set(next);
         self.limit
     }
@@ -171,24 +295,61 @@ mod tests {
     }
 
     #[test]
-    fn it_doubles_up_to_the_cap_while_throughput_rises_and_latency_holds() {
+    fn it_doubles_up_to_the_cap_while_throughput_rises() {
         let mut c = Controller::new(64);
         assert_eq!(c.limit(), START);
         let seen = run(&mut c, 1000, 3);
         assert_eq!(seen, [16, 32, 64]);
-        // At the cap it stays there.
-        assert!(run(&mut c, 1000, 20).iter().all(|&l| l == 64));
-        assert_eq!(c.range(), (START, 64));
+        // At the cap it stays, but for a probe below now and then, which costs throughput
+        // here and is taken back.
+        let after = run(&mut c, 1000, 40);
+        assert!(after.iter().all(|&l| l <= 64), "{after:?}");
+        assert!(
+            after.iter().filter(|&&l| l == 64).count() >= 30,
+            "{after:?}"
+        );
+        assert_eq!(*after.last().unwrap(), 64, "{after:?}");
+        assert_eq!(c.range().1, 64);
     }
 
     #[test]
     fn it_starts_at_the_cap_when_the_cap_is_lower_and_never_exceeds_it() {
         let mut c = Controller::new(3);
         assert_eq!(c.limit(), 3);
-        assert!(run(&mut c, 1000, 20).iter().all(|&l| l == 3));
+        let seen = run(&mut c, 1000, 20);
+        assert!(seen.iter().all(|&l| l <= 3), "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), 3, "{seen:?}");
         let mut one = Controller::new(0);
         assert_eq!(one.limit(), 1);
         assert_eq!(one.throttled(), 1);
+        assert!(run(&mut one, 1000, 10).iter().all(|&l| l == 1));
+    }
+
+    #[test]
+    fn it_climbs_past_sixteen_when_latency_grows_but_throughput_still_rises() {
+        // What a 2-core runner beside its S3 server looks like: every copy added makes each
+        // one slower, yet up to 32 in flight the server still serves more. The old rule
+        // (hold once latency grew by half) stopped at 16.
+        let mut c = Controller::new(64);
+        let seen: Vec<usize> = (0..30)
+            .map(|_| {
+                let l = c.limit() as f64;
+                // Throughput rises as l^0.6 up to 32, then falls a little; latency by Little.
+                let rate = 100.0 * l.min(32.0).powf(0.6) * if l > 32.0 { 0.95 } else { 1.0 };
+                let n = c.window_size();
+                c.observe(Window {
+                    completions: n,
+                    seconds: n as f64 / rate,
+                    mean_latency: l / rate,
+                })
+            })
+            .collect();
+        assert!(c.range().1 >= 32, "{seen:?}");
+        let tail = &seen[10..];
+        assert!(
+            tail.iter().filter(|&&l| (26..=40).contains(&l)).count() >= tail.len() * 3 / 4,
+            "it should mostly sit near 32: {seen:?}"
+        );
     }
 
     #[test]
@@ -205,18 +366,53 @@ mod tests {
     }
 
     #[test]
-    fn latency_growth_without_more_throughput_takes_a_quarter_off() {
+    fn noisy_windows_neither_starve_it_nor_run_it_to_the_cap() {
+        // ±10 % noise on every window's throughput (a fixed pseudo-random sequence), on a
+        // server of 24 slots: 300 windows stay near the knee.
+        let mut c = Controller::new(256);
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut seen = Vec::new();
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let noise = 0.9 + 0.2 * (x % 1000) as f64 / 1000.0;
+            let n = c.window_size();
+            let mut w = serve(c.limit(), 24, 0.002, n);
+            w.seconds /= noise;
+            seen.push(c.observe(w));
+        }
+        let tail = &seen[30..];
+        assert!(
+            tail.iter().all(|&l| (12..=64).contains(&l)),
+            "limits: {seen:?}"
+        );
+        let near = tail.iter().filter(|&&l| (18..=40).contains(&l)).count();
+        assert!(near >= tail.len() * 3 / 4, "mostly near 24: {tail:?}");
+    }
+
+    #[test]
+    fn a_settled_level_whose_throughput_slumps_as_latency_grows_takes_a_quarter_off() {
         let mut c = Controller::new(64);
-        c.observe(serve(8, 1000, 0.002, 16)); // 16
-        c.observe(serve(16, 1000, 0.002, 32)); // 32
-        assert_eq!(c.limit(), 32);
-        // Same throughput as before, latency tripled.
+        // 8, 16, 32, then 64 served no more: settled at 32.
+        assert_eq!(run(&mut c, 32, 4), [16, 32, 64, 32]);
+        assert_eq!(run(&mut c, 32, 1), [32]);
+        // The server slows to a third (another tenant): latency up, throughput down.
         let w = Window {
             completions: 64,
-            seconds: 64.0 / (16.0 / 0.002) * 2.0,
+            seconds: 64.0 / (32.0 / 0.002) * 3.0,
             mean_latency: 0.006,
         };
         assert_eq!(c.observe(w), 24);
+        // Throughput down alone (latency held: fewer copies to do) is no reason.
+        let mut d = Controller::new(64);
+        run(&mut d, 32, 5);
+        let w = Window {
+            completions: 64,
+            seconds: 64.0 / (32.0 / 0.002) * 3.0,
+            mean_latency: 0.002,
+        };
+        assert_eq!(d.observe(w), 32);
     }
 
     #[test]
@@ -228,10 +424,10 @@ mod tests {
         assert_eq!(c.throttled(), 8);
         assert_eq!(c.throttled(), 4);
         assert_eq!(c.range(), (4, 32));
-        // After throttling it grows back by an eighth (at least one) per gaining window,
+        // After throttling it measures where it is, then climbs back a quarter at a time,
         // not by doubling.
-        let next = c.observe(serve(4, 1000, 0.002, 16));
-        assert_eq!(next, 5);
+        let seen = run(&mut c, 1000, 5);
+        assert_eq!(seen, [4, 4, 5, 5, 6], "{seen:?}");
         for _ in 0..4 {
             c.throttled();
         }
@@ -239,17 +435,25 @@ mod tests {
     }
 
     #[test]
-    fn a_flat_throughput_is_probed_one_at_a_time() {
+    fn a_probe_that_does_not_pay_is_taken_back() {
+        // A server that serves 100 copies/s from 8 in flight up, and less below.
         let mut c = Controller::new(64);
-        // Throughput never beats the first window, latency never grows.
-        let w = |n| Window {
-            completions: n,
-            seconds: n as f64 / 100.0,
-            mean_latency: 0.002,
+        let at = |c: &mut Controller| {
+            let n = c.window_size();
+            let rate = 100.0 * c.limit().min(8) as f64 / 8.0;
+            c.observe(Window {
+                completions: n,
+                seconds: n as f64 / rate,
+                mean_latency: c.limit() as f64 / rate,
+            })
         };
-        assert_eq!(c.observe(w(16)), 16);
-        let seen: Vec<usize> = (0..8).map(|_| c.observe(w(32))).collect();
-        assert_eq!(seen, [16, 16, 16, 17, 17, 17, 17, 18]);
+        // Slow start: doubling to 16 bought nothing, so back to 8.
+        assert_eq!(at(&mut c), 16);
+        assert_eq!(at(&mut c), START);
+        // Settled at 8: three windows, one a fifth below (7, slower: taken back), three
+        // more, one a quarter above (10, no faster: taken back).
+        let seen: Vec<usize> = (0..10).map(|_| at(&mut c)).collect();
+        assert_eq!(seen, [8, 8, 7, 8, 8, 8, 10, 8, 8, 8]);
     }
 
     #[test]
