@@ -45,6 +45,9 @@ const PART_CONCURRENCY: usize = 8;
 const THROTTLE_ATTEMPTS: u32 = 6;
 const THROTTLE_BACKOFF: Duration = Duration::from_millis(500);
 const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(20);
+/// A window of finished copies lasts at least this long (and at least `window_size`
+/// copies): shorter ones measure the scheduler's luck more than the server.
+const MIN_WINDOW_SECONDS: f64 = 0.1;
 /// Copy failures quoted in the error; the count covers all of them.
 const QUOTED_FAILURES: usize = 5;
 
@@ -190,6 +193,9 @@ struct Pace {
     ctl: std::sync::Mutex<Controller>,
     window: std::sync::Mutex<Tally>,
     slowdowns: AtomicU64,
+    /// A copier found nothing to take during the current window (the listing or the
+    /// screen was behind): its figures are the feed's, not S3's, and change nothing.
+    starved: AtomicBool,
 }
 
 /// The current window's finished copies.
@@ -221,6 +227,7 @@ impl Pace {
             ctl: std::sync::Mutex::new(ctl),
             window: std::sync::Mutex::new(Tally::after_change(0)),
             slowdowns: AtomicU64::new(0),
+            starved: AtomicBool::new(false),
         }
     }
 
@@ -234,6 +241,7 @@ impl Pace {
             let mut c = self.controller();
             (c.limit(), c.throttled())
         };
+        tracing::debug!(target: "restore_drill::s3", "copy concurrency {before} -> {limit}: throttled");
         // The copies started under the old limit finish first.
         let skip = before.max(limit) as u64;
         self.limit.store(limit, Ordering::Relaxed);
@@ -249,18 +257,24 @@ impl Pace {
             w.skip -= 1;
             if w.skip == 0 {
                 *w = Tally::after_change(0);
+                self.starved.store(false, Ordering::Relaxed);
             }
             return;
         }
         w.done += 1;
         w.latency += own;
         let mut c = self.controller();
-        if w.done < c.window_size() {
+        let seconds = w.started.elapsed().as_secs_f64();
+        if w.done < c.window_size() || seconds < MIN_WINDOW_SECONDS {
+            return;
+        }
+        if self.starved.swap(false, Ordering::Relaxed) {
+            *w = Tally::after_change(0);
             return;
         }
         let window = Window {
             completions: w.done,
-            seconds: w.started.elapsed().as_secs_f64(),
+            seconds,
             mean_latency: w.latency.as_secs_f64() / w.done as f64,
         };
         let before = c.limit();
@@ -268,9 +282,17 @@ impl Pace {
         let skip = if limit == before {
             0
         } else {
+            tracing::debug!(
+                target: "restore_drill::s3",
+                "copy concurrency {before} -> {limit} after {} copies at {:.0}/s, mean latency {:.1} ms",
+                window.completions,
+                window.completions as f64 / window.seconds,
+                window.mean_latency * 1000.0
+            );
             before.max(limit) as u64
         };
         *w = Tally::after_change(skip);
+        self.starved.store(false, Ordering::Relaxed);
         self.limit.store(limit, Ordering::Relaxed);
     }
 
@@ -371,7 +393,19 @@ pub(crate) async fn copy_all(
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let next = objects.lock().await.recv().await;
+                let next = {
+                    let mut objects = objects.lock().await;
+                    match objects.try_recv() {
+                        Ok(o) => Some(o),
+                        Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                            // Waiting on the listing, not on S3: this window says nothing
+                            // about how many copies S3 can take.
+                            pace.starved.store(true, Ordering::Relaxed);
+                            objects.recv().await
+                        }
+                        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+                    }
+                };
                 let Some(o) = next else {
                     drained.store(true, Ordering::Relaxed);
                     break;

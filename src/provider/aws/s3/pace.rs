@@ -15,7 +15,8 @@
 //! - **Settled.** It keeps a smoothed rate and latency of the level it settled on, and every
 //!   `PROBE_EVERY` windows tries one window a quarter above it or a fifth below. A level
 //!   above is kept only if it gains `PROBE_GAIN`; one below is kept if it serves as much
-//!   (`KEEP_BELOW`) with fewer copies in flight. A kept probe is followed by another the
+//!   (`KEEP_BELOW`) with fewer copies in flight (so it comes down from an overshoot
+//!   slowly, and only as far as it loses nothing). A kept probe is followed by another the
 //!   same way one window later (so an overshoot comes down in a few steps); one taken back
 //!   turns the next the other way.
 //! - **Backing off.** A throttling answer (503 SlowDown, 429, Throttling) halves it and
@@ -31,7 +32,7 @@ const DOUBLING_GAIN: f64 = 1.10;
 /// A probe above the settled level must gain this much to be kept.
 const PROBE_GAIN: f64 = 1.10;
 /// A probe below is kept when it serves at least this share of the settled rate.
-const KEEP_BELOW: f64 = 0.97;
+const KEEP_BELOW: f64 = 1.0;
 /// Windows at the settled level between probes.
 const PROBE_EVERY: u32 = 3;
 /// A settled level's throughput down to this share of its smoothed rate…
@@ -382,13 +383,17 @@ mod tests {
             w.seconds /= noise;
             seen.push(c.observe(w));
         }
+        // A lucky window may carry it past the knee (and it comes down only as fast as
+        // probes below prove they lose nothing), but never anywhere near the cap, and never
+        // starved.
         let tail = &seen[30..];
         assert!(
-            tail.iter().all(|&l| (12..=64).contains(&l)),
+            tail.iter().all(|&l| (12..=96).contains(&l)),
             "limits: {seen:?}"
         );
-        let near = tail.iter().filter(|&&l| (18..=40).contains(&l)).count();
-        assert!(near >= tail.len() * 3 / 4, "mostly near 24: {tail:?}");
+        let last = &seen[200..];
+        let near = last.iter().filter(|&&l| (18..=40).contains(&l)).count();
+        assert!(near >= last.len() * 3 / 4, "mostly near 24 in the end: {seen:?}");
     }
 
     #[test]
