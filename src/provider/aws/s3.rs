@@ -23,6 +23,7 @@ mod marker;
 mod objects;
 mod pace;
 mod pipeline;
+mod spill;
 pub(crate) mod sweep;
 mod versions;
 
@@ -34,7 +35,12 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::BucketLocationConstraint;
 use chrono::{DateTime, Utc};
 
-pub use objects::{HashedObject, RestoredObjects, SourceObject, StoredObject, manifest_objects};
+pub use objects::{
+    Behind, HashedObject, RestoredObjects, SourceObject, StoredObject, TargetListing,
+    manifest_objects,
+};
+pub use spill::ExpectedReader;
+pub(crate) use spill::out_of_order;
 
 use super::{AwsSettings, Session, error_chain};
 use crate::drill::{PointSpec, S3Target, render_template};
@@ -72,9 +78,14 @@ struct Live {
     source: Client,
     /// The moment restored to.
     t: DateTime<Utc>,
-    /// The versions restored, in key order: filled once the copies are done (the checks
-    /// compare the target with them).
-    chosen: Arc<Vec<SourceObject>>,
+    /// The versions sent to be copied, in key order, on disk (`spill.rs`): the checks
+    /// compare the target with them. Removed with the restore's state.
+    spill: Arc<spill::Spill>,
+    /// How many versions were restored (copied, and in `spill`): set once the copies are
+    /// done.
+    restored: usize,
+    /// How many versions the screen wrote to `spill`.
+    spilled: u64,
     /// What the listing held, once it has ended.
     listed: ListStats,
     /// The listing and screen: still running, or ended at resolve.
@@ -181,7 +192,7 @@ impl S3Restore {
             &self.prefix,
             t,
             self.concurrency.max(1) as usize,
-        );
+        )?;
         let mut tasks = started.tasks;
         let stream = match tasks.ready().await {
             Stage::Done => {
@@ -212,7 +223,9 @@ impl S3Restore {
             source,
             session,
             t,
-            chosen: Arc::new(Vec::new()),
+            spill: started.spill,
+            restored: 0,
+            spilled: 0,
             listed: ListStats::default(),
             stream,
             copies: Some(started.copies),
@@ -473,8 +486,7 @@ impl S3Restore {
             }
             return Err(ProviderError { blame, message });
         }
-        let (Ok((stats, mut restored)), Ok(listed), Ok(screened)) = (copied, listed, screened)
-        else {
+        let (Ok((stats, restored)), Ok(listed), Ok(screened)) = (copied, listed, screened) else {
             return Err(ProviderError::harness(
                 "the restore pipeline ended without an answer",
             ));
@@ -494,19 +506,28 @@ impl S3Restore {
                 ));
             }
         }
-        if !listed.complete || restored.len() != screened.forwarded {
+        if !listed.complete || restored != screened.forwarded {
             return Err(ProviderError::harness(format!(
                 "the restore pipeline lost versions: {} sent to be copied, {} copied",
-                screened.forwarded,
-                restored.len()
+                screened.forwarded, restored
             )));
         }
-        restored.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
         let live = self
             .live
             .as_mut()
             .ok_or_else(|| ProviderError::harness("restore before resolve"))?;
-        live.chosen = Arc::new(restored);
+        // The checks take what should be there from the spill file: it must hold exactly the
+        // versions copied.
+        if screened.spilled != restored as u64 {
+            return Err(ProviderError::harness(format!(
+                "the restored set on disk does not match the copies: {} versions written to {}, {} copied",
+                screened.spilled,
+                live.spill.path().display(),
+                restored
+            )));
+        }
+        live.restored = restored;
+        live.spilled = screened.spilled;
         live.listed = listed;
         if stats.slowdowns > 0 {
             // Throttling, not the copy: kept out of the latency histogram, said here.
@@ -532,7 +553,12 @@ impl S3Restore {
             .as_ref()
             .ok_or_else(|| ProviderError::harness("prepare before restore"))?;
         let mut details = BTreeMap::new();
-        details.insert("objects".to_owned(), live.chosen.len().to_string());
+        details.insert("objects".to_owned(), live.restored.to_string());
+        // What the checks compare the target with is read from disk, not held: this many.
+        details.insert(
+            "expected_spilled_objects".to_owned(),
+            live.spilled.to_string(),
+        );
         details.insert("bytes".to_owned(), live.listed.bytes.to_string());
         details.insert(
             "versions_listed".to_owned(),
@@ -676,7 +702,7 @@ impl S3Restore {
             source_bucket: self.bucket.clone(),
             source_prefix: self.prefix.clone(),
             restored_to: live.t,
-            expected: live.chosen.clone(),
+            expected: live.spill.clone(),
             concurrency: self.concurrency.max(1) as usize,
         }))
     }
