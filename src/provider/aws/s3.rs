@@ -13,7 +13,8 @@
 //! as before any write. Otherwise the listing goes on during restore, overlapped with the
 //! copies: restore's time is the rest of the listing plus every copy, and the RTO, measured
 //! on the run's wall clock, counts each second once. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
-//! only. Teardown deletes every object version under the run's target prefix, and the bucket
+//! only: what should be there is read back from the spill file the screen wrote as it sent
+//! each version on (`spill.rs`), so nothing a run keeps grows with the bucket. Teardown deletes every object version under the run's target prefix, and the bucket
 //! if the run created it.
 
 mod copy;
@@ -741,7 +742,7 @@ fn last_modified(
 }
 
 /// Every version current under `prefix` at `t`, collected: for callers that need them all
-/// at once (`attach`, `manifest --s3`, the replication-lag check). The restore itself streams
+/// at once (`attach`, `manifest --s3`). The restore and the replication-lag check stream
 /// them instead (`list_into`).
 pub(crate) async fn list_as_of(
     client: &Client,

@@ -5,7 +5,8 @@
 //! ones down a second bounded channel; the copiers (`copy.rs`) take them from there. A full
 //! channel holds the stage before it back, so a version is held from the moment its key is
 //! decided until its copy is done, and never more than `bound(concurrency)` at once
-//! (`Flow` counts them).
+//! (`Flow` counts them). What the copies are sent is also appended, in listing order, to a
+//! spill file on disk (`spill.rs`): the checks read what should be there from it.
 //!
 //! The stages start at resolve. Resolve waits until the second channel is full (the copies
 //! can start with a full pipeline) or the listing has ended; a bucket small enough to be
