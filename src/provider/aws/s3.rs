@@ -80,7 +80,7 @@ struct Live {
     /// The moment restored to.
     t: DateTime<Utc>,
     /// The versions sent to be copied, in key order, on disk (`spill.rs`): the checks
-    /// compare the target with them. Removed with the restore's state.
+    /// compare the target with them. Already unlinked; its space is freed with the state.
     spill: Arc<spill::Spill>,
     /// How many versions were restored (copied, and in `spill`): set once the copies are
     /// done.

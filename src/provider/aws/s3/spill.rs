@@ -11,13 +11,17 @@
 //!
 //! One record per line: a JSON array of the version's fields. JSON escapes what a key may
 //! hold (tabs, newlines, quotes, backslashes, any control character) and keeps any other
-//! UTF-8 as it is, so a line break in the file always ends a record. The folder (and the
-//! file in it) is removed when the last holder of the `Spill` lets go of it: the restore's
-//! state, and the `RestoredObjects` the checks were given, on every way a run ends short of
-//! the process being killed.
+//! UTF-8 as it is, so a line break in the file always ends a record.
+//!
+//! The file is made in a folder of its own under the system temp dir (0700; the file 0600)
+//! and, on Unix, both are removed as soon as the file is open: the writer and the readers
+//! use the open file, so no way a run ends, a `kill -9` included, leaves it behind, and the
+//! disk space comes back when the last holder of the `Spill` (the restore's state, the
+//! `RestoredObjects` given to the checks, a reader) lets go of it. Elsewhere the folder is
+//! removed then.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,6 +47,22 @@ struct RecordOut<'a>(
     Option<&'a str>,
 );
 
+impl<'a> RecordOut<'a> {
+    fn of(o: &'a SourceObject) -> Self {
+        RecordOut(
+            &o.key,
+            &o.version_id,
+            o.size,
+            &o.etag,
+            o.last_modified,
+            o.storage_class.as_deref(),
+            o.sha256,
+            o.encryption.as_deref(),
+            o.kms_key_id.as_deref(),
+        )
+    }
+}
+
 /// One version as read back.
 #[derive(Deserialize)]
 struct RecordIn(
@@ -57,17 +77,20 @@ struct RecordIn(
     Option<String>,
 );
 
-/// A spill file and the private folder that holds it; both are removed on drop.
+/// A spill file, open for reading; on Unix no longer in any folder.
 #[derive(Debug)]
 pub(crate) struct Spill {
-    /// Held for its drop, which removes the folder.
-    _dir: tempfile::TempDir,
+    file: File,
+    /// Where it was made, for messages.
     path: PathBuf,
+    /// The folder, held for its drop, where a file cannot be removed while open.
+    #[cfg(not(unix))]
+    _dir: tempfile::TempDir,
 }
 
 impl Spill {
-    /// A new, empty spill file in a folder only this user can enter (0700; the file 0600),
-    /// and the writer that fills it.
+    /// A new, empty spill file in a folder only this user can enter, and the writer that
+    /// fills it.
     pub fn create() -> Result<(Arc<Spill>, SpillWriter), String> {
         let mut dir = tempfile::Builder::new();
         dir.prefix("restore-drill-expected-");
@@ -90,44 +113,70 @@ impl Spill {
             use std::os::unix::fs::OpenOptionsExt;
             open.mode(0o600);
         }
-        let file = open
+        let write = open
             .open(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let read = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        #[cfg(unix)]
+        dir.close().map_err(|e| {
+            format!(
+                "cannot remove {} once open (it would outlive the run): {e}",
+                path.display()
+            )
+        })?;
         let writer = SpillWriter {
-            out: BufWriter::new(file),
+            out: BufWriter::new(write),
             path: path.clone(),
             last: None,
             written: 0,
         };
-        Ok((Arc::new(Spill { _dir: dir, path }), writer))
+        let spill = Spill {
+            file: read,
+            path,
+            #[cfg(not(unix))]
+            _dir: dir,
+        };
+        Ok((Arc::new(spill), writer))
     }
 
-    /// The file.
+    /// Where the file was made (on Unix, it is already gone from there).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Reads the file from its start. Holds the spill, so the file outlives the reader.
+    /// Reads the file from its start, independently of any other reader. Holds the spill,
+    /// so the file outlives the reader.
     pub fn reader(self: &Arc<Self>) -> Result<ExpectedReader, String> {
-        let file = File::open(&self.path).map_err(|e| {
-            format!(
-                "cannot open the restored set at {}: {e}",
-                self.path.display()
-            )
-        })?;
         Ok(ExpectedReader {
-            lines: BufReader::new(file),
+            lines: BufReader::with_capacity(
+                64 << 10,
+                At {
+                    spill: self.clone(),
+                    offset: 0,
+                },
+            ),
             line: String::new(),
             number: 0,
             last: None,
-            spill: self.clone(),
         })
     }
+}
 
-    /// The folder the file is in.
-    #[cfg(test)]
-    pub fn dir(&self) -> &Path {
-        self._dir.path()
+/// The spill file read from an offset of its own: readers share one open file.
+#[derive(Debug)]
+struct At {
+    spill: Arc<Spill>,
+    offset: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&self.spill.file, buf, self.offset)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&self.spill.file, buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
@@ -155,18 +204,7 @@ impl SpillWriter {
         {
             return Err(out_of_order("the source listing", last, &o.key));
         }
-        let record = RecordOut(
-            &o.key,
-            &o.version_id,
-            o.size,
-            &o.etag,
-            o.last_modified,
-            o.storage_class.as_deref(),
-            o.sha256,
-            o.encryption.as_deref(),
-            o.kms_key_id.as_deref(),
-        );
-        let written = serde_json::to_writer(&mut self.out, &record)
+        let written = serde_json::to_writer(&mut self.out, &RecordOut::of(o))
             .map_err(std::io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"));
         written.map_err(|e| format!("cannot write to {}: {e}", self.path.display()))?;
@@ -187,28 +225,31 @@ impl SpillWriter {
 /// The versions of a spill file, one at a time, in the order they were written (key order).
 #[derive(Debug)]
 pub struct ExpectedReader {
-    lines: BufReader<File>,
+    lines: BufReader<At>,
     line: String,
     number: u64,
     last: Option<String>,
-    spill: Arc<Spill>,
 }
 
 impl ExpectedReader {
+    fn path(&self) -> String {
+        self.lines.get_ref().spill.path.display().to_string()
+    }
+
     fn read(&mut self) -> Result<Option<SourceObject>, String> {
         self.line.clear();
-        let path = self.spill.path.display();
         let n = self
             .lines
             .read_line(&mut self.line)
-            .map_err(|e| format!("cannot read the restored set at {path}: {e}"))?;
+            .map_err(|e| format!("cannot read the restored set at {}: {e}", self.path()))?;
         if n == 0 {
             return Ok(None);
         }
         self.number += 1;
         let r: RecordIn = serde_json::from_str(self.line.trim_end_matches('\n')).map_err(|e| {
             format!(
-                "the restored set at {path} is damaged at line {}: {e}",
+                "the restored set at {} is damaged at line {}: {e}",
+                self.path(),
                 self.number
             )
         })?;
@@ -297,10 +338,20 @@ mod tests {
         let back: Vec<SourceObject> = spill.reader().unwrap().collect::<Result<_, _>>().unwrap();
         assert_eq!(back, written);
         // One line per record, whatever the keys hold.
-        let text = std::fs::read_to_string(spill.path()).unwrap();
+        let mut text = String::new();
+        At {
+            spill: spill.clone(),
+            offset: 0,
+        }
+        .read_to_string(&mut text)
+        .unwrap();
         assert_eq!(text.lines().count(), written.len());
-        // Read twice: each reader starts at the beginning.
-        assert_eq!(spill.reader().unwrap().count(), written.len());
+        // Two readers at once: each reads from the start, at its own pace.
+        let mut one = spill.reader().unwrap();
+        let two = spill.reader().unwrap();
+        assert_eq!(one.next().unwrap().unwrap(), written[0]);
+        assert_eq!(two.count(), written.len());
+        assert_eq!(one.count(), written.len() - 1);
     }
 
     #[test]
@@ -321,41 +372,51 @@ mod tests {
 
     #[test]
     fn the_reader_refuses_a_file_out_of_order() {
-        let (spill, w) = Spill::create().unwrap();
-        drop(w);
-        let mut text = String::new();
+        let (spill, mut w) = Spill::create().unwrap();
+        // Written past the writer's own check.
         for k in ["a", "c", "b"] {
-            let o = version(k);
-            let (spill2, mut w2) = Spill::create().unwrap();
-            w2.push(&o).unwrap();
-            w2.finish().unwrap();
-            text.push_str(&std::fs::read_to_string(spill2.path()).unwrap());
+            serde_json::to_writer(&mut w.out, &RecordOut::of(&version(k))).unwrap();
+            w.out.write_all(b"\n").unwrap();
         }
-        std::fs::write(spill.path(), text).unwrap();
+        w.finish().unwrap();
         let read: Vec<Result<SourceObject, String>> = spill.reader().unwrap().collect();
         assert!(read[0].is_ok() && read[1].is_ok());
         let e = read[2].as_ref().unwrap_err();
-        assert!(e.contains("the restored set is not in key order: \"b\" came after \"c\""));
+        assert!(
+            e.contains("the restored set is not in key order: \"b\" came after \"c\""),
+            "{e}"
+        );
     }
 
     #[test]
-    fn the_folder_is_private_and_removed_with_the_spill() {
+    fn a_damaged_line_is_an_error_not_the_end() {
         let (spill, mut w) = Spill::create().unwrap();
-        w.push(&version("k")).unwrap();
+        w.push(&version("a")).unwrap();
+        w.out.write_all(b"[\"b\", 1]\n").unwrap();
         w.finish().unwrap();
-        let dir = spill.dir().to_owned();
+        let read: Vec<Result<SourceObject, String>> = spill.reader().unwrap().collect();
+        assert_eq!(read.len(), 2);
+        let e = read[1].as_ref().unwrap_err();
+        assert!(e.contains("is damaged at line 2"), "{e}");
+    }
+
+    #[test]
+    fn nothing_is_left_on_disk_even_while_it_is_read() {
+        let (spill, mut w) = Spill::create().unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(&dir), 0o700);
-            assert_eq!(mode(spill.path()), 0o600);
+            let mode = spill.file.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            // Removed as soon as it is open: a killed run leaves nothing behind.
+            assert!(!spill.path().exists());
+            assert!(!spill.path().parent().unwrap().exists());
         }
+        w.push(&version("k")).unwrap();
+        w.finish().unwrap();
         let reader = spill.reader().unwrap();
         drop(spill);
-        // A reader holds the spill: the file is there while it reads.
-        assert!(dir.exists());
+        // A reader holds the spill: the file reads to its end.
         assert_eq!(reader.count(), 1);
-        assert!(!dir.exists());
     }
 }
