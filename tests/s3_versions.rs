@@ -1366,3 +1366,150 @@ async fn versions_held_between_listing_and_copy_stay_bounded(srv: &impl S3Server
     restored.remove(".restore-drill-run.json");
     assert!(restored == at_t, "the restored prefix is the truth at T");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_the_restored_set_is_read_from_disk_not_held_on_moto() {
+    the_restored_set_is_read_from_disk_not_held(&Moto::start()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_the_restored_set_is_read_from_disk_not_held_on_seaweedfs() {
+    the_restored_set_is_read_from_disk_not_held(&Seaweed::start()).await;
+}
+
+/// The folders `spill.rs` makes under `tmp`.
+fn spill_dirs(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("restore-drill-expected-"))
+        .collect()
+}
+
+/// Issue 18, constant-memory checks: the versions a restore copied are written to a spill
+/// file as they go (the report says how many) instead of being held for the checks, which
+/// merge that file with the target's listing page by page (2,300 objects: three pages of
+/// `ListObjectsV2`). No spill folder is left in the run's temp dir. On a kept restore
+/// attached the way `restore-drill check` does (its own spill file), the merge
+/// still finds exactly a deleted object, one of another size and an extra one, on both
+/// sides of a page boundary, by key.
+async fn the_restored_set_is_read_from_disk_not_held(srv: &impl S3Server) {
+    const KEYS: usize = 2300;
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    s3.create_bucket()
+        .bucket("drill-kept")
+        .send()
+        .await
+        .unwrap();
+    let mut truth = Truth::default();
+    let mut keys: Vec<String> = (0..KEYS).map(|i| format!("m/{i:05}")).collect();
+    keys.extend(ODD_KEYS.iter().map(|k| (*k).to_owned()));
+    // Keys a line- or tab-separated spill file would break on. moto's HTTP router answers
+    // 404 to a path with a line break in it; SeaweedFS stores it.
+    keys.extend(["odd/tab\tkey", "odd/back\\slash\\n"].map(String::from));
+    if srv.name() == "SeaweedFS" {
+        keys.push("odd/line\nbreak".into());
+    }
+    step(
+        &s3,
+        &mut truth,
+        keys.iter()
+            .map(|k| Op::Put(k.clone(), body(k, 1)))
+            .collect(),
+    )
+    .await;
+    let t = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(1);
+    past(t + chrono::Duration::seconds(1)).await;
+    // After T: what the restore must not bring back.
+    put(&s3, SOURCE, "m/00007", b"after the restore point").await;
+    put(&s3, SOURCE, "m/zz-new", b"after the restore point").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    write_drill(dir.path(), srv, "spilled", "drill-kept", "");
+    let mut env = srv.env();
+    env.push(("TMPDIR", tmp.display().to_string()));
+    let run = restore_drill_env(
+        dir.path(),
+        &[
+            "run",
+            "spilled.toml",
+            "--keep",
+            "--incident-at",
+            &rfc(t),
+            "--format",
+            "none",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = report_of(dir.path(), "spilled");
+    let details = &report["restores"][0]["target"]["details"];
+    assert_eq!(details["objects"], truth.0.len().to_string(), "{report:#}");
+    assert_eq!(
+        details["expected_spilled_objects"],
+        truth.0.len().to_string(),
+        "{report:#}"
+    );
+    let checks: Vec<(&str, &str)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(checks, [("s3_restored_set", "passed")], "{report:#}");
+    assert_eq!(
+        spill_dirs(&tmp),
+        Vec::<String>::new(),
+        "nothing left behind"
+    );
+    let prefix = report["restores"][0]["target"]["name"]
+        .as_str()
+        .and_then(|n| n.strip_prefix("s3://drill-kept/"))
+        .unwrap()
+        .to_owned();
+
+    // Break it: one object gone and one resized on the first page of the target's listing,
+    // one gone on the third, and one extra between two restored keys.
+    delete(&s3, "drill-kept", &format!("{prefix}m/00003")).await;
+    put(&s3, "drill-kept", &format!("{prefix}m/00010"), b"shorter").await;
+    delete(&s3, "drill-kept", &format!("{prefix}m/02222")).await;
+    put(
+        &s3,
+        "drill-kept",
+        &format!("{prefix}m/01500x"),
+        b"not restored",
+    )
+    .await;
+
+    // SAFETY: nextest runs each test in a process of its own; the spill folder `attach`
+    // makes lands here, where the test can look for it.
+    unsafe { std::env::set_var("TMPDIR", &tmp) };
+    let objects = attach(srv, "drill-kept", &prefix, t).await;
+    // Its spill file is open, and already gone from disk: nothing a kill could leave.
+    assert_eq!(spill_dirs(&tmp), Vec::<String>::new());
+    let set = restored_set_check("files", &objects).await;
+    let found: Vec<(&str, &str, &str)> = set
+        .findings
+        .iter()
+        .map(|f| (f.kind.as_str(), f.object.as_str(), f.found.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("missing", "m/00003", "no object"),
+            ("changed", "m/00010", "7 bytes"),
+            ("extra", "m/01500x", "12 bytes"),
+            ("missing", "m/02222", "no object"),
+        ],
+        "{set:#?}"
+    );
+    drop(objects);
+    assert_eq!(
+        spill_dirs(&tmp),
+        Vec::<String>::new(),
+        "removed with the view"
+    );
+}

@@ -13,7 +13,8 @@
 //! as before any write. Otherwise the listing goes on during restore, overlapped with the
 //! copies: restore's time is the rest of the listing plus every copy, and the RTO, measured
 //! on the run's wall clock, counts each second once. Checks see the result through `RestoredObjects` (`objects.rs`), plain data
-//! only. Teardown deletes every object version under the run's target prefix, and the bucket
+//! only: what should be there is read back from the spill file the screen wrote as it sent
+//! each version on (`spill.rs`), so nothing a run keeps grows with the bucket. Teardown deletes every object version under the run's target prefix, and the bucket
 //! if the run created it.
 
 mod copy;
@@ -23,6 +24,7 @@ mod marker;
 mod objects;
 mod pace;
 mod pipeline;
+mod spill;
 pub(crate) mod sweep;
 mod versions;
 
@@ -34,7 +36,12 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::BucketLocationConstraint;
 use chrono::{DateTime, Utc};
 
-pub use objects::{HashedObject, RestoredObjects, SourceObject, StoredObject, manifest_objects};
+pub use objects::{
+    Behind, HashedObject, RestoredObjects, SourceObject, StoredObject, TargetListing,
+    manifest_objects,
+};
+pub use spill::ExpectedReader;
+pub(crate) use spill::out_of_order;
 
 use super::{AwsSettings, Session, error_chain};
 use crate::drill::{PointSpec, S3Target, render_template};
@@ -72,9 +79,14 @@ struct Live {
     source: Client,
     /// The moment restored to.
     t: DateTime<Utc>,
-    /// The versions restored, in key order: filled once the copies are done (the checks
-    /// compare the target with them).
-    chosen: Arc<Vec<SourceObject>>,
+    /// The versions sent to be copied, in key order, on disk (`spill.rs`): the checks
+    /// compare the target with them. Already unlinked; its space is freed with the state.
+    spill: Arc<spill::Spill>,
+    /// How many versions were restored (copied, and in `spill`): set once the copies are
+    /// done.
+    restored: usize,
+    /// How many versions the screen wrote to `spill`.
+    spilled: u64,
     /// What the listing held, once it has ended.
     listed: ListStats,
     /// The listing and screen: still running, or ended at resolve.
@@ -181,7 +193,7 @@ impl S3Restore {
             &self.prefix,
             t,
             self.concurrency.max(1) as usize,
-        );
+        )?;
         let mut tasks = started.tasks;
         let stream = match tasks.ready().await {
             Stage::Done => {
@@ -212,7 +224,9 @@ impl S3Restore {
             source,
             session,
             t,
-            chosen: Arc::new(Vec::new()),
+            spill: started.spill,
+            restored: 0,
+            spilled: 0,
             listed: ListStats::default(),
             stream,
             copies: Some(started.copies),
@@ -473,8 +487,7 @@ impl S3Restore {
             }
             return Err(ProviderError { blame, message });
         }
-        let (Ok((stats, mut restored)), Ok(listed), Ok(screened)) = (copied, listed, screened)
-        else {
+        let (Ok((stats, restored)), Ok(listed), Ok(screened)) = (copied, listed, screened) else {
             return Err(ProviderError::harness(
                 "the restore pipeline ended without an answer",
             ));
@@ -494,19 +507,28 @@ impl S3Restore {
                 ));
             }
         }
-        if !listed.complete || restored.len() != screened.forwarded {
+        if !listed.complete || restored != screened.forwarded {
             return Err(ProviderError::harness(format!(
                 "the restore pipeline lost versions: {} sent to be copied, {} copied",
-                screened.forwarded,
-                restored.len()
+                screened.forwarded, restored
             )));
         }
-        restored.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
         let live = self
             .live
             .as_mut()
             .ok_or_else(|| ProviderError::harness("restore before resolve"))?;
-        live.chosen = Arc::new(restored);
+        // The checks take what should be there from the spill file: it must hold exactly the
+        // versions copied.
+        if screened.spilled != restored as u64 {
+            return Err(ProviderError::harness(format!(
+                "the restored set on disk does not match the copies: {} versions written to {}, {} copied",
+                screened.spilled,
+                live.spill.path().display(),
+                restored
+            )));
+        }
+        live.restored = restored;
+        live.spilled = screened.spilled;
         live.listed = listed;
         if stats.slowdowns > 0 {
             // Throttling, not the copy: kept out of the latency histogram, said here.
@@ -532,7 +554,12 @@ impl S3Restore {
             .as_ref()
             .ok_or_else(|| ProviderError::harness("prepare before restore"))?;
         let mut details = BTreeMap::new();
-        details.insert("objects".to_owned(), live.chosen.len().to_string());
+        details.insert("objects".to_owned(), live.restored.to_string());
+        // What the checks compare the target with is read from disk, not held: this many.
+        details.insert(
+            "expected_spilled_objects".to_owned(),
+            live.spilled.to_string(),
+        );
         details.insert("bytes".to_owned(), live.listed.bytes.to_string());
         details.insert(
             "versions_listed".to_owned(),
@@ -676,7 +703,7 @@ impl S3Restore {
             source_bucket: self.bucket.clone(),
             source_prefix: self.prefix.clone(),
             restored_to: live.t,
-            expected: live.chosen.clone(),
+            expected: live.spill.clone(),
             concurrency: self.concurrency.max(1) as usize,
         }))
     }
@@ -715,7 +742,7 @@ fn last_modified(
 }
 
 /// Every version current under `prefix` at `t`, collected: for callers that need them all
-/// at once (`attach`, `manifest --s3`, the replication-lag check). The restore itself streams
+/// at once (`attach`, `manifest --s3`). The restore and the replication-lag check stream
 /// them instead (`list_into`).
 pub(crate) async fn list_as_of(
     client: &Client,

@@ -351,7 +351,7 @@ where
 }
 
 /// Copies every object that comes down `objects` until it closes; fails (after all workers
-/// stop) if any copy failed. Returns the objects copied, in no particular order. `source` is
+/// stop) if any copy failed. Returns how many objects were copied. `source` is
 /// a client of the source bucket's region (for the reads a multipart copy makes there).
 /// `stop` is shared with the stages feeding the channel: set by them (a refusal, a failed
 /// listing) the workers take nothing more; set here when a copy fails for the harness. Each
@@ -363,7 +363,7 @@ pub(crate) async fn copy_all(
     objects: tokio::sync::mpsc::Receiver<SourceObject>,
     stop: Arc<AtomicBool>,
     flow: Arc<super::pipeline::Flow>,
-) -> Result<(CopyStats, Vec<SourceObject>), ProviderError> {
+) -> Result<(CopyStats, usize), ProviderError> {
     let workers = job.concurrency.max(1);
     let objects = Arc::new(tokio::sync::Mutex::new(objects));
     let drained = Arc::new(AtomicBool::new(false));
@@ -386,7 +386,7 @@ pub(crate) async fn copy_all(
         set.spawn(async move {
             let mut hist = histogram();
             let mut failures: Vec<(String, Failure)> = Vec::new();
-            let mut copied = Vec::new();
+            let mut copied = 0usize;
             let (mut retries, mut multipart) = (0u64, 0u64);
             loop {
                 pace.admit(w, &stop, &drained).await;
@@ -428,7 +428,7 @@ pub(crate) async fn copy_all(
                         if parts {
                             multipart += 1;
                         }
-                        copied.push(o);
+                        copied += 1;
                     }
                     Err(f) => {
                         // A missing version is a finding about the backup; keep copying the
@@ -445,7 +445,7 @@ pub(crate) async fn copy_all(
     }
     let mut latency = histogram();
     let mut failures = Vec::new();
-    let mut copied = Vec::new();
+    let mut copied = 0usize;
     let (mut retries, mut multipart) = (0, 0);
     while let Some(done) = set.join_next().await {
         let (h, f, r, m, c) =
@@ -454,7 +454,7 @@ pub(crate) async fn copy_all(
         failures.extend(f);
         retries += r;
         multipart += m;
-        copied.extend(c);
+        copied += c;
     }
     if !failures.is_empty() {
         let blame = if failures.iter().any(|(_, f)| f.blame == Blame::Harness) {
@@ -476,7 +476,7 @@ pub(crate) async fn copy_all(
         return Err(ProviderError { blame, message });
     }
     let stats = CopyStats {
-        objects: copied.len(),
+        objects: copied,
         concurrency: workers,
         seconds: started.elapsed().as_secs_f64(),
         retries,

@@ -1,6 +1,10 @@
 //! What checks see of an `s3_versions` restore, as plain data: the versions that were meant
 //! to come back, what the target prefix holds, and SHA-256 hashes of restored objects. Also
 //! what `restore-drill manifest --s3` records. The SDK stays in here.
+//!
+//! Neither side is held in full: the versions meant to come back are read from the spill
+//! file the restore wrote (`spill.rs`), the target's listing a page at a time
+//! (`TargetListing`), both in key order, so the checks can merge them.
 
 use std::sync::Arc;
 
@@ -10,7 +14,8 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::{Session, keys, list_as_of};
+use super::spill::{ExpectedReader, Spill, out_of_order};
+use super::{Session, keys, list_as_of, list_into};
 use crate::provider::aws::{AwsSettings, error_chain};
 
 /// The version of one key that was current at the restore point.
@@ -72,7 +77,8 @@ pub(crate) struct Parts {
     pub source_bucket: String,
     pub source_prefix: String,
     pub restored_to: DateTime<Utc>,
-    pub expected: Arc<Vec<SourceObject>>,
+    /// The versions meant to be there, in key order.
+    pub expected: Arc<Spill>,
     pub concurrency: usize,
 }
 
@@ -91,7 +97,8 @@ impl RestoredObjects {
 
     /// A view of objects restored earlier (e.g. kept with `--keep`) under
     /// `s3://bucket/prefix`, from `s3://source_bucket/source_prefix` as of `at`: resolves the
-    /// source again to know what should be there.
+    /// source again to know what should be there. The listing is collected here (as
+    /// `list_as_of` does), then written to a spill file like a restore's.
     pub async fn attach(
         settings: &AwsSettings,
         bucket: &str,
@@ -114,6 +121,12 @@ impl RestoredObjects {
         super::inspect::inspect(&source, source_bucket, &mut expected, 32)
             .await
             .map_err(|e| e.message)?;
+        let (spill, mut writer) = Spill::create()?;
+        for o in &expected {
+            writer.push(o)?;
+        }
+        writer.finish()?;
+        drop(expected);
         Ok(RestoredObjects::new(Parts {
             session,
             source,
@@ -123,7 +136,7 @@ impl RestoredObjects {
             source_bucket: source_bucket.to_owned(),
             source_prefix: source_prefix.to_owned(),
             restored_to: at,
-            expected: Arc::new(expected),
+            expected: spill,
             concurrency: 32,
         }))
     }
@@ -145,113 +158,128 @@ impl RestoredObjects {
         self.inner.restored_to
     }
 
-    /// The versions that were current at the restore point, in key order.
-    pub fn expected(&self) -> &[SourceObject] {
-        &self.inner.expected
+    /// The versions that were current at the restore point, in key order, read from disk.
+    pub fn expected(&self) -> Result<ExpectedReader, String> {
+        self.inner.expected.reader()
     }
 
     /// Every object in the target prefix whose source key starts with `under`, in key order.
     pub async fn list(&self, under: &str) -> Result<Vec<StoredObject>, String> {
-        let p = &self.inner;
-        let full = format!("{}{under}", p.prefix);
-        let mut pages = p
-            .target
-            .list_objects_v2()
-            .bucket(&p.bucket)
-            .prefix(&full)
-            .encoding_type(EncodingType::Url)
-            .into_paginator()
-            .send();
+        let mut listing = self.listing(under);
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| format!("cannot list {}: {}", self.location(), error_chain(&e)))?;
-            let encoded = matches!(page.encoding_type(), Some(EncodingType::Url));
-            for o in page.contents() {
-                let key = keys::listed_key(o.key(), encoded)?;
-                // The run marker is restore-drill's, not a restored object.
-                if key == super::marker::key_of(&p.prefix) {
-                    continue;
-                }
-                let Some(source_key) = key.strip_prefix(&p.prefix) else {
-                    return Err(format!(
-                        "the listing of {} returned \"{key}\", outside it",
-                        self.location()
-                    ));
-                };
-                out.push(StoredObject {
-                    key: source_key.to_owned(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    etag: o.e_tag().unwrap_or_default().to_owned(),
-                });
-            }
+        while let Some(page) = listing.next_page().await? {
+            out.extend(page);
         }
         Ok(out)
     }
 
+    /// The objects in the target prefix whose source key starts with `under`, a page at a
+    /// time, in key order.
+    pub fn listing(&self, under: &str) -> TargetListing {
+        TargetListing {
+            objects: self.clone(),
+            full: format!("{}{under}", self.inner.prefix),
+            token: None,
+            ended: false,
+            last: None,
+        }
+    }
+
     /// How far the source (a replica) is behind `primary` under `prefix` at the restore
     /// point: the versions current in the primary then whose key the replica lacks or holds
-    /// with another size or ETag (replication keeps both), oldest first.
+    /// with another size or ETag (replication keeps both): how many, and the oldest (the
+    /// first in key order among the oldest). The primary's listing streams (`list_into`) and
+    /// is merged with the restored set; neither is held in full.
     pub async fn unreplicated(
         &self,
         primary: &str,
         region: Option<&str>,
         prefix: &str,
-    ) -> Result<Vec<SourceObject>, String> {
+    ) -> Result<Behind, String> {
         let p = &self.inner;
         let client = p.session.s3(region);
-        let (in_primary, _) = list_as_of(&client, primary, prefix, p.restored_to)
-            .await
-            .map_err(|e| e.message)?;
-        let replica: std::collections::HashMap<&str, &SourceObject> =
-            p.expected.iter().map(|o| (o.key.as_str(), o)).collect();
-        let mut behind: Vec<SourceObject> = in_primary
-            .into_iter()
-            .filter(|o| {
-                replica
-                    .get(o.key.as_str())
-                    .is_none_or(|r| r.size != o.size || r.etag != o.etag)
-            })
-            .collect();
-        behind.sort_by_key(|o| o.last_modified);
+        let mut replica = self.expected()?.peekable();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceObject>(1024);
+        let flow = super::pipeline::Flow::default();
+        let what = format!("the listing of s3://{primary}/{prefix}");
+        let merge = async move {
+            let mut behind = Behind::default();
+            let mut last: Option<String> = None;
+            while let Some(o) = rx.recv().await {
+                if let Some(l) = &last
+                    && o.key.as_bytes() <= l.as_bytes()
+                {
+                    return Err(out_of_order(&what, l, &o.key));
+                }
+                // The replica's keys before this one are not in the primary: not lag.
+                while replica
+                    .next_if(|r| {
+                        r.as_ref()
+                            .is_ok_and(|r| r.key.as_bytes() < o.key.as_bytes())
+                    })
+                    .is_some()
+                {}
+                let same = match replica.next_if(|r| r.as_ref().map_or(true, |r| r.key == o.key)) {
+                    Some(r) => {
+                        let r = r?;
+                        r.size == o.size && r.etag == o.etag
+                    }
+                    None => false,
+                };
+                if !same {
+                    behind.count += 1;
+                    if behind
+                        .oldest
+                        .as_ref()
+                        .is_none_or(|b| o.last_modified < b.last_modified)
+                    {
+                        behind.oldest = Some(o.clone());
+                    }
+                }
+                last = Some(o.key);
+            }
+            Ok(behind)
+        };
+        let (listed, behind) = tokio::join!(
+            async {
+                let r = list_into(&client, primary, prefix, p.restored_to, &tx, &flow).await;
+                drop(tx);
+                r
+            },
+            merge
+        );
+        let behind = behind?;
+        listed.map_err(|e| e.message)?;
         Ok(behind)
     }
 
-    /// Whether each restored object (by source key) holds the same content as its source
-    /// version, for objects whose ETags say nothing (SSE-KMS) or disagree: equal
-    /// `x-amz-checksum-*` of both (GetObjectAttributes) when both have the same full-object
-    /// checksum, else SHA-256 of both read in full. `Ok(None)` = the same; `Ok(Some((source,
-    /// restored)))` = what differs. Results come back in the order asked.
+    /// Whether each restored object holds the same content as its source version, for
+    /// objects whose ETags say nothing (SSE-KMS) or disagree: equal `x-amz-checksum-*` of
+    /// both (GetObjectAttributes) when both have the same full-object checksum, else SHA-256
+    /// of both read in full. Each is asked as (source key, source version id). `Ok(None)` =
+    /// the same; `Ok(Some((source, restored)))` = what differs. Results come back in the
+    /// order asked.
     pub async fn same_content(
         &self,
-        source_keys: &[String],
+        versions: &[(String, String)],
     ) -> Vec<Result<Option<(String, String)>, String>> {
         let p = &self.inner;
-        let versions: std::collections::HashMap<&str, &str> = p
-            .expected
-            .iter()
-            .map(|o| (o.key.as_str(), o.version_id.as_str()))
-            .collect();
-        futures_util::stream::iter(source_keys)
-            .map(|k| {
-                let version = versions.get(k.as_str()).map(|v| (*v).to_owned());
-                async move {
-                    let target_key = format!("{}{k}", p.prefix);
-                    let (a, b) = tokio::join!(
-                        checksum(&p.source, &p.source_bucket, k, version.as_deref()),
-                        checksum(&p.target, &p.bucket, &target_key, None)
-                    );
-                    if let (Some(a), Some(b)) = (a, b)
-                        && a.0 == b.0
-                    {
-                        return Ok((a.1 != b.1)
-                            .then(|| (format!("{} {}", a.0, a.1), format!("{} {}", b.0, b.1))));
-                    }
-                    let a =
-                        hash(&p.source, &p.source_bucket, k.clone(), version.as_deref()).await?;
-                    let b = hash(&p.target, &p.bucket, target_key, None).await?;
-                    Ok((a != b).then(|| (format!("sha256 {a}"), format!("sha256 {b}"))))
+        futures_util::stream::iter(versions)
+            .map(|(k, version)| async move {
+                let target_key = format!("{}{k}", p.prefix);
+                let (a, b) = tokio::join!(
+                    checksum(&p.source, &p.source_bucket, k, Some(version)),
+                    checksum(&p.target, &p.bucket, &target_key, None)
+                );
+                if let (Some(a), Some(b)) = (a, b)
+                    && a.0 == b.0
+                {
+                    return Ok((a.1 != b.1)
+                        .then(|| (format!("{} {}", a.0, a.1), format!("{} {}", b.0, b.1))));
                 }
+                let a = hash(&p.source, &p.source_bucket, k.clone(), Some(version)).await?;
+                let b = hash(&p.target, &p.bucket, target_key, None).await?;
+                Ok((a != b).then(|| (format!("sha256 {a}"), format!("sha256 {b}"))))
             })
             .buffered(p.concurrency.clamp(1, 64))
             .collect()
@@ -267,6 +295,87 @@ impl RestoredObjects {
             .buffered(p.concurrency.clamp(1, 64))
             .collect()
             .await
+    }
+}
+
+/// How far a replica is behind its primary (`RestoredObjects::unreplicated`).
+#[derive(Debug, Default, Clone)]
+pub struct Behind {
+    /// Versions current in the primary that the replica lacks or holds otherwise.
+    pub count: usize,
+    /// The oldest of them.
+    pub oldest: Option<SourceObject>,
+}
+
+/// The target's listing, a page at a time (`ListObjectsV2`, continued by its token).
+#[derive(Debug)]
+pub struct TargetListing {
+    objects: RestoredObjects,
+    /// The full target prefix listed.
+    full: String,
+    token: Option<String>,
+    ended: bool,
+    /// The last key returned, to refuse a listing that goes backwards.
+    last: Option<String>,
+}
+
+impl TargetListing {
+    /// The next page's objects, in key order (the run marker left out); `None` once the
+    /// listing has ended. Refuses a key that does not come after the one before it: the
+    /// checks merge this listing with the restored set, in S3's order.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<StoredObject>>, String> {
+        if self.ended {
+            return Ok(None);
+        }
+        let p = &self.objects.inner;
+        let location = self.objects.location();
+        let page = p
+            .target
+            .list_objects_v2()
+            .bucket(&p.bucket)
+            .prefix(&self.full)
+            .encoding_type(EncodingType::Url)
+            .set_continuation_token(self.token.clone())
+            .send()
+            .await
+            .map_err(|e| format!("cannot list {location}: {}", error_chain(&e)))?;
+        // As the SDK's paginator does: on while there is a token, and not the same again.
+        let asked = self.token.take();
+        self.token = page
+            .next_continuation_token()
+            .filter(|t| !t.is_empty() && Some(*t) != asked.as_deref())
+            .map(str::to_owned);
+        self.ended = self.token.is_none();
+        let encoded = matches!(page.encoding_type(), Some(EncodingType::Url));
+        let mut out = Vec::with_capacity(page.contents().len());
+        for o in page.contents() {
+            let key = keys::listed_key(o.key(), encoded)?;
+            if let Some(last) = &self.last
+                && key.as_bytes() <= last.as_bytes()
+            {
+                return Err(out_of_order(
+                    &format!("the listing of {location}"),
+                    last,
+                    &key,
+                ));
+            }
+            self.last = Some(key.clone());
+            // The run marker is restore-drill's, not a restored object.
+            if key == super::marker::key_of(&p.prefix) {
+                continue;
+            }
+            let Some(source_key) = key.strip_prefix(&p.prefix) else {
+                return Err(format!(
+                    "the listing of {location} returned \"{key}\", outside it"
+                ));
+            };
+            out.push(StoredObject {
+                key: source_key.to_owned(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+                etag: o.e_tag().unwrap_or_default().to_owned(),
+            });
+        }
+        Ok(Some(out))
     }
 }
 

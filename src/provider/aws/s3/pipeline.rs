@@ -5,7 +5,8 @@
 //! ones down a second bounded channel; the copiers (`copy.rs`) take them from there. A full
 //! channel holds the stage before it back, so a version is held from the moment its key is
 //! decided until its copy is done, and never more than `bound(concurrency)` at once
-//! (`Flow` counts them).
+//! (`Flow` counts them). What the copies are sent is also appended, in listing order, to a
+//! spill file on disk (`spill.rs`): the checks read what should be there from it.
 //!
 //! The stages start at resolve. Resolve waits until the second channel is full (the copies
 //! can start with a full pipeline) or the listing has ended; a bucket small enough to be
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::inspect::{self, Inspected};
+use super::spill::{Spill, SpillWriter};
 use super::{ListStats, SourceObject, list_into, marker};
 use crate::provider::ProviderError;
 
@@ -85,6 +87,8 @@ pub(crate) struct Screened {
     pub marker_clash: bool,
     /// Versions sent on to the copies.
     pub forwarded: usize,
+    /// Versions written to the spill file: the ones sent on, once the screen has ended.
+    pub spilled: u64,
 }
 
 /// The running lister and screen.
@@ -103,16 +107,20 @@ pub(crate) struct Started {
     pub flow: Arc<Flow>,
     /// Set to stop the copies taking more (a failure or a refusal anywhere).
     pub stop: Arc<AtomicBool>,
+    /// Where the screen writes each version it sends on, for the checks (`spill.rs`).
+    pub spill: Arc<Spill>,
 }
 
-/// Starts listing `s3://bucket/prefix` as of `t` and screening what it decides.
+/// Starts listing `s3://bucket/prefix` as of `t` and screening what it decides. Fails only
+/// when the spill file cannot be created.
 pub(crate) fn start(
     client: &Client,
     bucket: &str,
     prefix: &str,
     t: DateTime<Utc>,
     concurrency: usize,
-) -> Started {
+) -> Result<Started, ProviderError> {
+    let (spill, mut writer) = Spill::create().map_err(ProviderError::harness)?;
     let depth = depth(concurrency);
     let (decided_tx, decided_rx) = mpsc::channel(depth);
     let (copy_tx, copy_rx) = mpsc::channel(depth);
@@ -152,8 +160,14 @@ pub(crate) fn start(
                 &flow,
                 &stop,
                 &stage_tx,
+                &mut writer,
             )
             .await;
+            // Whatever the screen wrote is on disk before anyone reads it.
+            let r = r.and_then(|mut s| {
+                s.spilled = writer.finish().map_err(ProviderError::harness)?;
+                Ok(s)
+            });
             if r.is_err() {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -161,7 +175,7 @@ pub(crate) fn start(
             r
         })
     };
-    Started {
+    Ok(Started {
         tasks: Tasks {
             lister: Some(lister),
             screen: Some(screen),
@@ -170,13 +184,16 @@ pub(crate) fn start(
         copies: copy_rx,
         flow,
         stop,
-    }
+        spill,
+    })
 }
 
 /// Looks at each decided version with `HeadObject`, in listing order, and sends the
 /// copyable ones on. A refusal (SSE-C, an archive tier, a key named as the run marker)
 /// stops the copies, but the screen goes on to the end of the listing so the refusal counts
-/// them all, as it did when resolve looked at every version first.
+/// them all, as it did when resolve looked at every version first. Each version sent on is
+/// first appended to `spill`, which refuses one out of key order: the checks' merge with
+/// the target relies on it.
 #[allow(clippy::too_many_arguments)]
 async fn screen(
     client: &Client,
@@ -187,6 +204,7 @@ async fn screen(
     flow: &Flow,
     stop: &AtomicBool,
     stage: &watch::Sender<Stage>,
+    spill: &mut SpillWriter,
 ) -> Result<Screened, ProviderError> {
     let depth = depth(concurrency);
     let mut out = Screened::default();
@@ -217,6 +235,13 @@ async fn screen(
         }
         match copies.as_ref().filter(|_| copyable) {
             Some(tx) => {
+                // Written before it is sent: a failed send ends the restore in a failure
+                // (the copies stopped), so the file never holds more than was copied on a
+                // restore that succeeds. Small writes into a buffer; a flush now and then.
+                if let Err(e) = spill.push(&o) {
+                    flow.dropped();
+                    return Err(ProviderError::harness(e));
+                }
                 if tx.send(o).await.is_err() {
                     // The copies stopped: nothing more to screen.
                     flow.dropped();
