@@ -167,14 +167,15 @@ async fn main() -> Result<(), String> {
         }
     }
     let write = |name: &str, text: String| {
-        std::fs::write(format!("{out}/{name}"), text).map_err(|e| format!("cannot write {name}: {e}"))
+        std::fs::write(format!("{out}/{name}"), text)
+            .map_err(|e| format!("cannot write {name}: {e}"))
     };
-    write("current.json", serde_json::Value::Object(current).to_string())?;
-    write("jobs.json", serde_json::Value::Array(jobs).to_string())?;
     write(
-        "t",
-        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "current.json",
+        serde_json::Value::Object(current).to_string(),
     )?;
+    write("jobs.json", serde_json::Value::Array(jobs).to_string())?;
+    write("t", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?;
     eprintln!(
         "  {keys} keys, {} versions, {deleted} delete markers; T = {}; {} keys current at T; generated in {:.1} s",
         3 * keys,

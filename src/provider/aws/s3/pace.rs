@@ -393,7 +393,10 @@ mod tests {
         );
         let last = &seen[200..];
         let near = last.iter().filter(|&&l| (18..=40).contains(&l)).count();
-        assert!(near >= last.len() * 3 / 4, "mostly near 24 in the end: {seen:?}");
+        assert!(
+            near >= last.len() * 3 / 4,
+            "mostly near 24 in the end: {seen:?}"
+        );
     }
 
     #[test]
