@@ -630,3 +630,155 @@ async fn issue_18_an_sse_c_version_met_after_the_copies_started_fails_the_restor
     let gone = s3.head_bucket().bucket("drill-late").send().await;
     assert!(gone.is_err(), "the bucket the run created is gone");
 }
+
+/// Issue 18: `copy_encryption = "target_default"` trades each version's own encryption for
+/// half the requests: no HeadObject of a source version, SSE-KMS versions copied under the
+/// target's default (and their content still proved equal), said in the report. An SSE-C
+/// version, no longer seen before the copy, fails its copy by name (exit 11, as at resolve)
+/// and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_copy_encryption_target_default_looks_at_no_version_and_says_what_it_costs() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    source_with(
+        &s3,
+        SOURCE,
+        &[
+            ("kms/a.csv", b"alpha"),
+            ("kms/b.csv", b"bravo bravo"),
+            ("plain/c.csv", b"charlie"),
+        ],
+    )
+    .await;
+    let proxy = S3Proxy::start(moto.port);
+    proxy.rules(|r| r.kms_marker = Some("kms/".into()));
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "fast",
+        SOURCE,
+        "drill-fast",
+        "copy_encryption = \"target_default\"",
+    );
+    let out = run(dir.path(), &moto, "fast");
+    let report = report_of(dir.path(), "fast");
+    assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
+    let checks = report["checks"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    for c in checks {
+        assert_eq!(c["outcome"], "passed", "{c:#}");
+        assert_eq!(c["findings"].as_array().map(Vec::len), Some(0), "{c:#}");
+    }
+    let calls = proxy.calls();
+    let heads: Vec<_> = calls
+        .iter()
+        .filter(|c| c.op == "HeadObject" && c.bucket == SOURCE)
+        .collect();
+    assert!(
+        heads.is_empty(),
+        "no source version is looked at: {heads:#?}"
+    );
+    let copies: Vec<_> = calls.iter().filter(|c| c.op == "CopyObject").collect();
+    assert_eq!(copies.len(), 3, "{copies:#?}");
+    for c in &copies {
+        assert_eq!(
+            c.headers.get("x-amz-server-side-encryption"),
+            None,
+            "the target's default, SSE-KMS versions included: {c:#?}"
+        );
+    }
+    let notes = report["restores"][0]["recovery_point"]["notes"].to_string();
+    assert!(
+        notes.contains("copy_encryption = \\\"target_default\\\"")
+            && notes.contains("SSE-KMS versions included"),
+        "{notes}"
+    );
+    // The same drill without the key looks at every version (the control).
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "looked",
+        SOURCE,
+        "drill-looked",
+        "",
+    );
+    let before = proxy.calls().len();
+    let out = run(dir.path(), &moto, "looked");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let heads = proxy.calls()[before..]
+        .iter()
+        .filter(|c| c.op == "HeadObject" && c.bucket == SOURCE)
+        .count();
+    assert_eq!(heads, 3, "as_source looks at each version");
+
+    // An SSE-C version fails its copy, by name, as a restore failure; the target is gone.
+    let s3c = "src-third";
+    source_with(
+        &s3,
+        s3c,
+        &[("ok/a", b"a"), ("ssec/secret.bin", b"customer key")],
+    )
+    .await;
+    proxy.rules(|r| r.ssec_marker = Some("ssec/".into()));
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "fast-ssec",
+        s3c,
+        "drill-fast-ssec",
+        "copy_encryption = \"target_default\"",
+    );
+    let out = run(dir.path(), &moto, "fast-ssec");
+    assert_eq!(out.code, 11, "{}{}", out.stdout, out.stderr);
+    let report = report_of(dir.path(), "fast-ssec");
+    let p = phases(&report);
+    let restore = p
+        .iter()
+        .find(|p| p.0 == "restore")
+        .expect("a restore phase");
+    assert_eq!(restore.1, "failed", "{p:?}");
+    assert!(
+        restore.2.contains("CopyObject")
+            && restore.2.contains("\"ssec/secret.bin\"")
+            && restore.2.contains("customer-provided key (SSE-C)"),
+        "{}",
+        restore.2
+    );
+    let left = s3.list_buckets().send().await.unwrap();
+    assert!(
+        !left
+            .buckets()
+            .iter()
+            .any(|b| b.name() == Some("drill-fast-ssec")),
+        "teardown removed the target bucket"
+    );
+}
+
+/// Issue 18: `copy_encryption` takes two values, and not with `copy_kms_key`.
+#[test]
+fn issue_18_copy_encryption_is_checked_at_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra, wanted) in [
+        (
+            "bogus",
+            "copy_encryption = \"none\"",
+            "key \"copy_encryption\": \"none\" is not \"as_source\"",
+        ),
+        (
+            "both",
+            "copy_encryption = \"target_default\"\ncopy_kms_key = \"alias/x\"",
+            "key \"copy_kms_key\": not with copy_encryption = \"target_default\"",
+        ),
+    ] {
+        write_drill(dir.path(), "http://127.0.0.1:9", name, SOURCE, "t", extra);
+        let out = common::restore_drill_in(dir.path(), &["validate", &format!("{name}.toml")]);
+        assert_eq!(out.code, 20, "{}{}", out.stdout, out.stderr);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(text.contains(wanted), "{text}");
+        assert!(
+            text.contains(&format!("{name}.toml:")),
+            "names file and line: {text}"
+        );
+    }
+}

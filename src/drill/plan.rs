@@ -281,6 +281,24 @@ pub struct S3Target {
     /// `copy_kms_key`: the KMS key SSE-KMS versions are copied under; `None` keeps each
     /// version's own key.
     pub kms_key: Option<String>,
+    /// `copy_encryption`: whose encryption the copies get.
+    pub encryption: CopyEncryption,
+}
+
+/// `copy_encryption` of an `s3_versions` restore: whose encryption each copy gets, and so
+/// whether every version is looked at with `HeadObject` before it is copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CopyEncryption {
+    /// `"as_source"` (the default): every version is looked at with `HeadObject`; SSE-KMS
+    /// versions are copied under KMS again, SSE-C and archived versions are refused by name
+    /// before anything is copied.
+    #[default]
+    AsSource,
+    /// `"target_default"`: no `HeadObject` per version (half the requests, and on S3-like
+    /// stores most of the server's work besides the copies); every copy gets the target
+    /// bucket's default encryption, SSE-KMS versions included. Versions the listing shows in
+    /// an archive class are still looked at; an SSE-C version fails its copy, by name.
+    TargetDefault,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -208,6 +208,7 @@ pub(crate) struct RawS3Versions {
     pub(crate) target: RawS3Target,
     pub(crate) concurrency: Option<Spanned<u32>>,
     pub(crate) copy_kms_key: Option<Text>,
+    pub(crate) copy_encryption: Option<Text>,
     /// Only to say clearly that an object store has nothing to warm up.
     pub(crate) warmup: Option<RawWarmup>,
 }

@@ -301,6 +301,12 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
                 target.bucket,
                 super::validate::render_template(&target.prefix, &plan.name, &r.id, "{run_id}")
             );
+            if target.encryption == super::CopyEncryption::TargetDefault {
+                let _ = writeln!(
+                    w,
+                    "  encrypted as the target bucket's default (copy_encryption = \"target_default\"): no HeadObject per version, SSE-KMS versions not re-encrypted under their key"
+                );
+            }
             let _ = writeln!(
                 w,
                 "  resolve   lists every version and delete marker under the prefix (read-only); the report counts the keys, versions, delete markers and bytes restored"

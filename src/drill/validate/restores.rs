@@ -324,6 +324,31 @@ impl Validator<'_> {
             Some(c) => Some(c.into_inner()),
             None => Some(32),
         };
+        let encryption = match r.copy_encryption.as_ref().map(|e| e.get_ref().as_str()) {
+            None | Some("as_source") => Some(CopyEncryption::AsSource),
+            Some("target_default") => {
+                if let Some(k) = &r.copy_kms_key {
+                    self.diags.error(
+                        k.span(),
+                        ctx,
+                        "key \"copy_kms_key\": not with copy_encryption = \"target_default\" (every copy gets the target bucket's default encryption then); drop one of them",
+                    );
+                    None
+                } else {
+                    Some(CopyEncryption::TargetDefault)
+                }
+            }
+            Some(other) => {
+                self.diags.error(
+                    r.copy_encryption.as_ref().map_or(r.bucket.span(), Spanned::span),
+                    ctx,
+                    format!(
+                        "key \"copy_encryption\": \"{other}\" is not \"as_source\" (each version's own, looked at with HeadObject; the default) or \"target_default\" (the target bucket's default, no HeadObject per version)"
+                    ),
+                );
+                None
+            }
+        };
         Some(RestoreKind::S3Versions {
             bucket: r.bucket.into_inner(),
             prefix,
@@ -334,6 +359,7 @@ impl Validator<'_> {
                 region: r.target.region.map(Spanned::into_inner),
                 tag: r.target.tag.unwrap_or(false),
                 kms_key: r.copy_kms_key.map(Spanned::into_inner),
+                encryption: encryption?,
             },
             concurrency: concurrency?,
         })

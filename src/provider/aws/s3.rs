@@ -44,7 +44,7 @@ pub use spill::ExpectedReader;
 pub(crate) use spill::out_of_order;
 
 use super::{AwsSettings, Session, error_chain};
-use crate::drill::{PointSpec, S3Target, render_template};
+use crate::drill::{CopyEncryption, PointSpec, S3Target, render_template};
 use crate::provider::{ProviderError, RecoveryPoint, RunContext, Target, Waited};
 use pipeline::Stage;
 use versions::{Decision, Entry, KeyState, ObjectMeta, Tie};
@@ -193,7 +193,13 @@ impl S3Restore {
             &self.prefix,
             t,
             self.concurrency.max(1) as usize,
+            self.target.encryption == CopyEncryption::AsSource,
         )?;
+        if self.target.encryption == CopyEncryption::TargetDefault {
+            self.notes.push(
+                "copy_encryption = \"target_default\": versions were not looked at one by one (only those in an archive class); every copy has the target bucket's default encryption, SSE-KMS versions included".to_owned(),
+            );
+        }
         let mut tasks = started.tasks;
         let stream = match tasks.ready().await {
             Stage::Done => {
@@ -431,6 +437,7 @@ impl S3Restore {
             tags: self.target.tag.then(|| tag_header(&tags)),
             multipart_threshold: copy::multipart_threshold(),
             kms_key: self.target.kms_key.clone(),
+            looked_at_each: self.target.encryption == CopyEncryption::AsSource,
             override_own: live.session.copy_override(true),
             override_sdk: live.session.copy_override(false),
         };

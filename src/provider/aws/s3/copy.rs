@@ -73,6 +73,9 @@ pub(crate) struct Job {
     pub multipart_threshold: u64,
     /// The KMS key SSE-KMS versions are copied under; `None` keeps each one's own.
     pub kms_key: Option<String>,
+    /// Every version was looked at with `HeadObject` before it came here. When not, a copy
+    /// S3 refuses with a 400 is looked at then, to say whether it is an SSE-C version.
+    pub looked_at_each: bool,
     /// Per-operation config of copy calls retried here (CopyObject, UploadPartCopy).
     pub override_own: aws_sdk_s3::config::Builder,
     /// Per-operation config of CompleteMultipartUpload: long timeouts, the SDK's retries.
@@ -128,6 +131,8 @@ struct Failure {
     transient: bool,
     blame: Blame,
     message: String,
+    /// S3 answered 400.
+    bad_request: bool,
 }
 
 /// `call` names the S3 operation in the message (`CopyObject: …`), so a failed run says
@@ -182,6 +187,29 @@ where
         transient,
         blame,
         message,
+        bad_request: status == Some(400),
+    }
+}
+
+/// A copy S3 refused with a 400, of a version not looked at before: `HeadObject` says
+/// whether it is encrypted with a customer-provided key (S3 answers its HEAD with a bare
+/// 400 too), which a drill cannot copy: then it is refused by name, as resolve refuses one
+/// when it looks at every version. Otherwise the copy's own failure stands.
+async fn sse_c_or(source: &Client, job: &Job, o: &SourceObject, f: Failure) -> Failure {
+    match super::inspect::head(source, &job.source_bucket, o).await {
+        Ok(super::inspect::Head::SseC) | Ok(super::inspect::Head::Seen { sse_c: true, .. }) => {
+            Failure {
+                throttled: false,
+                transient: false,
+                blame: Blame::Restore,
+                message: format!(
+                    "CopyObject: version {} is encrypted with a customer-provided key (SSE-C): S3 copies it only with that key, which a drill does not have",
+                    o.version_id
+                ),
+                bad_request: true,
+            }
+        }
+        _ => f,
     }
 }
 
@@ -431,6 +459,11 @@ pub(crate) async fn copy_all(
                         copied += 1;
                     }
                     Err(f) => {
+                        let f = if f.bad_request && !job.looked_at_each {
+                            sse_c_or(&source, &job, &o, f).await
+                        } else {
+                            f
+                        };
                         // A missing version is a finding about the backup; keep copying the
                         // rest to report them all. Anything else stops the run early.
                         if f.blame == Blame::Harness {

@@ -159,6 +159,29 @@ impl Inspected {
     }
 }
 
+/// Whether the listing's storage class says a version may sit in an archive (GLACIER,
+/// DEEP_ARCHIVE, or an archive tier of Intelligent-Tiering): only `HeadObject` tells whether
+/// it can be copied, so such versions are looked at whatever `copy_encryption` says.
+pub(crate) fn may_be_archived(o: &SourceObject) -> bool {
+    matches!(
+        o.storage_class.as_deref(),
+        Some("GLACIER" | "DEEP_ARCHIVE" | "INTELLIGENT_TIERING")
+    )
+}
+
+/// What is known of a version not looked at (`copy_encryption = "target_default"`): what
+/// its listing said, nothing more; its copy gets the target bucket's default encryption.
+pub(crate) fn unseen() -> Head {
+    Head::Seen {
+        encryption: None,
+        kms_key_id: None,
+        sse_c: false,
+        archive_status: None,
+        storage_class: None,
+        restore: None,
+    }
+}
+
 /// Whether `x-amz-restore` says a restored copy is there to read.
 fn restored(header: Option<&str>) -> bool {
     header.is_some_and(|h| h.replace(' ', "").contains("ongoing-request=\"false\""))

@@ -119,6 +119,7 @@ pub(crate) fn start(
     prefix: &str,
     t: DateTime<Utc>,
     concurrency: usize,
+    look_at_each: bool,
 ) -> Result<Started, ProviderError> {
     let (spill, mut writer) = Spill::create().map_err(ProviderError::harness)?;
     let depth = depth(concurrency);
@@ -155,6 +156,7 @@ pub(crate) fn start(
                 &client,
                 &bucket,
                 concurrency,
+                look_at_each,
                 decided_rx,
                 copy_tx,
                 &flow,
@@ -188,7 +190,8 @@ pub(crate) fn start(
     })
 }
 
-/// Looks at each decided version with `HeadObject`, in listing order, and sends the
+/// Looks at each decided version with `HeadObject` (unless `look_at_each` is off: then only
+/// those in an archive class), in listing order, and sends the
 /// copyable ones on. A refusal (SSE-C, an archive tier, a key named as the run marker)
 /// stops the copies, but the screen goes on to the end of the listing so the refusal counts
 /// them all, as it did when resolve looked at every version first. Each version sent on is
@@ -199,6 +202,7 @@ async fn screen(
     client: &Client,
     bucket: &str,
     concurrency: usize,
+    look_at_each: bool,
     mut decided: mpsc::Receiver<SourceObject>,
     copies: mpsc::Sender<SourceObject>,
     flow: &Flow,
@@ -210,7 +214,13 @@ async fn screen(
     let mut out = Screened::default();
     let heads = futures_util::stream::poll_fn(|cx| decided.poll_recv(cx))
         .map(|o| async move {
-            let h = inspect::head(client, bucket, &o).await;
+            // Without `look_at_each` (copy_encryption = "target_default") only versions the
+            // listing shows in an archive class are looked at.
+            let h = if look_at_each || inspect::may_be_archived(&o) {
+                inspect::head(client, bucket, &o).await
+            } else {
+                Ok(inspect::unseen())
+            };
             (o, h)
         })
         .buffered(concurrency.clamp(1, 256));
