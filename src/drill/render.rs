@@ -297,7 +297,7 @@ fn restore(w: &mut String, plan: &DrillPlan, r: &RestorePlan) {
             };
             let _ = writeln!(
                 w,
-                "  into      s3://{}/{}<source key>{region}, server-side copies, {concurrency} at a time; deleted at teardown",
+                "  into      s3://{}/{}<source key>{region}, server-side copies, up to {concurrency} at a time (how many is found while copying); deleted at teardown",
                 target.bucket,
                 super::validate::render_template(&target.prefix, &plan.name, &r.id, "{run_id}")
             );
