@@ -427,6 +427,28 @@ async fn item_13_archive_tiers_are_refused_and_restored_glacier_objects_are_copi
         p[0].2
     );
     assert_eq!(proxy.count("CopyObject"), 0);
+    // With copy_encryption = "target_default" the listing's storage class still sends the
+    // archived version to HeadObject (and only it): refused the same way.
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "tier-fast",
+        "src-tier",
+        "drill-tier-fast",
+        "copy_encryption = \"target_default\"",
+    );
+    let before = proxy.calls().len();
+    let out = run(dir.path(), &moto, "tier-fast");
+    assert_eq!(out.code, 11, "{}{}", out.stdout, out.stderr);
+    let p = phases(&report_of(dir.path(), "tier-fast"));
+    assert!(p[0].2.contains("t/archived (ARCHIVE_ACCESS)"), "{}", p[0].2);
+    let heads: Vec<String> = proxy.calls()[before..]
+        .iter()
+        .filter(|c| c.op == "HeadObject" && c.bucket == "src-tier")
+        .map(|c| c.key.clone())
+        .collect();
+    assert_eq!(heads, ["t/archived"]);
+    assert_eq!(proxy.count("CopyObject"), 0);
 
     write_drill(
         dir.path(),
