@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::spill::{ExpectedReader, Spill, out_of_order};
+use super::spill::{ExpectedReader, Spill};
 use super::{Session, keys, list_as_of, list_into};
 use crate::provider::aws::{AwsSettings, error_chain};
 
@@ -181,7 +181,6 @@ impl RestoredObjects {
             full: format!("{}{under}", self.inner.prefix),
             token: None,
             ended: false,
-            last: None,
         }
     }
 
@@ -201,16 +200,12 @@ impl RestoredObjects {
         let mut replica = self.expected()?.peekable();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceObject>(1024);
         let flow = super::pipeline::Flow::default();
-        let what = format!("the listing of s3://{primary}/{prefix}");
+        // `list_into` sends keys in strictly increasing order or fails (it refuses a listing
+        // that goes backwards), and the replica's reader refuses the same: the merge can
+        // rely on both.
         let merge = async move {
             let mut behind = Behind::default();
-            let mut last: Option<String> = None;
             while let Some(o) = rx.recv().await {
-                if let Some(l) = &last
-                    && o.key.as_bytes() <= l.as_bytes()
-                {
-                    return Err(out_of_order(&what, l, &o.key));
-                }
                 // The replica's keys before this one are not in the primary: not lag.
                 while replica
                     .next_if(|r| {
@@ -236,9 +231,8 @@ impl RestoredObjects {
                         behind.oldest = Some(o.clone());
                     }
                 }
-                last = Some(o.key);
             }
-            Ok(behind)
+            Ok::<_, String>(behind)
         };
         let (listed, behind) = tokio::join!(
             async {
@@ -315,14 +309,12 @@ pub struct TargetListing {
     full: String,
     token: Option<String>,
     ended: bool,
-    /// The last key returned, to refuse a listing that goes backwards.
-    last: Option<String>,
 }
 
 impl TargetListing {
-    /// The next page's objects, in key order (the run marker left out); `None` once the
-    /// listing has ended. Refuses a key that does not come after the one before it: the
-    /// checks merge this listing with the restored set, in S3's order.
+    /// The next page's objects, in S3's key order (the run marker left out); `None` once the
+    /// listing has ended. The checks' merge (`checks::s3::Merge`) refuses a listing that
+    /// goes backwards.
     pub async fn next_page(&mut self) -> Result<Option<Vec<StoredObject>>, String> {
         if self.ended {
             return Ok(None);
@@ -350,16 +342,6 @@ impl TargetListing {
         let mut out = Vec::with_capacity(page.contents().len());
         for o in page.contents() {
             let key = keys::listed_key(o.key(), encoded)?;
-            if let Some(last) = &self.last
-                && key.as_bytes() <= last.as_bytes()
-            {
-                return Err(out_of_order(
-                    &format!("the listing of {location}"),
-                    last,
-                    &key,
-                ));
-            }
-            self.last = Some(key.clone());
             // The run marker is restore-drill's, not a restored object.
             if key == super::marker::key_of(&p.prefix) {
                 continue;
