@@ -323,3 +323,95 @@ async fn seaweedfs_departs_from_s3_where_known_and_moto_does_not() {
         }
     );
 }
+
+/// Issue 18: copies and `HeadObject`s go out without the SDK's orchestrator (`wire.rs`),
+/// signed by restore-drill itself. A restore through SeaweedFS proves those signatures only
+/// because SeaweedFS checks them: a copy signed with a wrong secret is refused. And the SDK
+/// path stays one environment variable away (`RESTORE_DRILL_S3_CLIENT=sdk`), restoring the
+/// same objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_copies_are_signature_checked_and_the_sdk_path_stays() {
+    let srv = Seaweed::start();
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    let keys = ["plain.txt", "a b+c/é%25?.txt", "deep/x=1&y=2/#hash"];
+    for k in keys {
+        put(&s3, SOURCE, k, format!("old {k}").as_bytes()).await;
+        put(&s3, SOURCE, k, format!("new {k}").as_bytes()).await;
+    }
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            common::moto::ACCESS_KEY,
+            "not-the-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await;
+    let wrong = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .endpoint_url(srv.endpoint())
+            .force_path_style(true)
+            .build(),
+    );
+    let refused = wrong
+        .copy_object()
+        .bucket(SOURCE)
+        .key("copied.txt")
+        .copy_source(format!("{SOURCE}/plain.txt"))
+        .send()
+        .await
+        .expect_err("a copy signed with the wrong secret is refused");
+    assert_eq!(
+        refused.raw_response().map(|r| r.status().as_u16()),
+        Some(403),
+        "{refused:?}"
+    );
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+        Some("SignatureDoesNotMatch"),
+        "{refused:?}"
+    );
+
+    for (client, extra) in [
+        ("direct", vec![]),
+        ("sdk", vec![("RESTORE_DRILL_S3_CLIENT", "sdk".to_owned())]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_drill(dir.path(), &srv);
+        let mut env = srv.env();
+        env.extend(extra);
+        let run = restore_drill_env(
+            dir.path(),
+            &["run", "outage.toml", "--format", "none"],
+            &env,
+        );
+        let report = report_of(dir.path());
+        assert_eq!(run.code, 0, "{}{}\n{report:#}", run.stdout, run.stderr);
+        let details = &report["restores"][0]["target"]["details"];
+        assert_eq!(details["copy_client"], client, "{report:#}");
+        assert_eq!(details["objects"], keys.len().to_string(), "{report:#}");
+        let checks = report["checks"].as_array().unwrap();
+        assert!(
+            checks
+                .iter()
+                .any(|c| c["kind"] == "s3_restored_set" && c["outcome"] == "passed"),
+            "{report:#}"
+        );
+    }
+    // Both runs tore their copies down; the source is as it was.
+    let names: Vec<String> = s3
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, [SOURCE]);
+}

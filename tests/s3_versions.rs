@@ -456,6 +456,9 @@ prefix = "tie/"
     );
     assert_eq!(target["details"]["objects"], truth.len().to_string());
     assert!(target["details"]["copy_p99_ms"].as_str().is_some());
+    // The copies went out without the SDK's orchestrator (`wire.rs`): what follows checks
+    // that path against the truth (SeaweedFS verifies each request's signature).
+    assert_eq!(target["details"]["copy_client"], "direct", "{report:#}");
     let checks: Vec<(&str, &str)> = report["checks"]
         .as_array()
         .unwrap()

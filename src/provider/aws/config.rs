@@ -276,6 +276,53 @@ impl Session {
         aws_sdk_s3::Client::from_conf(b.build())
     }
 
+    /// The copy's hot calls for `bucket` without the SDK's orchestrator (`s3/wire.rs`), when
+    /// its address is one the wire sends to; `None` keeps the SDK's client for them. The
+    /// address parameters are the ones [`Session::s3`]'s client resolves with: the same
+    /// endpoint URL (the drill's, `AWS_ENDPOINT_URL_S3`, a profile's `services` section, or
+    /// `AWS_ENDPOINT_URL`, in the SDK's order), path style, FIPS and dual-stack settings.
+    pub(crate) async fn s3_wire(
+        &self,
+        region: Option<&str>,
+        bucket: &str,
+    ) -> Option<super::s3::wire::Wire> {
+        if self.given.is_some() {
+            return None;
+        }
+        let endpoint_url = if self.sdk.get_origin("endpoint_url").is_client_config() {
+            self.sdk.endpoint_url().map(str::to_owned)
+        } else {
+            self.sdk
+                .service_config()
+                .and_then(|c| {
+                    c.load_config(
+                        aws_types::service_config::ServiceConfigKey::builder()
+                            .service_id("S3")
+                            .env("AWS_ENDPOINT_URL")
+                            .profile("endpoint_url")
+                            .build()
+                            .ok()?,
+                    )
+                })
+                .or_else(|| self.sdk.endpoint_url().map(str::to_owned))
+        };
+        let addressing = super::s3::wire::Addressing {
+            region: region.map(str::to_owned).unwrap_or_else(|| self.region()),
+            endpoint_url,
+            force_path_style: self.settings.endpoint_url.is_some(),
+            use_fips: self.sdk.use_fips() == Some(true),
+            use_dual_stack: self.sdk.use_dual_stack() == Some(true),
+        };
+        super::s3::wire::Wire::new(
+            &addressing,
+            bucket,
+            self.sdk.credentials_provider()?,
+            CONNECT_TIMEOUT,
+            seconds(self.settings.copy_attempt_timeout_seconds),
+        )
+        .await
+    }
+
     /// The per-operation override for server-side copies: their own (long) timeouts, and no
     /// retries of the SDK's when `own_retries` (the copier retries throttling itself, so it
     /// sees and counts every SlowDown and its latency histogram holds no backoff).

@@ -27,6 +27,7 @@ mod pipeline;
 mod spill;
 pub(crate) mod sweep;
 mod versions;
+pub(crate) mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,6 +78,9 @@ struct Live {
     session: Session,
     /// A client of the source bucket's region.
     source: Client,
+    /// The source bucket's hot calls without the SDK's orchestrator (`wire.rs`), if its
+    /// address allows.
+    source_wire: Option<wire::Wire>,
     /// The moment restored to.
     t: DateTime<Utc>,
     /// The versions sent to be copied, in key order, on disk (`spill.rs`): the checks
@@ -184,6 +188,9 @@ impl S3Restore {
         // Each bucket through a client of its own region: the SDK does not follow S3's 301.
         let source_region = inspect::bucket_region(&session.s3(None), &self.bucket).await;
         let source = session.s3(source_region.as_deref());
+        let source_wire = session
+            .s3_wire(source_region.as_deref(), &self.bucket)
+            .await;
         let t = self.to.time(incident).unwrap_or_else(Utc::now);
         let started = pipeline::start(
             &source,
@@ -192,6 +199,7 @@ impl S3Restore {
             t,
             self.concurrency.max(1) as usize,
             self.target.encryption == CopyEncryption::AsSource,
+            source_wire.clone(),
         )?;
         if self.target.encryption == CopyEncryption::TargetDefault {
             self.notes.push(
@@ -226,6 +234,7 @@ impl S3Restore {
         };
         self.live = Some(Live {
             source,
+            source_wire,
             session,
             t,
             spill: started.spill,
@@ -437,6 +446,11 @@ impl S3Restore {
             looked_at_each: self.target.encryption == CopyEncryption::AsSource,
             override_own: live.session.copy_override(true),
             override_sdk: live.session.copy_override(false),
+            wire: live
+                .session
+                .s3_wire(target_region.as_deref(), &self.target.bucket)
+                .await,
+            source_wire: live.source_wire.clone(),
         };
         let copies = live
             .copies
@@ -588,6 +602,7 @@ impl S3Restore {
         details.insert("created_bucket".to_owned(), w.created_bucket.to_string());
         if let Some(c) = &live.copied {
             details.insert("copy_concurrency".to_owned(), c.concurrency.to_string());
+            details.insert("copy_client".to_owned(), c.client.to_owned());
             details.insert("copy_seconds".to_owned(), format!("{:.3}", c.seconds));
             details.insert(
                 "objects_per_second".to_owned(),

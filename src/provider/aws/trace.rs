@@ -64,6 +64,26 @@ impl Intercept for Trace {
     }
 }
 
+/// The same line for a call sent without the SDK (`s3/wire.rs`): one attempt each, since the
+/// copier's own retries are attempts of their own.
+pub(crate) fn wire_attempt(
+    service: &str,
+    operation: &str,
+    status: Option<u16>,
+    took: std::time::Duration,
+) {
+    if tracing::enabled!(target: "restore_drill::aws", tracing::Level::DEBUG) {
+        let line = describe(
+            service,
+            operation,
+            1,
+            status,
+            Some(took.as_secs_f64() * 1000.0),
+        );
+        tracing::debug!(target: "restore_drill::aws", "{line}");
+    }
+}
+
 /// `S3 ListObjectVersions attempt 1: HTTP 200 in 12 ms`.
 fn describe(
     service: &str,

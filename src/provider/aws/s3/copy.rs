@@ -80,11 +80,18 @@ pub(crate) struct Job {
     pub override_own: aws_sdk_s3::config::Builder,
     /// Per-operation config of CompleteMultipartUpload: long timeouts, the SDK's retries.
     pub override_sdk: aws_sdk_s3::config::Builder,
+    /// `CopyObject` into the target bucket without the SDK's orchestrator (`wire.rs`), when
+    /// its address allows; else through `client`.
+    pub wire: Option<super::wire::Wire>,
+    /// `HeadObject` of source versions the same way.
+    pub source_wire: Option<super::wire::Wire>,
 }
 
 /// How the copies went.
 #[derive(Debug, Clone)]
 pub(crate) struct CopyStats {
+    /// How `CopyObject` was sent: `direct` (`wire.rs`) or `sdk`.
+    pub client: &'static str,
     pub objects: usize,
     pub concurrency: usize,
     pub seconds: f64,
@@ -141,8 +148,41 @@ fn failure<E>(call: &str, e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e.code();
+    let no_answer = matches!(
+        e,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    classified(
+        call,
+        e.raw_response().map(|r| r.status().as_u16()),
+        e.code(),
+        no_answer,
+        e.message(),
+        error_chain(e),
+    )
+}
+
+/// The same classification of a call sent without the SDK (`wire.rs`).
+fn wire_failure(call: &str, e: &super::wire::WireError) -> Failure {
+    classified(
+        call,
+        e.status,
+        e.code.as_deref(),
+        e.no_answer,
+        Some(e.message.as_str()),
+        e.to_string(),
+    )
+}
+
+/// `s3_message` is S3's own message, `detail` the whole failure as text.
+fn classified(
+    call: &str,
+    status: Option<u16>,
+    code: Option<&str>,
+    no_answer: bool,
+    s3_message: Option<&str>,
+    detail: String,
+) -> Failure {
     let throttled = status == Some(503)
         || status == Some(429)
         || matches!(
@@ -162,10 +202,7 @@ where
             code,
             Some("InternalError" | "ServiceUnavailable" | "RequestTimeout")
         )
-        || matches!(
-            e,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-        );
+        || no_answer;
     // A missing or unreadable version is the backup's fault. `InvalidRequest` is not: S3
     // answers it for the request (SSE-C headers missing, Requester Pays, a copy onto
     // itself), so it is the harness's, with S3's message.
@@ -177,10 +214,10 @@ where
     let message = if code == Some("InvalidRequest") {
         format!(
             "{call}: S3 refused the copy request (InvalidRequest: {}): a request error, not damage to the backup",
-            e.message().unwrap_or("no message")
+            s3_message.unwrap_or("no message")
         )
     } else {
-        format!("{call}: {}", error_chain(e))
+        format!("{call}: {detail}")
     };
     Failure {
         throttled,
@@ -196,7 +233,7 @@ where
 /// 400 too), which a drill cannot copy: then it is refused by name, as resolve refuses one
 /// when it looks at every version. Otherwise the copy's own failure stands.
 async fn sse_c_or(source: &Client, job: &Job, o: &SourceObject, f: Failure) -> Failure {
-    match super::inspect::head(source, &job.source_bucket, o).await {
+    match super::inspect::head(source, job.source_wire.as_ref(), &job.source_bucket, o).await {
         Ok(super::inspect::Head::SseC) | Ok(super::inspect::Head::Seen { sse_c: true, .. }) => {
             Failure {
                 throttled: false,
@@ -509,6 +546,7 @@ pub(crate) async fn copy_all(
         return Err(ProviderError { blame, message });
     }
     let stats = CopyStats {
+        client: if job.wire.is_some() { "direct" } else { "sdk" },
         objects: copied,
         concurrency: workers,
         seconds: started.elapsed().as_secs_f64(),
@@ -553,6 +591,23 @@ fn kms_of(job: &Job, o: &SourceObject) -> Option<(ServerSideEncryption, Option<S
 
 /// One `CopyObject`. Returns `false` (not multipart).
 async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, Failure> {
+    if let Some(wire) = &job.wire {
+        let copy_source = keys::copy_source(&job.source_bucket, &o.key, &o.version_id);
+        let key = target_key(job, o);
+        let kms = kms_of(job, o);
+        let request = super::wire::CopyRequest {
+            key: &key,
+            copy_source: &copy_source,
+            tagging: job.tags.as_deref(),
+            checksum_sha256: o.sha256,
+            sse: kms.as_ref().map(|(s, _)| s.as_str()),
+            kms_key_id: kms.as_ref().and_then(|(_, k)| k.as_deref()),
+        };
+        wire.copy_object(&request)
+            .await
+            .map_err(|e| wire_failure("CopyObject", &e))?;
+        return Ok(false);
+    }
     let mut req = client
         .copy_object()
         .bucket(&job.target_bucket)

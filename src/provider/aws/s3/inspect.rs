@@ -95,7 +95,7 @@ pub(crate) async fn inspect(
     concurrency: usize,
 ) -> Result<Inspected, ProviderError> {
     let heads: Vec<Result<Head, ProviderError>> = futures_util::stream::iter(objects.iter())
-        .map(|o| head(client, bucket, o))
+        .map(|o| head(client, None, bucket, o))
         .buffered(concurrency.clamp(1, 256))
         .collect()
         .await;
@@ -187,11 +187,39 @@ fn restored(header: Option<&str>) -> bool {
     header.is_some_and(|h| h.replace(' ', "").contains("ongoing-request=\"false\""))
 }
 
+/// `HeadObject` of `o`'s version: through `wire` when there is one for the bucket
+/// (`wire.rs`), else the SDK's client.
 pub(crate) async fn head(
     client: &Client,
+    wire: Option<&super::wire::Wire>,
     bucket: &str,
     o: &SourceObject,
 ) -> Result<Head, ProviderError> {
+    if let Some(w) = wire.filter(|w| w.bucket() == bucket) {
+        return match w.head_object(&o.key, &o.version_id).await {
+            Ok(h) => Ok(Head::Seen {
+                encryption: h.encryption,
+                kms_key_id: h.kms_key_id,
+                sse_c: h.sse_customer_algorithm.is_some(),
+                archive_status: h.archive_status,
+                storage_class: h.storage_class,
+                restore: h.restore,
+            }),
+            Err(e) => {
+                let message = format!(
+                    "cannot read the headers of s3://{bucket}/{} (version {}): HeadObject: {e}",
+                    o.key, o.version_id
+                );
+                if e.status == Some(400) {
+                    Ok(Head::SseC)
+                } else if e.status == Some(404) || super::source_missing(e.code.as_deref()) {
+                    Err(ProviderError::restore(message))
+                } else {
+                    Err(ProviderError::harness(message))
+                }
+            }
+        };
+    }
     match client
         .head_object()
         .bucket(bucket)

@@ -120,6 +120,7 @@ pub(crate) fn start(
     t: DateTime<Utc>,
     concurrency: usize,
     look_at_each: bool,
+    wire: Option<super::wire::Wire>,
 ) -> Result<Started, ProviderError> {
     let (spill, mut writer) = Spill::create().map_err(ProviderError::harness)?;
     let depth = depth(concurrency);
@@ -154,6 +155,7 @@ pub(crate) fn start(
         tokio::spawn(async move {
             let r = screen(
                 &client,
+                wire.as_ref(),
                 &bucket,
                 concurrency,
                 look_at_each,
@@ -200,6 +202,7 @@ pub(crate) fn start(
 #[allow(clippy::too_many_arguments)]
 async fn screen(
     client: &Client,
+    wire: Option<&super::wire::Wire>,
     bucket: &str,
     concurrency: usize,
     look_at_each: bool,
@@ -217,7 +220,7 @@ async fn screen(
             // Without `look_at_each` (copy_encryption = "target_default") only versions the
             // listing shows in an archive class are looked at.
             let h = if look_at_each || inspect::may_be_archived(&o) {
-                inspect::head(client, bucket, &o).await
+                inspect::head(client, wire, bucket, &o).await
             } else {
                 Ok(inspect::unseen())
             };
