@@ -728,6 +728,58 @@ impl S3Restore {
     }
 }
 
+/// `CopyObject` sent as the copier sends it (`wire.rs`), for `examples/s3_copy_loop.rs`:
+/// the bench's measure of the server's limit makes the same lean request, so the copier is
+/// compared with a loop that spends no more CPU per copy than it does. Not part of the CLI.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct DirectCopy(wire::Wire);
+
+impl DirectCopy {
+    /// Path-style at `endpoint`, credentials from the SDK's default chain.
+    pub async fn new(endpoint: &str, region: &str, bucket: &str) -> Result<DirectCopy, String> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .load()
+            .await;
+        let creds = sdk
+            .credentials_provider()
+            .ok_or("no AWS credential provider is configured")?;
+        let addressing = wire::Addressing {
+            region: region.to_owned(),
+            endpoint_url: Some(endpoint.to_owned()),
+            force_path_style: true,
+            use_fips: false,
+            use_dual_stack: false,
+        };
+        wire::Wire::new(
+            &addressing,
+            bucket,
+            creds,
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(600),
+        )
+        .await
+        .map(DirectCopy)
+        .ok_or_else(|| format!("{endpoint} is not an address the direct client sends to"))
+    }
+
+    /// Copies `copy_source` (`bucket/key?versionId=id`, encoded) to `key`.
+    pub async fn copy(&self, key: &str, copy_source: &str) -> Result<(), String> {
+        self.0
+            .copy_object(&wire::CopyRequest {
+                key,
+                copy_source,
+                tagging: None,
+                checksum_sha256: false,
+                sse: None,
+                kms_key_id: None,
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Whether an S3 error code says the backup itself is not there (or not readable as it
 /// is): the restore's fault, not the harness's.
 pub(crate) fn source_missing(code: Option<&str>) -> bool {
