@@ -353,6 +353,51 @@ async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurre
     assert!(text.contains("S3 answered 503 SlowDown 3 times"), "{text}");
 }
 
+/// Issue 18: a copy answered 200 with an `<Error>` body (S3 sends a copy's status before it
+/// is done) is a failed copy, retried as the transient error it is, not counted as copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_an_error_inside_a_200_copy_answer_is_retried_not_taken_for_a_copy() {
+    let moto = Moto::start();
+    let s3 = moto.s3().await;
+    let objects: Vec<(String, Vec<u8>)> = (0..8)
+        .map(|i| (format!("hot/{i:02}"), format!("object {i}").into_bytes()))
+        .collect();
+    create_versioned_bucket(&s3, SOURCE).await;
+    for (k, b) in &objects {
+        put(&s3, SOURCE, k, b).await;
+    }
+    let proxy = S3Proxy::start(moto.port);
+    proxy.rules(|r| {
+        r.faults
+            .insert("CopyObject", (S3Fault::InternalErrorIn200, 2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_drill(
+        dir.path(),
+        &proxy.endpoint(),
+        "hot",
+        SOURCE,
+        "drill-hot",
+        "",
+    );
+    let out = run(dir.path(), &moto, "hot");
+    let report = report_of(dir.path(), "hot");
+    assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
+    assert_eq!(detail(&report, "copy_client").as_deref(), Some("direct"));
+    assert_eq!(
+        detail(&report, "copy_retries").as_deref(),
+        Some("2"),
+        "{report:#}"
+    );
+    assert_eq!(
+        detail(&report, "objects").as_deref(),
+        Some("8"),
+        "{report:#}"
+    );
+    // 8 copies and the 2 that failed inside their 200s, each tried again.
+    assert_eq!(proxy.count("CopyObject"), 10);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_12_invalid_request_on_a_copy_is_a_request_error_not_the_backups() {
     let moto = Moto::start();

@@ -27,6 +27,9 @@ pub enum S3Fault {
     /// HTTP 400 `InvalidRequest`, as S3 answers a copy of an SSE-C source without its key
     /// headers or of a Requester Pays bucket without the header.
     InvalidRequest,
+    /// HTTP 200 whose body is an `<Error>` (`InternalError`): S3 sends a copy's status before
+    /// the copy is done, and a copy that then fails says so in the body.
+    InternalErrorIn200,
 }
 
 /// One request as the proxy saw it.
@@ -470,6 +473,19 @@ fn serve(
                     &error_body(
                         "InvalidRequest",
                         "This copy request is illegal because it is made by a requester who is not the bucket owner and the bucket has Requester Pays enabled.",
+                    ),
+                    head_only,
+                )?;
+                continue;
+            }
+            Some(S3Fault::InternalErrorIn200) => {
+                answer(
+                    &mut client,
+                    "200 OK",
+                    &[],
+                    &error_body(
+                        "InternalError",
+                        "We encountered an internal error. Please try again.",
                     ),
                     head_only,
                 )?;
