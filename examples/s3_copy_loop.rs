@@ -57,6 +57,7 @@ async fn main() -> Result<(), String> {
                 &endpoint,
                 &std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
                 &target,
+                None,
             )
             .await?,
         ),

@@ -415,3 +415,78 @@ async fn direct_copies_are_signature_checked_and_the_sdk_path_stays() {
         .collect();
     assert_eq!(names, [SOURCE]);
 }
+
+/// Issue 18: over HTTPS the direct copies trust what the SDK's client trusts (the system's
+/// roots, or `SSL_CERT_FILE`) and nothing more. Through a TLS terminator with a self-signed
+/// certificate: a run told to trust it restores with direct copies; the direct client in a
+/// process that was not told refuses the endpoint instead of copying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_copies_over_https_trust_what_the_sdk_trusts_and_nothing_more() {
+    let srv = Seaweed::start();
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    for k in ["a.txt", "b/c.txt"] {
+        put(&s3, SOURCE, k, k.as_bytes()).await;
+    }
+    let tls = common::tls_proxy::TlsProxy::start(srv.port);
+    let endpoint = format!("https://127.0.0.1:{}", tls.port);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &tls.cert_pem).unwrap();
+    std::fs::write(
+        dir.path().join("tls.toml"),
+        format!(
+            r#"name = "outage"
+tier = "bronze"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+endpoint_url = "{endpoint}"
+
+[[restore]]
+id = "files"
+kind = "s3_versions"
+bucket = "{SOURCE}"
+to = "latest"
+[restore.target]
+bucket = "{TARGET}"
+prefix = "drill/{{run_id}}/"
+"#
+        ),
+    )
+    .unwrap();
+    let mut env = srv.env();
+    env.push((
+        "SSL_CERT_FILE",
+        dir.path().join("ca.pem").display().to_string(),
+    ));
+    let run = restore_drill_env(dir.path(), &["run", "tls.toml", "--format", "none"], &env);
+    let report = report_of(dir.path());
+    assert_eq!(run.code, 0, "{}{}\n{report:#}", run.stdout, run.stderr);
+    let details = &report["restores"][0]["target"]["details"];
+    assert_eq!(details["copy_client"], "direct", "{report:#}");
+    assert_eq!(details["objects"], "2", "{report:#}");
+
+    // This test process trusts only the system's roots (or whatever SSL_CERT_FILE it was
+    // started with, never the certificate made above): the direct client refuses the
+    // self-signed endpoint, and nothing is copied.
+    let direct = restore_drill::provider::aws::s3::DirectCopy::new(
+        &endpoint,
+        "us-east-1",
+        TARGET,
+        Some((common::moto::ACCESS_KEY, common::moto::SECRET_KEY)),
+    )
+    .await
+    .unwrap();
+    s3.create_bucket().bucket(TARGET).send().await.unwrap();
+    let refused = direct
+        .copy("copied.txt", &format!("{SOURCE}/a.txt"))
+        .await
+        .expect_err("an untrusted certificate is refused");
+    assert!(refused.contains("no answer"), "{refused}");
+    assert!(
+        all_versions(&s3, TARGET, "").await.is_empty(),
+        "nothing was copied"
+    );
+}

@@ -16,6 +16,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub struct TlsProxy {
     pub port: u16,
+    /// The self-signed certificate, PEM: for clients told to trust it (`SSL_CERT_FILE`).
+    pub cert_pem: String,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -25,6 +27,7 @@ impl TlsProxy {
     pub fn start(upstream: u16) -> TlsProxy {
         let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
         let cert: CertificateDer<'static> = key.cert.der().clone();
+        let cert_pem = key.cert.pem();
         let private =
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -61,6 +64,7 @@ impl TlsProxy {
         };
         TlsProxy {
             port,
+            cert_pem,
             stop,
             thread: Some(thread),
         }

@@ -736,15 +736,32 @@ impl S3Restore {
 pub struct DirectCopy(wire::Wire);
 
 impl DirectCopy {
-    /// Path-style at `endpoint`, credentials from the SDK's default chain.
-    pub async fn new(endpoint: &str, region: &str, bucket: &str) -> Result<DirectCopy, String> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_owned()))
-            .load()
-            .await;
-        let creds = sdk
-            .credentials_provider()
-            .ok_or("no AWS credential provider is configured")?;
+    /// Path-style at `endpoint`; signed with `keys` (access key id, secret), else with
+    /// credentials from the SDK's default chain.
+    pub async fn new(
+        endpoint: &str,
+        region: &str,
+        bucket: &str,
+        keys: Option<(&str, &str)>,
+    ) -> Result<DirectCopy, String> {
+        let creds = match keys {
+            Some((id, secret)) => aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new(id, secret, None, None, "direct-copy"),
+            ),
+            None => aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(region.to_owned()))
+                .http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                        ))
+                        .build_https(),
+                )
+                .load()
+                .await
+                .credentials_provider()
+                .ok_or("no AWS credential provider is configured")?,
+        };
         let addressing = wire::Addressing {
             region: region.to_owned(),
             endpoint_url: Some(endpoint.to_owned()),
