@@ -314,20 +314,29 @@ fn assert_all_checks_passed(report: &serde_json::Value) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurrency() {
-    let moto = Moto::start();
+/// `n` objects under `hot/` in the source, copied by the drill "hot" through a proxy in front
+/// of moto that answers the first `faults` CopyObjects with `fault`: the run, its report and
+/// the proxy (for its counts).
+async fn faulted_copies(
+    moto: &Moto,
+    n: usize,
+    fault: S3Fault,
+    faults: usize,
+) -> (common::Run, serde_json::Value, S3Proxy) {
     let s3 = moto.s3().await;
-    let objects: Vec<(String, Vec<u8>)> = (0..16)
-        .map(|i| (format!("hot/{i:02}"), format!("object {i}").into_bytes()))
-        .collect();
     create_versioned_bucket(&s3, SOURCE).await;
-    for (k, b) in &objects {
-        put(&s3, SOURCE, k, b).await;
+    for i in 0..n {
+        put(
+            &s3,
+            SOURCE,
+            &format!("hot/{i:02}"),
+            format!("object {i}").as_bytes(),
+        )
+        .await;
     }
     let proxy = S3Proxy::start(moto.port);
     proxy.rules(|r| {
-        r.faults.insert("CopyObject", (S3Fault::SlowDown, 3));
+        r.faults.insert("CopyObject", (fault, faults));
     });
     let dir = tempfile::tempdir().unwrap();
     write_drill(
@@ -338,8 +347,15 @@ async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurre
         "drill-hot",
         "",
     );
-    let out = run(dir.path(), &moto, "hot");
+    let out = run(dir.path(), moto, "hot");
     let report = report_of(dir.path(), "hot");
+    (out, report, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurrency() {
+    let moto = Moto::start();
+    let (out, report, proxy) = faulted_copies(&moto, 16, S3Fault::SlowDown, 3).await;
     assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
     assert_eq!(detail(&report, "copy_slowdowns").as_deref(), Some("3"));
     // 16 copies and 3 refusals: every attempt reached the server through our own retries.
@@ -358,30 +374,7 @@ async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_18_an_error_inside_a_200_copy_answer_is_retried_not_taken_for_a_copy() {
     let moto = Moto::start();
-    let s3 = moto.s3().await;
-    let objects: Vec<(String, Vec<u8>)> = (0..8)
-        .map(|i| (format!("hot/{i:02}"), format!("object {i}").into_bytes()))
-        .collect();
-    create_versioned_bucket(&s3, SOURCE).await;
-    for (k, b) in &objects {
-        put(&s3, SOURCE, k, b).await;
-    }
-    let proxy = S3Proxy::start(moto.port);
-    proxy.rules(|r| {
-        r.faults
-            .insert("CopyObject", (S3Fault::InternalErrorIn200, 2));
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_drill(
-        dir.path(),
-        &proxy.endpoint(),
-        "hot",
-        SOURCE,
-        "drill-hot",
-        "",
-    );
-    let out = run(dir.path(), &moto, "hot");
-    let report = report_of(dir.path(), "hot");
+    let (out, report, proxy) = faulted_copies(&moto, 8, S3Fault::InternalErrorIn200, 2).await;
     assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
     assert_eq!(detail(&report, "copy_client").as_deref(), Some("direct"));
     assert_eq!(
