@@ -891,7 +891,6 @@ pub(crate) async fn list_into(
     let page_size = list_page_size();
     let mut pending: Option<KeyState> = None;
     let mut last_key: Option<String> = None;
-    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
     let mut lister = Lister {
         client,
         bucket,
@@ -899,17 +898,32 @@ pub(crate) async fn list_into(
         out,
         flow,
     };
-    loop {
-        let page = client
+    // The next page is asked for as soon as this one names it, and comes in while this one's
+    // keys are decided and sent on (which waits on the copies): the copies do not run dry at
+    // every page boundary waiting for a listing call. One page ahead at most; a listing that
+    // ends early drops (aborts) the call in flight.
+    let ask = |key_marker: Option<String>, version_marker: Option<String>| {
+        let call = client
             .list_object_versions()
             .bucket(bucket)
             .prefix(prefix)
             .max_keys(page_size)
             .encoding_type(aws_sdk_s3::types::EncodingType::Url)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send();
+        Ahead(tokio::spawn(call))
+    };
+    let mut ahead: Option<Ahead> = Some(ask(None, None));
+    loop {
+        let Some(mut call) = ahead.take() else {
+            return Err(ProviderError::harness(
+                "the version listing lost its next page",
+            ));
+        };
+        let page = (&mut call.0)
             .await
+            .map_err(|e| ProviderError::harness(format!("a listing call failed: {e}")))?
             .map_err(|e| {
                 sdk_error(
                     &format!("cannot list the versions under s3://{bucket}/{prefix}"),
@@ -956,8 +970,14 @@ pub(crate) async fn list_into(
         }
         let truncated = page.is_truncated() == Some(true);
         if truncated {
-            key_marker = Some(key_of(page.next_key_marker())?);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
+            let key_marker = key_of(page.next_key_marker())?;
+            if key_marker.is_empty() {
+                return Err(ProviderError::harness(format!(
+                    "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
+                )));
+            }
+            let version_marker = page.next_version_id_marker().map(str::to_owned);
+            ahead = Some(ask(Some(key_marker), version_marker));
         }
         drop(page);
         for group in versions::group_page(vs, ds) {
@@ -977,11 +997,6 @@ pub(crate) async fn list_into(
         if !truncated {
             break;
         }
-        if key_marker.as_deref() == Some("") {
-            return Err(ProviderError::harness(format!(
-                "the version listing of s3://{bucket}/{prefix} is truncated but names no next key"
-            )));
-        }
     }
     if let Some(done) = pending.take()
         && !lister.finish_key(done, &mut last_key, &mut stats).await?
@@ -990,6 +1005,25 @@ pub(crate) async fn list_into(
     }
     stats.complete = true;
     Ok(stats)
+}
+
+/// A listing call running ahead of the page being decided; aborted when dropped.
+struct Ahead(
+    tokio::task::JoinHandle<
+        Result<
+            aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput,
+            SdkError<
+                aws_sdk_s3::operation::list_object_versions::ListObjectVersionsError,
+                aws_sdk_s3::config::http::HttpResponse,
+            >,
+        >,
+    >,
+);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Where decided keys go.
