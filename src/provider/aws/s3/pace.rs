@@ -23,7 +23,9 @@
 //!   starts the measuring over. A settled level whose throughput falls by `SLUMP` while its
 //!   latency grows by `LATENCY_GROWTH` (the server queues what it can no longer serve)
 //!   takes a quarter off.
-//! - Never above the drill's `concurrency`, never below 1.
+//! - Never above the drill's `concurrency`, never below 1; and never below `START` (or the
+//!   cap) but on throttling: a probe down is kept on no gain and one up only on 10 %, so on a
+//!   noisy server probes and slumps alone would walk it down to 1.
 
 /// Copies in flight at the start.
 pub(crate) const START: usize = 8;
@@ -209,8 +211,13 @@ impl Controller {
                 windows,
                 up_next,
             } => {
+                // Never below the slow-start level but on throttling (a level throttling
+                // brought lower stays where it is): a slump or a down probe that held on a
+                // noisy window would otherwise walk it down a fifth at a time, since a probe
+                // down is kept on no gain and one up only on 10 %.
+                let floor = START.min(self.cap).min(level);
                 if rate < r * SLUMP && latency > l * LATENCY_GROWTH {
-                    let lower = (level * 3 / 4).max(1);
+                    let lower = (level * 3 / 4).max(floor);
                     (
                         Phase::Settled {
                             level: lower,
@@ -226,7 +233,7 @@ impl Controller {
                     let probe = if up_next {
                         (level + (level / 4).max(1)).min(self.cap)
                     } else {
-                        (level - (level / 5).max(1)).max(1)
+                        (level - (level / 5).max(1)).max(floor)
                     };
                     if windows >= PROBE_EVERY && probe != level {
                         (
@@ -444,24 +451,45 @@ mod tests {
 
     #[test]
     fn a_probe_that_does_not_pay_is_taken_back() {
-        // A server that serves 100 copies/s from 8 in flight up, and less below.
+        // A server that serves 100 copies/s from 16 in flight up, and less below.
         let mut c = Controller::new(64);
         let at = |c: &mut Controller| {
             let n = c.window_size();
-            let rate = 100.0 * c.limit().min(8) as f64 / 8.0;
+            let rate = 100.0 * c.limit().min(16) as f64 / 16.0;
             c.observe(Window {
                 completions: n,
                 seconds: n as f64 / rate,
                 mean_latency: c.limit() as f64 / rate,
             })
         };
-        // Slow start: doubling to 16 bought nothing, so back to 8.
+        // Slow start: 8 to 16 paid, 16 to 32 bought nothing, so back to 16.
         assert_eq!(at(&mut c), 16);
-        assert_eq!(at(&mut c), START);
-        // Settled at 8: three windows, one a fifth below (7, slower: taken back), three
-        // more, one a quarter above (10, no faster: taken back).
+        assert_eq!(at(&mut c), 32);
+        assert_eq!(at(&mut c), 16);
+        // Settled at 16: three windows, one a fifth below (13, slower: taken back), three
+        // more, one a quarter above (20, no faster: taken back).
         let seen: Vec<usize> = (0..10).map(|_| at(&mut c)).collect();
-        assert_eq!(seen, [8, 8, 7, 8, 8, 8, 10, 8, 8, 8]);
+        assert_eq!(seen, [16, 16, 13, 16, 16, 16, 20, 16, 16, 16]);
+    }
+
+    #[test]
+    fn a_flat_server_does_not_walk_it_below_the_start() {
+        // The same rate at any level: a probe down "loses nothing" and is kept, one up never
+        // gains 10 %. Without a floor that walks down a fifth at a time to 1.
+        let mut c = Controller::new(64);
+        let mut seen = Vec::new();
+        for _ in 0..300 {
+            let n = c.window_size();
+            let limit = c.limit();
+            seen.push(c.observe(Window {
+                completions: n,
+                seconds: n as f64 / 100.0,
+                mean_latency: limit as f64 / 100.0,
+            }));
+        }
+        assert!(seen.iter().all(|&l| l >= START), "{seen:?}");
+        // Throttling still takes it below, and it stays there until it climbs by probes.
+        assert_eq!(c.throttled(), START / 2);
     }
 
     #[test]
