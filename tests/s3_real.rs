@@ -315,11 +315,12 @@ fn assert_all_checks_passed(report: &serde_json::Value) {
 }
 
 /// `n` objects under `hot/` in the source, copied by the drill "hot" through a proxy in front
-/// of moto that answers the first `faults` CopyObjects with `fault`: the run, its report and
+/// of moto that answers the first `faults` calls of `op` with `fault`: the run, its report and
 /// the proxy (for its counts).
 async fn faulted_copies(
     moto: &Moto,
     n: usize,
+    op: &'static str,
     fault: S3Fault,
     faults: usize,
 ) -> (common::Run, serde_json::Value, S3Proxy) {
@@ -336,7 +337,7 @@ async fn faulted_copies(
     }
     let proxy = S3Proxy::start(moto.port);
     proxy.rules(|r| {
-        r.faults.insert("CopyObject", (fault, faults));
+        r.faults.insert(op, (fault, faults));
     });
     let dir = tempfile::tempdir().unwrap();
     write_drill(
@@ -355,7 +356,7 @@ async fn faulted_copies(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurrency() {
     let moto = Moto::start();
-    let (out, report, proxy) = faulted_copies(&moto, 16, S3Fault::SlowDown, 3).await;
+    let (out, report, proxy) = faulted_copies(&moto, 16, "CopyObject", S3Fault::SlowDown, 3).await;
     assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
     assert_eq!(detail(&report, "copy_slowdowns").as_deref(), Some("3"));
     // 16 copies and 3 refusals: every attempt reached the server through our own retries.
@@ -369,12 +370,34 @@ async fn item_10_slowdowns_are_counted_apart_from_latency_and_halve_the_concurre
     assert!(text.contains("S3 answered 503 SlowDown 3 times"), "{text}");
 }
 
+/// Issue 18: a HeadObject S3 throttles is tried again, as the SDK's retry did before
+/// HeadObjects went out without it (`wire.rs`): two SlowDowns cost two more HEADs, not the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_a_throttled_head_object_is_tried_again_not_the_end_of_the_run() {
+    let moto = Moto::start();
+    let (out, report, proxy) = faulted_copies(&moto, 8, "HeadObject", S3Fault::SlowDown, 2).await;
+    assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
+    assert_eq!(detail(&report, "copy_client").as_deref(), Some("direct"));
+    assert_eq!(
+        detail(&report, "objects").as_deref(),
+        Some("8"),
+        "{report:#}"
+    );
+    let source_heads = proxy
+        .calls()
+        .iter()
+        .filter(|c| c.op == "HeadObject" && c.bucket == SOURCE)
+        .count();
+    assert_eq!(source_heads, 10, "8 versions looked at, 2 of them twice");
+}
+
 /// Issue 18: a copy answered 200 with an `<Error>` body (S3 sends a copy's status before it
 /// is done) is a failed copy, retried as the transient error it is, not counted as copied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_18_an_error_inside_a_200_copy_answer_is_retried_not_taken_for_a_copy() {
     let moto = Moto::start();
-    let (out, report, proxy) = faulted_copies(&moto, 8, S3Fault::InternalErrorIn200, 2).await;
+    let (out, report, proxy) =
+        faulted_copies(&moto, 8, "CopyObject", S3Fault::InternalErrorIn200, 2).await;
     assert_eq!(out.code, 0, "{}{}\n{report:#}", out.stdout, out.stderr);
     assert_eq!(detail(&report, "copy_client").as_deref(), Some("direct"));
     assert_eq!(

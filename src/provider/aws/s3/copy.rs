@@ -561,9 +561,12 @@ pub(crate) async fn copy_all(
 }
 
 fn backoff(attempt: u32) -> Duration {
-    let base = THROTTLE_BACKOFF
-        .saturating_mul(1 << attempt.min(10))
-        .min(THROTTLE_BACKOFF_MAX);
+    backoff_from(THROTTLE_BACKOFF, THROTTLE_BACKOFF_MAX, attempt)
+}
+
+/// `first` doubled per attempt, capped at `max`, with jitter (half to all of it).
+pub(super) fn backoff_from(first: Duration, max: Duration, attempt: u32) -> Duration {
+    let base = first.saturating_mul(1 << attempt.min(10)).min(max);
     // Jitter from the clock's low bits: enough to keep workers from retrying in step.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

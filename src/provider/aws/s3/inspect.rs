@@ -195,58 +195,51 @@ pub(crate) async fn head(
     bucket: &str,
     o: &SourceObject,
 ) -> Result<Head, ProviderError> {
-    if let Some(w) = wire.filter(|w| w.bucket() == bucket) {
-        return match w.head_object(&o.key, &o.version_id).await {
-            Ok(h) => Ok(Head::Seen {
-                encryption: h.encryption,
-                kms_key_id: h.kms_key_id,
-                sse_c: h.sse_customer_algorithm.is_some(),
-                archive_status: h.archive_status,
-                storage_class: h.storage_class,
-                restore: h.restore,
+    let answer = match wire.filter(|w| w.bucket() == bucket) {
+        Some(w) => w
+            .head_object(&o.key, &o.version_id)
+            .await
+            .map_err(|e| (e.status, e.code.clone(), format!("HeadObject: {e}"))),
+        None => client
+            .head_object()
+            .bucket(bucket)
+            .key(&o.key)
+            .version_id(&o.version_id)
+            .send()
+            .await
+            .map(|h| super::wire::HeadAnswer {
+                encryption: h.server_side_encryption().map(|e| e.as_str().to_owned()),
+                kms_key_id: h.ssekms_key_id().map(str::to_owned),
+                sse_customer_algorithm: h.sse_customer_algorithm().map(str::to_owned),
+                archive_status: h.archive_status().map(|a| a.as_str().to_owned()),
+                storage_class: h.storage_class().map(|c| c.as_str().to_owned()),
+                restore: h.restore().map(str::to_owned),
+            })
+            .map_err(|e| {
+                (
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    code(&e).map(str::to_owned),
+                    error_chain(&e),
+                )
             }),
-            Err(e) => {
-                let message = format!(
-                    "cannot read the headers of s3://{bucket}/{} (version {}): HeadObject: {e}",
-                    o.key, o.version_id
-                );
-                if e.status == Some(400) {
-                    Ok(Head::SseC)
-                } else if e.status == Some(404) || super::source_missing(e.code.as_deref()) {
-                    Err(ProviderError::restore(message))
-                } else {
-                    Err(ProviderError::harness(message))
-                }
-            }
-        };
-    }
-    match client
-        .head_object()
-        .bucket(bucket)
-        .key(&o.key)
-        .version_id(&o.version_id)
-        .send()
-        .await
-    {
+    };
+    match answer {
         Ok(h) => Ok(Head::Seen {
-            encryption: h.server_side_encryption().map(|e| e.as_str().to_owned()),
-            kms_key_id: h.ssekms_key_id().map(str::to_owned),
-            sse_c: h.sse_customer_algorithm().is_some(),
-            archive_status: h.archive_status().map(|a| a.as_str().to_owned()),
-            storage_class: h.storage_class().map(|c| c.as_str().to_owned()),
-            restore: h.restore().map(str::to_owned),
+            encryption: h.encryption,
+            kms_key_id: h.kms_key_id,
+            sse_c: h.sse_customer_algorithm.is_some(),
+            archive_status: h.archive_status,
+            storage_class: h.storage_class,
+            restore: h.restore,
         }),
-        Err(e) => {
-            let status = e.raw_response().map(|r| r.status().as_u16());
+        Err((status, code, detail)) => {
             let message = format!(
-                "cannot read the headers of s3://{bucket}/{} (version {}): {}",
-                o.key,
-                o.version_id,
-                error_chain(&e)
+                "cannot read the headers of s3://{bucket}/{} (version {}): {detail}",
+                o.key, o.version_id
             );
             if status == Some(400) {
                 Ok(Head::SseC)
-            } else if status == Some(404) || super::source_missing(code(&e)) {
+            } else if status == Some(404) || super::source_missing(code.as_deref()) {
                 Err(ProviderError::restore(message))
             } else {
                 Err(ProviderError::harness(message))

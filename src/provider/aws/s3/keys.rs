@@ -18,6 +18,12 @@ pub(crate) fn query_encode(s: &str) -> String {
     encode(s, false)
 }
 
+/// An object key in a request path (`wire.rs`): everything but unreserved characters and `/`
+/// percent-encoded, as the SDK encodes it.
+pub(crate) fn path_encode(key: &str) -> String {
+    encode(key, true)
+}
+
 fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

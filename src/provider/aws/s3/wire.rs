@@ -98,6 +98,18 @@ pub(crate) struct WireError {
     pub no_answer: bool,
 }
 
+impl WireError {
+    /// Worth another attempt: no answer, a 5xx, or throttling (429, or a throttling code).
+    pub(crate) fn retryable(&self) -> bool {
+        self.no_answer
+            || self.status.is_some_and(|s| s >= 500 || s == 429)
+            || matches!(
+                self.code.as_deref(),
+                Some("SlowDown" | "Throttling" | "RequestTimeout" | "InternalError")
+            )
+    }
+}
+
 impl std::fmt::Display for WireError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.status, &self.code) {
@@ -219,7 +231,7 @@ impl Wire {
         if let Some(k) = r.kms_key_id {
             headers.push(("x-amz-server-side-encryption-aws-kms-key-id", k));
         }
-        let url = format!("{}/{}", self.inner.base, encode_path(r.key));
+        let url = format!("{}/{}", self.inner.base, super::keys::path_encode(r.key));
         let (status, _, body) = self.send("CopyObject", "PUT", &url, &headers).await?;
         let body = String::from_utf8_lossy(&body);
         if (200..300).contains(&status) && !body.contains("<Error>") {
@@ -228,16 +240,38 @@ impl Wire {
         Err(answer_error(status, &body))
     }
 
-    /// `HeadObject` of one version of `key` in this wire's bucket.
+    /// `HeadObject` of one version of `key` in this wire's bucket, tried again on throttling
+    /// and transient failures as the SDK's standard retry would (`MAX_ATTEMPTS` attempts,
+    /// backoff from `INITIAL_BACKOFF`): a HEAD is read-only, and unlike the copies nobody
+    /// above retries it.
     pub(crate) async fn head_object(
         &self,
         key: &str,
         version_id: &str,
     ) -> Result<HeadAnswer, WireError> {
+        use crate::provider::aws::config::{INITIAL_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF};
+        let mut attempt = 1;
+        loop {
+            match self.head_once(key, version_id).await {
+                Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
+                    tokio::time::sleep(super::copy::backoff_from(
+                        INITIAL_BACKOFF,
+                        MAX_BACKOFF,
+                        attempt - 1,
+                    ))
+                    .await;
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn head_once(&self, key: &str, version_id: &str) -> Result<HeadAnswer, WireError> {
         let url = format!(
             "{}/{}?versionId={}",
             self.inner.base,
-            encode_path(key),
+            super::keys::path_encode(key),
             super::keys::query_encode(version_id)
         );
         let (status, h, _) = self.send("HeadObject", "HEAD", &url, &[]).await?;
@@ -435,20 +469,6 @@ fn sigv4_s3_region(endpoint: &aws_smithy_types::endpoint::Endpoint) -> Option<St
         return None;
     }
     region
-}
-
-/// An object key in a request path: everything but unreserved characters and `/`
-/// percent-encoded, as the SDK encodes it.
-fn encode_path(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// An error answer: its code and message from the XML body when there is one.
@@ -649,7 +669,13 @@ mod tests {
 
     #[test]
     fn keys_are_encoded_as_the_sdk_encodes_them() {
-        assert_eq!(encode_path("a b/c+d%e?#é"), "a%20b/c%2Bd%25e%3F%23%C3%A9");
-        assert_eq!(encode_path("plain/key-1_2.3~"), "plain/key-1_2.3~");
+        assert_eq!(
+            crate::provider::aws::s3::keys::path_encode("a b/c+d%e?#é"),
+            "a%20b/c%2Bd%25e%3F%23%C3%A9"
+        );
+        assert_eq!(
+            crate::provider::aws::s3::keys::path_encode("plain/key-1_2.3~"),
+            "plain/key-1_2.3~"
+        );
     }
 }
