@@ -24,6 +24,25 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the SDK's client would address S3 for a session: what its endpoint rules need.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Addressing {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub force_path_style: bool,
+    pub use_fips: bool,
+    pub use_dual_stack: bool,
+}
+
+/// What S3 calls sent without the SDK's orchestrator take from a session.
+pub(crate) struct S3Direct {
+    pub addressing: S3Addressing,
+    pub credentials: aws_sdk_s3::config::SharedCredentialsProvider,
+    pub connect_timeout: Duration,
+    /// Bounds each call.
+    pub attempt_timeout: Duration,
+}
 /// One attempt of one call; a hung connection is retried after this.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// One call with all its retries.
@@ -276,16 +295,12 @@ impl Session {
         aws_sdk_s3::Client::from_conf(b.build())
     }
 
-    /// The copy's hot calls for `bucket` without the SDK's orchestrator (`s3/wire.rs`), when
-    /// its address is one the wire sends to; `None` keeps the SDK's client for them. The
+    /// What the copy's direct S3 calls (`s3/wire.rs`) need from this session, or `None` when
+    /// clients were handed in (tests' SDK mocks), which keep the SDK for every call. The
     /// address parameters are the ones [`Session::s3`]'s client resolves with: the same
     /// endpoint URL (the drill's, `AWS_ENDPOINT_URL_S3`, a profile's `services` section, or
     /// `AWS_ENDPOINT_URL`, in the SDK's order), path style, FIPS and dual-stack settings.
-    pub(crate) async fn s3_wire(
-        &self,
-        region: Option<&str>,
-        bucket: &str,
-    ) -> Option<super::s3::wire::Wire> {
+    pub(crate) fn s3_direct(&self, region: Option<&str>) -> Option<S3Direct> {
         if self.given.is_some() {
             return None;
         }
@@ -306,21 +321,18 @@ impl Session {
                 })
                 .or_else(|| self.sdk.endpoint_url().map(str::to_owned))
         };
-        let addressing = super::s3::wire::Addressing {
-            region: region.map(str::to_owned).unwrap_or_else(|| self.region()),
-            endpoint_url,
-            force_path_style: self.settings.endpoint_url.is_some(),
-            use_fips: self.sdk.use_fips() == Some(true),
-            use_dual_stack: self.sdk.use_dual_stack() == Some(true),
-        };
-        super::s3::wire::Wire::new(
-            &addressing,
-            bucket,
-            self.sdk.credentials_provider()?,
-            CONNECT_TIMEOUT,
-            seconds(self.settings.copy_attempt_timeout_seconds),
-        )
-        .await
+        Some(S3Direct {
+            addressing: S3Addressing {
+                region: region.map(str::to_owned).unwrap_or_else(|| self.region()),
+                endpoint_url,
+                force_path_style: self.settings.endpoint_url.is_some(),
+                use_fips: self.sdk.use_fips() == Some(true),
+                use_dual_stack: self.sdk.use_dual_stack() == Some(true),
+            },
+            credentials: self.sdk.credentials_provider()?,
+            connect_timeout: CONNECT_TIMEOUT,
+            attempt_timeout: seconds(self.settings.copy_attempt_timeout_seconds),
+        })
     }
 
     /// The per-operation override for server-side copies: their own (long) timeouts, and no

@@ -188,9 +188,8 @@ impl S3Restore {
         // Each bucket through a client of its own region: the SDK does not follow S3's 301.
         let source_region = inspect::bucket_region(&session.s3(None), &self.bucket).await;
         let source = session.s3(source_region.as_deref());
-        let source_wire = session
-            .s3_wire(source_region.as_deref(), &self.bucket)
-            .await;
+        let source_wire =
+            wire::Wire::for_session(&session, source_region.as_deref(), &self.bucket).await;
         let t = self.to.time(incident).unwrap_or_else(Utc::now);
         let started = pipeline::start(
             &source,
@@ -446,10 +445,12 @@ impl S3Restore {
             looked_at_each: self.target.encryption == CopyEncryption::AsSource,
             override_own: live.session.copy_override(true),
             override_sdk: live.session.copy_override(false),
-            wire: live
-                .session
-                .s3_wire(target_region.as_deref(), &self.target.bucket)
-                .await,
+            wire: wire::Wire::for_session(
+                &live.session,
+                target_region.as_deref(),
+                &self.target.bucket,
+            )
+            .await,
             source_wire: live.source_wire.clone(),
         };
         let copies = live
@@ -762,7 +763,7 @@ impl DirectCopy {
                 .credentials_provider()
                 .ok_or("no AWS credential provider is configured")?,
         };
-        let addressing = wire::Addressing {
+        let addressing = crate::provider::aws::config::S3Addressing {
             region: region.to_owned(),
             endpoint_url: Some(endpoint.to_owned()),
             force_path_style: true,

@@ -277,6 +277,21 @@ impl Controller {
     }
 }
 
+/// `first` doubled per attempt, capped at `max`, with jitter (half to all of it).
+pub(super) fn backoff_from(
+    first: std::time::Duration,
+    max: std::time::Duration,
+    attempt: u32,
+) -> std::time::Duration {
+    let base = first.saturating_mul(1 << attempt.min(10)).min(max);
+    // Jitter from the clock's low bits: enough to keep workers from retrying in step.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base / 2 + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,9 @@
 //! points), or `RESTORE_DRILL_S3_CLIENT=sdk`. The address itself is the SDK's: its own
 //! endpoint resolver is asked, with the parameters its client would use.
 //!
-//! Retries are not done here: the copier retries throttling and transient failures itself
-//! (`copy.rs`), as it does for the SDK's calls.
+//! Copies are not retried here: the copier retries throttling and transient failures itself
+//! (`copy.rs`), as it does for the SDK's calls. HeadObject is retried here, the way the SDK's
+//! standard retry mode did for it (nothing above retries a HEAD).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -34,6 +35,8 @@ use aws_smithy_types::Document;
 use aws_smithy_types::body::SdkBody;
 use http_body_util::BodyExt;
 
+use crate::provider::aws::config::{S3Addressing as Addressing, Session};
+
 /// The environment variable that sends every call through the SDK (`sdk`), to compare or to
 /// rule this module out.
 pub(crate) const CLIENT_ENV: &str = "RESTORE_DRILL_S3_CLIENT";
@@ -45,16 +48,6 @@ const REFRESH_AT_LEAST_EVERY: Duration = Duration::from_secs(900);
 
 /// The SHA-256 of an empty body: what `x-amz-content-sha256` says for these calls.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/// How the SDK's client would address S3 for a session: what its endpoint rules need.
-#[derive(Debug, Clone)]
-pub(crate) struct Addressing {
-    pub region: String,
-    pub endpoint_url: Option<String>,
-    pub force_path_style: bool,
-    pub use_fips: bool,
-    pub use_dual_stack: bool,
-}
 
 /// One bucket's address and signing, and a way to send.
 #[derive(Clone)]
@@ -143,6 +136,24 @@ pub(crate) struct HeadAnswer {
 }
 
 impl Wire {
+    /// A wire for `bucket` under `session`'s settings and credentials in `region` (the
+    /// session's own when `None`), or `None` when the SDK's client keeps these calls.
+    pub(crate) async fn for_session(
+        session: &Session,
+        region: Option<&str>,
+        bucket: &str,
+    ) -> Option<Wire> {
+        let d = session.s3_direct(region)?;
+        Wire::new(
+            &d.addressing,
+            bucket,
+            d.credentials,
+            d.connect_timeout,
+            d.attempt_timeout,
+        )
+        .await
+    }
+
     /// A wire for `bucket`, or `None` when its address is not one this module sends to (the
     /// caller then keeps the SDK's client). `attempt_timeout` bounds each call.
     pub(crate) async fn new(
@@ -254,7 +265,7 @@ impl Wire {
         loop {
             match self.head_once(key, version_id).await {
                 Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
-                    tokio::time::sleep(super::copy::backoff_from(
+                    tokio::time::sleep(super::pace::backoff_from(
                         INITIAL_BACKOFF,
                         MAX_BACKOFF,
                         attempt - 1,
