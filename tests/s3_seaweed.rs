@@ -490,3 +490,61 @@ prefix = "drill/{{run_id}}/"
         "nothing was copied"
     );
 }
+
+/// A runner whose clock is an hour behind signs requests an hour in the past, which S3
+/// refuses (`RequestTimeTooSkewed`, HTTP 403). The SDK measures the server's clock from each
+/// answer's `Date` and signs the next attempt in the server's time; the direct copies do the
+/// same. SeaweedFS checks the signing time as S3 does, so this is a real refusal and a real
+/// correction: the first copy is refused for its time and marked worth another attempt, the
+/// next one, signed at the measured skew, is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_with_a_wrong_clock_is_refused_once_and_then_signs_in_the_servers_time() {
+    let srv = Seaweed::start();
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    put(&s3, SOURCE, "a.txt", b"a").await;
+    s3.create_bucket().bucket(TARGET).send().await.unwrap();
+    let direct = restore_drill::provider::aws::s3::DirectCopy::new(
+        &srv.endpoint(),
+        "us-east-1",
+        TARGET,
+        Some((common::moto::ACCESS_KEY, common::moto::SECRET_KEY)),
+    )
+    .await
+    .unwrap();
+
+    direct.assume_clock_behind(-3_600_000);
+    let refused = direct
+        .copy("first.txt", &format!("{SOURCE}/a.txt"))
+        .await
+        .expect_err("a copy signed an hour off is refused");
+    assert!(refused.contains("403"), "{refused}");
+    assert!(refused.contains("worth another attempt"), "{refused}");
+    direct
+        .copy("second.txt", &format!("{SOURCE}/a.txt"))
+        .await
+        .expect("the next copy is signed in the server's time");
+    let copied: Vec<String> = all_versions(&s3, TARGET, "")
+        .await
+        .into_iter()
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(copied, ["second.txt"]);
+
+    // Within the threshold nothing is corrected: a refusal that is not about the time
+    // (a wrong secret) is not marked worth another attempt.
+    let wrong = restore_drill::provider::aws::s3::DirectCopy::new(
+        &srv.endpoint(),
+        "us-east-1",
+        TARGET,
+        Some((common::moto::ACCESS_KEY, "not-the-secret")),
+    )
+    .await
+    .unwrap();
+    let refused = wrong
+        .copy("third.txt", &format!("{SOURCE}/a.txt"))
+        .await
+        .expect_err("a wrong secret is refused");
+    assert!(refused.contains("403"), "{refused}");
+    assert!(!refused.contains("worth another attempt"), "{refused}");
+}

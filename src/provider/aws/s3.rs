@@ -782,6 +782,12 @@ impl DirectCopy {
         .ok_or_else(|| format!("{endpoint} is not an address the direct client sends to"))
     }
 
+    /// Signs as a machine whose clock is `behind_ms` behind S3's would (ahead, when
+    /// negative), until an answer's `Date` shows the real difference.
+    pub fn assume_clock_behind(&self, behind_ms: i64) {
+        self.0.assume_skew(behind_ms);
+    }
+
     /// Copies `copy_source` (`bucket/key?versionId=id`, encoded) to `key`.
     pub async fn copy(&self, key: &str, copy_source: &str) -> Result<(), String> {
         self.0

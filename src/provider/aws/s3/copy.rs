@@ -168,7 +168,8 @@ fn wire_failure(call: &str, e: &super::wire::WireError) -> Failure {
         call,
         e.status,
         e.code.as_deref(),
-        e.no_answer,
+        // Refused for its signing time, now corrected: worth another attempt.
+        e.no_answer || e.skew_corrected,
         Some(e.message.as_str()),
         e.to_string(),
     )
@@ -799,6 +800,25 @@ mod tests {
         assert_eq!(part_size(13 << 20, 6 << 20), 6 << 20);
         let huge = 5u64 << 40; // 5 TiB, S3's object limit
         assert!(huge.div_ceil(part_size(huge, SINGLE_COPY_LIMIT)) <= MAX_PARTS);
+    }
+
+    #[test]
+    fn a_copy_refused_for_its_signing_time_is_tried_again_only_once_corrected() {
+        let refused = |skew_corrected| super::super::wire::WireError {
+            status: Some(403),
+            code: Some("RequestTimeTooSkewed".into()),
+            message: "The difference between the request time and the server's time is too large."
+                .into(),
+            no_answer: false,
+            skew_corrected,
+        };
+        let f = wire_failure("CopyObject", &refused(true));
+        assert!(f.transient && !f.throttled, "{}", f.message);
+        assert!(f.message.contains("worth another attempt"), "{}", f.message);
+        // Not corrected (the skew did not move): the refusal stands.
+        let f = wire_failure("CopyObject", &refused(false));
+        assert!(!f.transient, "{}", f.message);
+        assert!(matches!(f.blame, Blame::Harness));
     }
 
     #[test]

@@ -18,8 +18,14 @@
 //! Copies are not retried here: the copier retries throttling and transient failures itself
 //! (`copy.rs`), as it does for the SDK's calls. HeadObject is retried here, the way the SDK's
 //! standard retry mode did for it (nothing above retries a HEAD).
+//!
+//! Clock skew is corrected as the SDK corrects it: every answer's `Date` gives the server's
+//! clock, requests are signed at this machine's time plus the last skew measured, and a
+//! refusal for the signing time that moved the skew by more than 4 minutes is worth another
+//! attempt.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
@@ -33,6 +39,7 @@ use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::Document;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::date_time::Format;
 use http_body_util::BodyExt;
 
 use crate::provider::aws::config::{S3Addressing as Addressing, Session};
@@ -45,6 +52,22 @@ pub(crate) const CLIENT_ENV: &str = "RESTORE_DRILL_S3_CLIENT";
 /// keys, the environment) are fetched again after this long anyway.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 const REFRESH_AT_LEAST_EVERY: Duration = Duration::from_secs(900);
+
+/// A measured skew above this, on a refusal for the signing time, is corrected and the call
+/// tried again; the SDK uses the same threshold. S3 allows 15 minutes.
+const SKEW_DETECTION_THRESHOLD: Duration = Duration::from_secs(4 * 60);
+/// An answer that took longer than this says too little about when its `Date` was made.
+const MAX_TRUSTED_ROUND_TRIP: Duration = Duration::from_secs(15 * 60);
+
+/// The error codes with which servers refuse a request for the time it was signed at.
+const CLOCK_SKEW_CODES: &[&str] = &[
+    "RequestTimeTooSkewed",
+    "RequestExpired",
+    "RequestInTheFuture",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+];
 
 /// The SHA-256 of an empty body: what `x-amz-content-sha256` says for these calls.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -67,6 +90,10 @@ struct Inner {
     credentials: SharedCredentialsProvider,
     cached: tokio::sync::Mutex<Option<(Identity, std::time::Instant, Option<SystemTime>)>>,
     attempt_timeout: Duration,
+    /// The server's clock minus this machine's, in milliseconds, from the `Date` of the last
+    /// answer (as the SDK's clock-skew interceptor measures it): requests are signed at
+    /// local time plus this, so a runner whose clock is off still signs in S3's time.
+    skew_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for Wire {
@@ -89,12 +116,18 @@ pub(crate) struct WireError {
     pub message: String,
     /// No answer: a timeout, a refused or dropped connection.
     pub no_answer: bool,
+    /// Refused for the time it was signed at (`RequestTimeTooSkewed`, or a bare 403 to a
+    /// HEAD) by a server whose clock this answer showed to be more than
+    /// `SKEW_DETECTION_THRESHOLD` from the one signed with: the next attempt signs in the
+    /// server's time, so it is worth one.
+    pub skew_corrected: bool,
 }
 
 impl WireError {
     /// Worth another attempt: no answer, a 5xx, or throttling (429, or a throttling code).
     pub(crate) fn retryable(&self) -> bool {
         self.no_answer
+            || self.skew_corrected
             || self.status.is_some_and(|s| s >= 500 || s == 429)
             || matches!(
                 self.code.as_deref(),
@@ -109,7 +142,15 @@ impl std::fmt::Display for WireError {
             (Some(s), Some(c)) => write!(f, "{c} (HTTP {s}): {}", self.message),
             (Some(s), None) => write!(f, "HTTP {s}: {}", self.message),
             (None, _) => write!(f, "{}", self.message),
+        }?;
+        if self.skew_corrected {
+            write!(
+                f,
+                " (signed at this machine's time, which is off from the server's by more than {} min: the server's time is taken from now on, worth another attempt)",
+                SKEW_DETECTION_THRESHOLD.as_secs() / 60
+            )?;
         }
+        Ok(())
     }
 }
 
@@ -214,6 +255,7 @@ impl Wire {
                 credentials,
                 cached: tokio::sync::Mutex::new(None),
                 attempt_timeout,
+                skew_ms: AtomicI64::new(0),
             }),
         })
     }
@@ -243,12 +285,12 @@ impl Wire {
             headers.push(("x-amz-server-side-encryption-aws-kms-key-id", k));
         }
         let url = format!("{}/{}", self.inner.base, super::keys::path_encode(r.key));
-        let (status, _, body) = self.send("CopyObject", "PUT", &url, &headers).await?;
-        let body = String::from_utf8_lossy(&body);
-        if (200..300).contains(&status) && !body.contains("<Error>") {
+        let a = self.send("CopyObject", "PUT", &url, &headers).await?;
+        let body = String::from_utf8_lossy(&a.body);
+        if (200..300).contains(&a.status) && !body.contains("<Error>") {
             return Ok(());
         }
-        Err(answer_error(status, &body))
+        Err(answer_error(a.status, &body).skew(a.skew_moved))
     }
 
     /// `HeadObject` of one version of `key` in this wire's bucket, tried again on throttling
@@ -285,11 +327,16 @@ impl Wire {
             super::keys::path_encode(key),
             super::keys::query_encode(version_id)
         );
-        let (status, h, _) = self.send("HeadObject", "HEAD", &url, &[]).await?;
-        if !(200..300).contains(&status) {
-            return Err(answer_error(status, ""));
+        let a = self.send("HeadObject", "HEAD", &url, &[]).await?;
+        if !(200..300).contains(&a.status) {
+            return Err(answer_error(a.status, "").skew(a.skew_moved));
         }
-        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let get = |name: &str| {
+            a.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         Ok(HeadAnswer {
             encryption: get("x-amz-server-side-encryption"),
             kms_key_id: get("x-amz-server-side-encryption-aws-kms-key-id"),
@@ -327,6 +374,7 @@ impl Wire {
                     crate::provider::aws::error_chain(&e)
                 ),
                 no_answer: false,
+                skew_corrected: false,
             })?;
         let expiry = c.expiry();
         let identity: Identity = c.into();
@@ -334,20 +382,23 @@ impl Wire {
         Ok(identity)
     }
 
-    /// Signs and sends one call; its status, headers and body.
+    /// Signs and sends one call, at this machine's time corrected by the last skew measured;
+    /// measures the skew again from the answer's `Date`.
     async fn send(
         &self,
         operation: &'static str,
         method: &str,
         url: &str,
         headers: &[(&str, &str)],
-    ) -> Result<(u16, http::HeaderMap, bytes::Bytes), WireError> {
+    ) -> Result<Answer, WireError> {
         let identity = self.identity().await?;
+        let skew_used = self.inner.skew_ms.load(Ordering::Relaxed);
         let local = |message: String| WireError {
             status: None,
             code: None,
             message,
             no_answer: false,
+            skew_corrected: false,
         };
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
@@ -357,7 +408,7 @@ impl Wire {
             .identity(&identity)
             .region(&self.inner.signing_region)
             .name("s3")
-            .time(SystemTime::now())
+            .time(skewed(SystemTime::now(), skew_used))
             .settings(settings)
             .build()
             .map_err(|e| local(format!("cannot sign {operation}: {e}")))?
@@ -387,6 +438,7 @@ impl Wire {
         let request = aws_smithy_runtime_api::http::Request::try_from(request)
             .map_err(|e| local(format!("cannot build {operation}: {e}")))?;
         let started = std::time::Instant::now();
+        let sent = SystemTime::now();
         let call = async {
             let response = self
                 .inner
@@ -398,6 +450,7 @@ impl Wire {
                     code: None,
                     message: format!("no answer: {}", crate::provider::aws::error_chain(&e)),
                     no_answer: true,
+                    skew_corrected: false,
                 })?;
             let status = response.status().as_u16();
             let response: http::Response<SdkBody> = response
@@ -415,9 +468,16 @@ impl Wire {
                         crate::provider::aws::error_chain(e.as_ref())
                     ),
                     no_answer: true,
+                    skew_corrected: false,
                 })?
                 .to_bytes();
-            Ok((status, parts.headers, body))
+            let skew_moved = self.measure_skew(&parts.headers, sent, skew_used);
+            Ok(Answer {
+                status,
+                headers: parts.headers,
+                body,
+                skew_moved,
+            })
         };
         let result = match tokio::time::timeout(self.inner.attempt_timeout, call).await {
             Ok(r) => r,
@@ -429,6 +489,7 @@ impl Wire {
                     self.inner.attempt_timeout.as_secs_f64()
                 ),
                 no_answer: true,
+                skew_corrected: false,
             }),
         };
         crate::provider::aws::trace::wire_attempt(
@@ -437,13 +498,69 @@ impl Wire {
             result
                 .as_ref()
                 .ok()
-                .map(|r| r.0)
+                .map(|r| r.status)
                 .or_else(|| result.as_ref().err().and_then(|e| e.status)),
             started.elapsed(),
         );
         crate::provider::poll::call();
         result
     }
+
+    /// Takes the skew from an answer's `Date` (second resolution; the server is assumed to
+    /// have stamped it halfway through the round trip), unless the answer came from a cache
+    /// or took too long to say when. True when it moved more than
+    /// `SKEW_DETECTION_THRESHOLD` from `used`, the skew the request was signed with.
+    fn measure_skew(&self, headers: &http::HeaderMap, sent: SystemTime, used: i64) -> bool {
+        if headers.contains_key("age") {
+            return false;
+        }
+        let Some(server) = headers
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| aws_smithy_types::DateTime::from_str(d, Format::HttpDate).ok())
+            .and_then(|d| SystemTime::try_from(d).ok())
+        else {
+            return false;
+        };
+        let elapsed = SystemTime::now().duration_since(sent).unwrap_or_default();
+        if elapsed > MAX_TRUSTED_ROUND_TRIP {
+            return false;
+        }
+        let midpoint = sent + elapsed / 2;
+        let skew = match server.duration_since(midpoint) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        self.inner.skew_ms.store(skew, Ordering::Relaxed);
+        skew.abs_diff(used) > SKEW_DETECTION_THRESHOLD.as_millis() as u64
+    }
+
+    /// Pretends this machine's clock is `offset` behind (negative: ahead of) the server's
+    /// until an answer says otherwise: tests sign as a runner with a wrong clock would.
+    #[doc(hidden)]
+    pub(crate) fn assume_skew(&self, offset_ms: i64) {
+        self.inner.skew_ms.store(offset_ms, Ordering::Relaxed);
+    }
+}
+
+/// An answer: its status, headers and body, and whether it moved the measured clock skew
+/// by more than `SKEW_DETECTION_THRESHOLD`.
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+    skew_moved: bool,
+}
+
+/// `t` moved by `skew_ms`.
+fn skewed(t: SystemTime, skew_ms: i64) -> SystemTime {
+    let d = Duration::from_millis(skew_ms.unsigned_abs());
+    if skew_ms >= 0 {
+        t.checked_add(d)
+    } else {
+        t.checked_sub(d)
+    }
+    .unwrap_or(t)
 }
 
 /// The signing region of an endpoint whose first auth scheme is SigV4 for `s3` without
@@ -483,6 +600,20 @@ fn sigv4_s3_region(endpoint: &aws_smithy_types::endpoint::Endpoint) -> Option<St
 }
 
 /// An error answer: its code and message from the XML body when there is one.
+impl WireError {
+    /// Marks a refusal for the signing time, or a bare 403 (a HEAD's has no body to say
+    /// why), as worth another attempt when its answer moved the measured skew: the next
+    /// attempt is signed in the server's time.
+    fn skew(mut self, moved: bool) -> WireError {
+        let for_the_time = match self.code.as_deref() {
+            Some(c) => CLOCK_SKEW_CODES.contains(&c),
+            None => self.status == Some(403),
+        };
+        self.skew_corrected = moved && for_the_time;
+        self
+    }
+}
+
 fn answer_error(status: u16, body: &str) -> WireError {
     let code = element(body, "Code");
     let message = element(body, "Message").unwrap_or_else(|| {
@@ -497,6 +628,7 @@ fn answer_error(status: u16, body: &str) -> WireError {
         code,
         message,
         no_answer: false,
+        skew_corrected: false,
     }
 }
 
@@ -509,15 +641,44 @@ fn element(xml: &str, name: &str) -> Option<String> {
     Some(unescape(&xml[start..end]))
 }
 
+/// XML's five named entities and numeric character references (`&#39;`, `&#x27;`); anything
+/// else is left as it is.
 fn unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
     }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let entity = rest.find(';').map(|end| (&rest[1..end], end));
+        let ch = entity.and_then(|(name, _)| match name {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "amp" => Some('&'),
+            _ => name
+                .strip_prefix("#x")
+                .or_else(|| name.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        });
+        match (ch, entity) {
+            (Some(c), Some((_, end))) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -676,6 +837,59 @@ mod tests {
         let bare = answer_error(404, "");
         assert_eq!(bare.code, None);
         assert_eq!(bare.message, "Not Found");
+    }
+
+    #[test]
+    fn messages_lose_their_character_references() {
+        assert_eq!(
+            unescape("the server&#39;s &#x27;t&#X27; &amp;lt; &bogus; &#xZZ; & done &"),
+            "the server's 't' &lt; &bogus; &#xZZ; & done &"
+        );
+        assert_eq!(unescape("plain"), "plain");
+    }
+
+    #[tokio::test]
+    async fn the_skew_is_the_servers_date_minus_the_middle_of_the_round_trip() {
+        let (w, _) = wire(None).await;
+        let date = |t: SystemTime| {
+            let mut h = http::HeaderMap::new();
+            let d = aws_smithy_types::DateTime::from(t)
+                .fmt(Format::HttpDate)
+                .unwrap();
+            h.insert("date", d.parse().unwrap());
+            h
+        };
+        let now = SystemTime::now();
+        // A server an hour ahead: measured (to the second the header carries), and moved.
+        assert!(w.measure_skew(&date(now + Duration::from_secs(3600)), now, 0));
+        let skew = w.inner.skew_ms.load(Ordering::Relaxed);
+        assert!((3_598_000..=3_601_000).contains(&skew), "{skew}");
+        // Signed with that skew, the same answer moves nothing.
+        assert!(!w.measure_skew(&date(now + Duration::from_secs(3600)), now, skew));
+        // A server a minute behind: measured, but under the threshold.
+        assert!(!w.measure_skew(&date(now - Duration::from_secs(60)), now, 0));
+        let skew = w.inner.skew_ms.load(Ordering::Relaxed);
+        assert!((-61_000..=-58_000).contains(&skew), "{skew}");
+        // A cached answer, or one without a date, says nothing.
+        let mut cached = date(now + Duration::from_secs(7200));
+        cached.insert("age", "10".parse().unwrap());
+        assert!(!w.measure_skew(&cached, now, 0));
+        assert!(!w.measure_skew(&http::HeaderMap::new(), now, 0));
+        assert_eq!(w.inner.skew_ms.load(Ordering::Relaxed), skew);
+        assert_eq!(skewed(now, -60_000), now - Duration::from_secs(60));
+        assert_eq!(skewed(now, 1_500), now + Duration::from_millis(1_500));
+    }
+
+    #[test]
+    fn only_a_refusal_for_the_time_that_moved_the_skew_is_worth_another_attempt() {
+        let skewed_body = "<Error><Code>RequestTimeTooSkewed</Code><Message>m</Message></Error>";
+        assert!(answer_error(403, skewed_body).skew(true).retryable());
+        assert!(!answer_error(403, skewed_body).skew(false).retryable());
+        // A HEAD's bare 403 can be the time too.
+        assert!(answer_error(403, "").skew(true).retryable());
+        let denied = "<Error><Code>AccessDenied</Code><Message>m</Message></Error>";
+        assert!(!answer_error(403, denied).skew(true).retryable());
+        assert!(!answer_error(404, "").skew(true).retryable());
     }
 
     #[test]
