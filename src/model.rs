@@ -309,6 +309,11 @@ pub struct AwsSettings {
     pub copy_attempt_timeout_seconds: f64,
     #[serde(default)]
     pub copy_operation_timeout_seconds: f64,
+    /// `endpoint_url` is `AWS_ENDPOINT_URL`'s, not the drill's: the SDK is left to read the
+    /// environment itself, so that a service's own variable (`AWS_ENDPOINT_URL_S3`) or a
+    /// profile's `services` section still comes first for that service, as in any SDK.
+    #[serde(skip)]
+    pub endpoint_url_from_env: bool,
 }
 
 /// A warmup: the query run over and over on the restored database, in batches, until a

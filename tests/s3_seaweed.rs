@@ -548,3 +548,89 @@ async fn a_runner_with_a_wrong_clock_is_refused_once_and_then_signs_in_the_serve
     assert!(refused.contains("403"), "{refused}");
     assert!(!refused.contains("worth another attempt"), "{refused}");
 }
+
+/// A drill without `endpoint_url` on a runner whose environment names the S3 endpoint: the
+/// direct copies go where the SDK's calls go, in the SDK's order. `AWS_ENDPOINT_URL_S3` wins
+/// over `AWS_ENDPOINT_URL` (here a closed port: a copy sent there gets no answer and fails
+/// the run), and `AWS_ENDPOINT_URL` alone is taken when nothing more specific is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_order() {
+    let srv = Seaweed::start();
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    for k in ["a.txt", "b/c.txt", "d e.txt"] {
+        put(&s3, SOURCE, k, k.as_bytes()).await;
+    }
+    s3.create_bucket().bucket(TARGET).send().await.unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("env.toml"),
+        format!(
+            r#"name = "outage"
+tier = "bronze"
+schedule = "quarterly"
+
+[provider]
+kind = "aws"
+region = "us-east-1"
+
+[[restore]]
+id = "files"
+kind = "s3_versions"
+bucket = "{SOURCE}"
+to = "latest"
+[restore.target]
+bucket = "{TARGET}"
+prefix = "drill/{{run_id}}/"
+"#
+        ),
+    )
+    .unwrap();
+    let cases = [
+        (
+            "the S3 variable over the general one",
+            vec![
+                ("AWS_ENDPOINT_URL_S3", srv.endpoint()),
+                ("AWS_ENDPOINT_URL", closed.clone()),
+            ],
+        ),
+        (
+            "the general variable alone",
+            vec![("AWS_ENDPOINT_URL", srv.endpoint())],
+        ),
+    ];
+    for (case, extra) in cases {
+        let mut env = srv.env();
+        env.extend(extra);
+        let run = restore_drill_env(
+            dir.path(),
+            &["run", "env.toml", "--format", "none", "--keep"],
+            &env,
+        );
+        let report = report_of(dir.path());
+        assert_eq!(
+            run.code, 0,
+            "{case}: {}{}\n{report:#}",
+            run.stdout, run.stderr
+        );
+        let details = &report["restores"][0]["target"]["details"];
+        assert_eq!(details["copy_client"], "direct", "{case}: {report:#}");
+        let prefix = format!(
+            "drill/{}/",
+            report["run_id"].as_str().expect("the report has a run id")
+        );
+        let mut copied: Vec<String> = all_versions(&s3, TARGET, &prefix)
+            .await
+            .into_iter()
+            .map(|v| v.key[prefix.len()..].to_owned())
+            .filter(|k| k != ".restore-drill-run.json")
+            .collect();
+        copied.sort();
+        assert_eq!(copied, ["a.txt", "b/c.txt", "d e.txt"], "{case}");
+        std::fs::remove_dir_all(dir.path().join("reports")).ok();
+    }
+}

@@ -72,12 +72,17 @@ impl AwsSettings {
         else {
             return None;
         };
+        // The SDK does not read endpoint variables when told to ignore them.
+        let from_env = endpoint_url.is_none()
+            && !env_nonempty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Some(AwsSettings {
             region: region.clone().or_else(|| env_nonempty("AWS_REGION")),
             profile: profile.clone(),
             endpoint_url: endpoint_url
                 .clone()
-                .or_else(|| env_nonempty("AWS_ENDPOINT_URL")),
+                .or_else(|| env_nonempty("AWS_ENDPOINT_URL").filter(|_| from_env)),
+            endpoint_url_from_env: from_env && env_nonempty("AWS_ENDPOINT_URL").is_some(),
             behavior_version: Some(BEHAVIOR_VERSION.into()),
             retry_mode: "standard".into(),
             max_attempts: MAX_ATTEMPTS,
@@ -176,7 +181,13 @@ impl Session {
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
-        if let Some(url) = &settings.endpoint_url {
+        // The drill's endpoint is every service's. One from the environment is left to the
+        // SDK, which reads a service's own variable before `AWS_ENDPOINT_URL`.
+        if let Some(url) = settings
+            .endpoint_url
+            .as_ref()
+            .filter(|_| !settings.endpoint_url_from_env)
+        {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
