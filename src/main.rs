@@ -616,16 +616,23 @@ fn main() -> ExitCode {
             drill,
             since,
             html,
-        } => commands::with_reports(store.as_deref(), reports, &mut err, |dir, err| {
-            commands::report(
-                dir,
-                drill.as_deref(),
-                *since,
-                html.as_deref(),
-                &mut out,
-                err,
-            )
-        }),
+        } => {
+            let in_store = matches!(
+                commands::chosen_store(store.as_deref(), reports),
+                Ok(Some(_))
+            );
+            commands::with_reports(store.as_deref(), reports, &mut err, |dir, err| {
+                commands::report(
+                    dir,
+                    in_store,
+                    drill.as_deref(),
+                    *since,
+                    html.as_deref(),
+                    &mut out,
+                    err,
+                )
+            })
+        }
         Command::Schedule(ScheduleCommand::Export {
             paths,
             to,

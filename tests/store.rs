@@ -432,6 +432,17 @@ async fn issue_16_run_records_to_the_store_and_report_due_and_evidence_read_it()
         "{}",
         r.stdout
     );
+    // The HTML page of a store's history links to no run: the runs were read into a scratch
+    // folder that is gone once the page is written (links into it were dead).
+    let r = restore_drill_env(dir.path(), &["report", "--html", "site/history.html"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("without links"), "{}", r.stderr);
+    let page = std::fs::read_to_string(dir.path().join("site/history.html")).unwrap();
+    assert!(
+        page.contains("files-a") && page.contains("<circle"),
+        "{page}"
+    );
+    assert!(!page.contains("report.html"), "no link to a run: {page}");
     let r = restore_drill_env(dir.path(), &["due", "files-a.toml", "files-b.toml"], &env);
     assert_eq!(r.code, 0, "both passed this week: {}{}", r.stdout, r.stderr);
     // A local reports folder has no runs: both are due there (the store was really read).

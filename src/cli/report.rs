@@ -68,8 +68,11 @@ fn relative_href(page: &Path, reports: &Path) -> Option<String> {
 }
 
 /// `restore-drill report`: statistics over the history, as text (and optionally HTML).
+/// `in_store`: `reports` is a scratch copy of a store, removed once the report is written,
+/// so the page links to no run (links into it would be dead).
 pub fn report(
     reports: &Path,
+    in_store: bool,
     drill: Option<&str>,
     since: Option<chrono::DateTime<chrono::Utc>>,
     html: Option<&Path>,
@@ -89,7 +92,11 @@ pub fn report(
     if let Some(path) = html {
         let cx = HistoryPageContext {
             next_due: next_due(drills, &rows, chrono::Utc::now()),
-            reports_href: relative_href(path, reports),
+            reports_href: if in_store {
+                None
+            } else {
+                relative_href(path, reports)
+            },
         };
         if let Err(e) = write_atomic_file(
             path,
@@ -100,8 +107,14 @@ pub fn report(
         }
         let _ = writeln!(
             err,
-            "restore-drill: HTML report written to {}",
-            path.display()
+            "restore-drill: HTML report written to {}{}",
+            path.display(),
+            if in_store {
+                " (without links to each run's report: the runs are in the store; \
+                 `restore-drill evidence export` makes a bundle that holds them)"
+            } else {
+                ""
+            }
         );
     }
     exit::OK
