@@ -19,31 +19,40 @@ const SOURCE: &str = "src-prod";
 const TARGET: &str = "drill-out";
 const KEYS: usize = 3000;
 
-fn write_drill(dir: &Path, srv: &Seaweed) {
-    std::fs::write(
-        dir.join("outage.toml"),
-        format!(
-            r#"name = "outage"
+/// The drill the tests run: the prefix as of now from `SOURCE` to `TARGET`, at `endpoint`
+/// when given (else wherever the environment says), with `concurrency` when given.
+fn drill_toml(endpoint: Option<&str>, concurrency: Option<u32>) -> String {
+    let endpoint = endpoint
+        .map(|e| format!("endpoint_url = \"{e}\"\n"))
+        .unwrap_or_default();
+    let concurrency = concurrency
+        .map(|c| format!("concurrency = {c}\n"))
+        .unwrap_or_default();
+    format!(
+        r#"name = "outage"
 tier = "bronze"
 schedule = "quarterly"
 
 [provider]
 kind = "aws"
 region = "us-east-1"
-endpoint_url = "{}"
-
+{endpoint}
 [[restore]]
 id = "files"
 kind = "s3_versions"
 bucket = "{SOURCE}"
 to = "latest"
-concurrency = 1
-[restore.target]
+{concurrency}[restore.target]
 bucket = "{TARGET}"
 prefix = "drill/{{run_id}}/"
-"#,
-            srv.endpoint()
-        ),
+"#
+    )
+}
+
+fn write_drill(dir: &Path, srv: &Seaweed) {
+    std::fs::write(
+        dir.join("outage.toml"),
+        drill_toml(Some(&srv.endpoint()), Some(1)),
     )
     .unwrap();
 }
@@ -434,26 +443,7 @@ async fn direct_copies_over_https_trust_what_the_sdk_trusts_and_nothing_more() {
     std::fs::write(dir.path().join("ca.pem"), &tls.cert_pem).unwrap();
     std::fs::write(
         dir.path().join("tls.toml"),
-        format!(
-            r#"name = "outage"
-tier = "bronze"
-schedule = "quarterly"
-
-[provider]
-kind = "aws"
-region = "us-east-1"
-endpoint_url = "{endpoint}"
-
-[[restore]]
-id = "files"
-kind = "s3_versions"
-bucket = "{SOURCE}"
-to = "latest"
-[restore.target]
-bucket = "{TARGET}"
-prefix = "drill/{{run_id}}/"
-"#
-        ),
+        drill_toml(Some(&endpoint), None),
     )
     .unwrap();
     let mut env = srv.env();
@@ -567,29 +557,7 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
         format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
     };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("env.toml"),
-        format!(
-            r#"name = "outage"
-tier = "bronze"
-schedule = "quarterly"
-
-[provider]
-kind = "aws"
-region = "us-east-1"
-
-[[restore]]
-id = "files"
-kind = "s3_versions"
-bucket = "{SOURCE}"
-to = "latest"
-[restore.target]
-bucket = "{TARGET}"
-prefix = "drill/{{run_id}}/"
-"#
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("env.toml"), drill_toml(None, None)).unwrap();
     let cases = [
         (
             "the S3 variable over the general one",
