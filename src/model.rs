@@ -279,6 +279,10 @@ pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// S3's own endpoint, when the environment gives S3 one (`AWS_ENDPOINT_URL_S3`) and the
+    /// drill names none: S3's calls went there, not to `endpoint_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint_url: Option<String>,
     /// The AWS SDK behaviour version the clients were pinned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior_version: Option<String>,

@@ -587,6 +587,22 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
         );
         let details = &report["restores"][0]["target"]["details"];
         assert_eq!(details["copy_client"], "direct", "{case}: {report:#}");
+        // The report says where S3's calls went.
+        let (general, s3_own) = (
+            &report["aws"]["endpoint_url"],
+            &report["aws"]["s3_endpoint_url"],
+        );
+        if case.starts_with("the S3 variable") {
+            assert_eq!(general.as_str(), Some(closed.as_str()), "{report:#}");
+            assert_eq!(s3_own.as_str(), Some(srv.endpoint().as_str()), "{report:#}");
+        } else {
+            assert_eq!(
+                general.as_str(),
+                Some(srv.endpoint().as_str()),
+                "{report:#}"
+            );
+            assert!(s3_own.is_null(), "{report:#}");
+        }
         let prefix = format!(
             "drill/{}/",
             report["run_id"].as_str().expect("the report has a run id")

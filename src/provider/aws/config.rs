@@ -83,6 +83,7 @@ impl AwsSettings {
                 .clone()
                 .or_else(|| env_nonempty("AWS_ENDPOINT_URL").filter(|_| from_env)),
             endpoint_url_from_env: from_env && env_nonempty("AWS_ENDPOINT_URL").is_some(),
+            s3_endpoint_url: env_nonempty("AWS_ENDPOINT_URL_S3").filter(|_| from_env),
             behavior_version: Some(BEHAVIOR_VERSION.into()),
             retry_mode: "standard".into(),
             max_attempts: MAX_ATTEMPTS,
