@@ -570,6 +570,15 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
             "the general variable alone",
             vec![("AWS_ENDPOINT_URL", srv.endpoint())],
         ),
+        // A host name, not an address: path style, as for any custom endpoint (there is no
+        // `src-prod.localhost`).
+        (
+            "the S3 variable alone, by host name",
+            vec![(
+                "AWS_ENDPOINT_URL_S3",
+                srv.endpoint().replace("127.0.0.1", "localhost"),
+            )],
+        ),
     ];
     for (case, extra) in cases {
         let mut env = srv.env();
@@ -592,9 +601,15 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
             &report["aws"]["endpoint_url"],
             &report["aws"]["s3_endpoint_url"],
         );
-        if case.starts_with("the S3 variable") {
+        if case == "the S3 variable over the general one" {
             assert_eq!(general.as_str(), Some(closed.as_str()), "{report:#}");
             assert_eq!(s3_own.as_str(), Some(srv.endpoint().as_str()), "{report:#}");
+        } else if case.starts_with("the S3 variable alone") {
+            assert!(general.is_null(), "{report:#}");
+            assert!(
+                s3_own.as_str().is_some_and(|u| u.contains("localhost")),
+                "{report:#}"
+            );
         } else {
             assert_eq!(
                 general.as_str(),

@@ -43,6 +43,7 @@ pub(crate) struct S3Direct {
     /// Bounds each call.
     pub attempt_timeout: Duration,
 }
+
 /// One attempt of one call; a hung connection is retried after this.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// One call with all its retries.
@@ -301,10 +302,15 @@ impl Session {
         if let Some(r) = region {
             b = b.region(Region::new(r.to_owned()));
         }
-        if self.settings.endpoint_url.is_some() {
+        if self.custom_s3_endpoint() {
             b = b.force_path_style(true);
         }
         aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    /// S3 is reached at an endpoint of the drill's or the environment's, not AWS's own.
+    fn custom_s3_endpoint(&self) -> bool {
+        self.settings.endpoint_url.is_some() || self.settings.s3_endpoint_url.is_some()
     }
 
     /// What the copy's direct S3 calls (`s3/wire.rs`) need from this session, or `None` when
@@ -337,7 +343,7 @@ impl Session {
             addressing: S3Addressing {
                 region: region.map(str::to_owned).unwrap_or_else(|| self.region()),
                 endpoint_url,
-                force_path_style: self.settings.endpoint_url.is_some(),
+                force_path_style: self.custom_s3_endpoint(),
                 use_fips: self.sdk.use_fips() == Some(true),
                 use_dual_stack: self.sdk.use_dual_stack() == Some(true),
             },
