@@ -34,7 +34,16 @@ fn store_env(moto: &Moto, endpoint: &str) -> Vec<(&'static str, String)> {
 
 /// One writer process: this test binary, running `child_writer` with its orders in the
 /// environment.
-fn spawn_writer(env: &[(&str, String)], store: &str, writer: usize, runs: usize) -> Child {
+/// A writer process recording `runs` runs into `store`. Its reports are staged under
+/// `staging` (the calling test's temp dir), so that one killed mid-run leaves nothing behind
+/// once the test ends.
+fn spawn_writer(
+    env: &[(&str, String)],
+    staging: &Path,
+    store: &str,
+    writer: usize,
+    runs: usize,
+) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -47,6 +56,7 @@ fn spawn_writer(env: &[(&str, String)], store: &str, writer: usize, runs: usize)
         .env("STORE_TEST_URL", store)
         .env("STORE_TEST_WRITER", writer.to_string())
         .env("STORE_TEST_RUNS", runs.to_string())
+        .env("STORE_TEST_STAGING", staging.join(format!("w{writer}")))
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -72,7 +82,7 @@ fn child_writer() {
         .replace("<secs>", "1.5")
         .replace("<run_id>", "r");
     let golden: restore_drill::report::RunReport = serde_json::from_str(&text).unwrap();
-    let staging = tempfile::tempdir().unwrap();
+    let staging = std::path::PathBuf::from(std::env::var("STORE_TEST_STAGING").unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let url = restore_drill::store::StoreUrl::parse(&url).unwrap();
@@ -86,8 +96,7 @@ fn child_writer() {
             report.started_at += chrono::Duration::seconds((writer * 100 + i) as i64);
             let mut err = Vec::new();
             let code =
-                restore_drill::cli::record_run_in(&store, staging.path(), &report, None, &mut err)
-                    .await;
+                restore_drill::cli::record_run_in(&store, &staging, &report, None, &mut err).await;
             assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
             // Tells the parent how far this writer got.
             eprintln!("appended {}", report.run_id);
@@ -191,8 +200,9 @@ async fn issue_16_eight_processes_append_two_hundred_rows_none_lost_or_duplicate
     let (moto, proxy, s3) = stand_up().await;
     let url = "s3://drill-store/fleet";
     let env = store_env(&moto, &proxy.endpoint());
+    let staging = tempfile::tempdir().unwrap();
     let writers: Vec<Child> = (0..WRITERS)
-        .map(|w| spawn_writer(&env, url, w, RUNS))
+        .map(|w| spawn_writer(&env, staging.path(), url, w, RUNS))
         .collect();
     wait_all(writers);
     let rows = rows_as_listed(&s3, "drill-store", "fleet").await;
@@ -260,8 +270,9 @@ async fn issue_16_a_writer_killed_mid_append_leaves_its_row_absent_or_whole() {
     let (moto, proxy, s3) = stand_up().await;
     let url = "s3://drill-store/killed";
     let env = store_env(&moto, &proxy.endpoint());
+    let staging = tempfile::tempdir().unwrap();
     let mut writers: Vec<Child> = (0..WRITERS)
-        .map(|w| spawn_writer(&env, url, w, RUNS))
+        .map(|w| spawn_writer(&env, staging.path(), url, w, RUNS))
         .collect();
     // Kill writer 0 with SIGKILL once the store holds some rows: every writer is then in
     // the middle of its appends (reading rows, writing a report, writing its row).
@@ -285,7 +296,7 @@ async fn issue_16_a_writer_killed_mid_append_leaves_its_row_absent_or_whole() {
     assert!(!out.status.success(), "the victim was killed, not finished");
     wait_all(writers);
     // A later run appends after whatever the killed one left.
-    wait_all(vec![spawn_writer(&env, url, 9, 1)]);
+    wait_all(vec![spawn_writer(&env, staging.path(), url, 9, 1)]);
     let rows = rows_as_listed(&s3, "drill-store", "killed").await;
     let ids = check_chain(&rows);
     let victim_rows: Vec<&String> = ids.iter().filter(|id| id.starts_with("w0-")).collect();
@@ -643,7 +654,26 @@ async fn issue_16_a_store_that_cannot_be_used_is_named_and_nothing_runs() {
     );
     assert_eq!(r.code, 30, "{}", r.stderr);
     assert!(r.stderr.contains("000000000001.csv"), "{}", r.stderr);
-    assert!(r.stderr.contains("its report is kept in"), "{}", r.stderr);
+    // The report is kept where the message says, whole; the test then clears it (the
+    // runner's temp dir is the user's to clear after reading it).
+    let kept = r
+        .stderr
+        .split("its report is kept in ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .map(|p| std::path::PathBuf::from(p.trim()))
+        .expect("the kept report's folder is named");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kept.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["drill"]["name"], "files-a", "{report:#}");
+    let staging = kept
+        .ancestors()
+        .find(|a| {
+            a.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("restore-drill-store-run-"))
+        })
+        .expect("kept under the run's staging folder");
+    std::fs::remove_dir_all(staging).unwrap();
     let rows = all_keys(&s3, "drill-store").await;
     assert!(
         !rows.iter().any(|(k, _)| k.ends_with("000000000002.csv")),
