@@ -203,9 +203,16 @@ impl Seaweed {
             .append(true)
             .open(self.log())
             .unwrap();
+        // Its logs and its S3 socket in this server's temp dir too: by default both land in
+        // /tmp and stay there after the server.
         let mut child = Command::new(&bin)
+            .arg(format!("-logdir={}", self.dir.path().display()))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
+            .arg(format!(
+                "-s3.localSocket={}",
+                self.dir.path().join("s3.sock").display()
+            ))
             .args([
                 "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1",
