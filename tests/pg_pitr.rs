@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use common::pg::{Load, Scratch, pg, processes_under, source, truth};
+use common::pg::{
+    Load, Scratch, late_after_first_past, pg, processes_under, source, truth, wal_ends,
+};
 use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
 
 const BIN: &str = env!("CARGO_BIN_EXE_restore-drill");
@@ -112,6 +114,51 @@ fn assert_torn_down(s: &Scratch) {
     );
 }
 
+/// The truth the PITR tests compare with: commit stamps, less a commit whose record reached
+/// the WAL after one stamped past the target (it had not committed at the target, and
+/// recovery stops before the record stamped past it).
+#[test]
+fn the_truth_leaves_out_a_commit_written_after_one_stamped_past_the_target() {
+    let out = "\
+rmgr: Transaction len (rec/tot):     34/    34, tx:        737, lsn: 0/01A3E0B8, prev 0/01A3E080, desc: COMMIT 2026-11-30 14:58:01.000100 UTC
+rmgr: Transaction len (rec/tot):     34/    34, tx:        739, lsn: 0/01A3E0E0, prev 0/01A3E0B8, desc: COMMIT 2026-11-30 14:58:01.000300 UTC
+rmgr: Transaction len (rec/tot):     34/    34, tx:        738, lsn: 0/01A3E108, prev 0/01A3E0E0, desc: COMMIT 2026-11-30 14:58:01.000200 UTC; subxacts: 741 742
+rmgr: Transaction len (rec/tot):     34/    34, tx:        743, lsn: 0/01A3E130, prev 0/01A3E108, desc: ABORT 2026-11-30 14:58:01.000150 UTC
+rmgr: Transaction len (rec/tot):     50/    50, tx:          0, lsn: 0/01A3E158, prev 0/01A3E130, desc: COMMIT_PREPARED 744: 2026-11-30 14:58:01.000250 UTC
+rmgr: Standby     len (rec/tot):     50/    50, tx:          0, lsn: 0/01A3E188, prev 0/01A3E158, desc: RUNNING_XACTS nextXid 745
+rmgr: Transaction len (rec/tot):     34/    34, tx:        745, lsn: 0/01A3E1C0, prev 0/01A3E188, desc: COMMIT 2026-11-30 14:58:01.000400 UTC
+";
+    let ends = wal_ends(out);
+    assert_eq!(ends.len(), 6, "{ends:?}");
+    assert_eq!(ends[2].xids, [738, 741, 742]);
+    assert_eq!(ends[4].xids, [744]);
+    assert!(!ends[3].commit);
+    let at = |us: u32| {
+        DateTime::parse_from_rfc3339(&format!("2026-11-30T14:58:01.{us:06}Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Target between 738's stamp and 739's: 739 is the first record past it, so 738 (and its
+    // subtransactions) and the prepared 744, stamped in time but written after 739, are late;
+    // the abort is no commit.
+    assert_eq!(late_after_first_past(&ends, at(260)), [738, 741, 742, 744]);
+    // A stamp equal to the target is in time (recovery_target_inclusive): 738 is late at
+    // 200, and at 300 739 is replayed, then 738 and 744 before 745, the first past it.
+    assert_eq!(late_after_first_past(&ends, at(200)), [738, 741, 742]);
+    assert!(late_after_first_past(&ends, at(300)).is_empty());
+    // In order around the target: nothing is late.
+    assert!(late_after_first_past(&ends, at(100)).is_empty());
+    assert!(late_after_first_past(&ends, at(399)).is_empty());
+    // After the WAL's last end: recovery replays it all.
+    assert!(late_after_first_past(&ends, at(400)).is_empty());
+    // A WAL read that starts after the target cannot tell what committed before it.
+    let read = std::panic::catch_unwind(|| late_after_first_past(&ends, at(50)));
+    assert!(
+        read.is_err(),
+        "a read that starts after the target was taken"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restores_exactly_what_committed_before_the_target_under_load() {
     let pg = pg();
@@ -163,7 +210,17 @@ query = "select max(pg_xact_commit_timestamp(xmin)) from events"
     );
     let ran = run_drill(s.path(), incident);
     let r = &ran.report;
-    assert_eq!(ran.code, 0, "{}\n{:#?}", ran.stderr, r);
+    // What each check found first: a long report is cut in CI's summary.
+    let found: Vec<_> = r
+        .checks
+        .iter()
+        .map(|c| (&c.name, &c.outcome, &c.found))
+        .collect();
+    assert_eq!(
+        ran.code, 0,
+        "checks {found:?}, truth {} rows, md5 {}\n{}\n{:#?}",
+        truth.count, truth.ids_md5, ran.stderr, r
+    );
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
     assert!(
         r.checks.iter().all(|c| c.outcome == CheckOutcome::Passed),

@@ -260,7 +260,17 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
     eprintln!("drill took {:.1}s", t0.elapsed().as_secs_f64());
     std::fs::rename(&moved, &data).unwrap();
     assert!(!data.join("postmaster.pid").exists());
-    assert_eq!(code, 0, "{stderr}\n{r:#?}");
+    // What each check found first: a long report is cut in CI's summary.
+    let found: Vec<_> = r
+        .checks
+        .iter()
+        .map(|c| (&c.name, &c.outcome, &c.found))
+        .collect();
+    assert_eq!(
+        code, 0,
+        "checks {found:?}, truth {} rows, md5 {}\n{stderr}\n{r:#?}",
+        truth.count, truth.ids_md5
+    );
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
     assert_eq!(r.checks.len(), 3);
     assert!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 
 /// The PostgreSQL binaries, or a failure that says how to get them.
@@ -147,7 +147,7 @@ impl Load {
     }
 }
 
-/// What the source says committed at or before `t`.
+/// What committed at or before `t`, as a restore to `t` must bring it back.
 pub struct Truth {
     /// md5 of the ids, comma-separated in order.
     pub ids_md5: String,
@@ -155,29 +155,51 @@ pub struct Truth {
     pub newest_commit: DateTime<Utc>,
     /// Rows created at or before `t` whose transaction committed after it.
     pub created_before_committed_after: i64,
+    /// Transactions stamped at or before `t` whose commit record follows, in the WAL, one
+    /// stamped after it (they are not part of the truth: see `truth`).
+    pub late_in_wal: Vec<u32>,
 }
 
 pub fn sql_time(t: DateTime<Utc>) -> String {
     format!("'{}'::timestamptz", t.format("%Y-%m-%d %H:%M:%S%.6f+00"))
 }
 
+/// What committed at or before `t`: the rows whose transaction's commit timestamp (the
+/// source's own, `track_commit_timestamp`) is at or before `t`, less any transaction whose
+/// commit record was written to the WAL after a record stamped after `t`.
+///
+/// A commit is stamped before its record is written, so two commits microseconds apart may
+/// reach the WAL in the other order. A transaction stamped at or before `t` whose record
+/// follows one stamped after `t` was written after `t`: it had not committed at `t` (no
+/// reader could see it), and recovery, which replays the WAL in order and stops before the
+/// first record stamped after `t`, rightly does not bring it back. The order is read from
+/// the source's own `pg_wal` with PostgreSQL's `pg_waldump`, not with restore-drill's code;
+/// call this while the source still runs, before a checkpoint recycles the WAL around `t`.
 pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
+    let late = late_in_wal(source, t).await;
+    if !late.is_empty() {
+        eprintln!(
+            "truth: {} transaction(s) stamped at or before {t} reached the WAL after one stamped after it; a restore to {t} rightly leaves them out",
+            late.len()
+        );
+    }
     let c = source.client("postgres").await.unwrap();
     c.batch_execute("set timezone = 'UTC'").await.unwrap();
+    let late_text: Vec<String> = late.iter().map(u32::to_string).collect();
     let t = sql_time(t);
     let row = c
         .query_one(
             &format!(
                 "select md5(string_agg(id::text, ',' order by id)), count(*),
                         to_char(max(pg_xact_commit_timestamp(xmin)), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
-                 from events where pg_xact_commit_timestamp(xmin) <= {t}"
+                 from events where pg_xact_commit_timestamp(xmin) <= {t} and not (xmin::text = any($1))"
             ),
-            &[],
+            &[&late_text],
         )
         .await
         .unwrap();
     let newest: String = row.get(2);
-    let late = c
+    let late_rows = c
         .query_one(
             &format!("select count(*) from events where created_at <= {t} and pg_xact_commit_timestamp(xmin) > {t}"),
             &[],
@@ -190,8 +212,159 @@ pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
         newest_commit: DateTime::parse_from_rfc3339(&newest)
             .unwrap()
             .with_timezone(&Utc),
-        created_before_committed_after: late.get(0),
+        created_before_committed_after: late_rows.get(0),
+        late_in_wal: late,
     }
+}
+
+/// One transaction end in `pg_waldump` output: its xids (top and subtransactions), its stamp,
+/// and whether it committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalEnd {
+    pub xids: Vec<u32>,
+    pub at: DateTime<Utc>,
+    pub commit: bool,
+}
+
+/// The transaction ends in `pg_waldump --rmgr=Transaction` output (run with `TZ=UTC`), in
+/// WAL order. Lines are like
+/// `rmgr: Transaction len (rec/tot): 34/34, tx: 737, lsn: 0/01A3E0B8, prev 0/01A3E080, desc: COMMIT 2026-11-30 14:58:01.123456 UTC; subxacts: 740 741`.
+pub fn wal_ends(out: &str) -> Vec<WalEnd> {
+    let mut ends = Vec::new();
+    for line in out.lines() {
+        let Some((head, desc)) = line.split_once("desc: ") else {
+            continue;
+        };
+        let (commit, rest) = match desc.split_once(' ') {
+            Some(("COMMIT" | "COMMIT_PREPARED", r)) => (true, r),
+            Some(("ABORT" | "ABORT_PREPARED", r)) => (false, r),
+            _ => continue,
+        };
+        let mut xids = Vec::new();
+        // The prepared kinds name their xid first ("741: 2026-…"); the others in `tx:`.
+        let rest = match rest.split_once(": ") {
+            Some((x, r)) if x.parse::<u32>().is_ok() => {
+                xids.push(x.parse().unwrap());
+                r
+            }
+            _ => {
+                let tx = head
+                    .split("tx:")
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .map(str::trim)
+                    .and_then(|x| x.parse::<u32>().ok())
+                    .unwrap_or_else(|| panic!("no xid in pg_waldump line: {line}"));
+                xids.push(tx);
+                rest
+            }
+        };
+        let stamp = rest
+            .get(..26)
+            .unwrap_or_else(|| panic!("no time in pg_waldump line: {line}"));
+        assert!(
+            rest[26..].starts_with(" UTC"),
+            "pg_waldump did not write UTC: {line}"
+        );
+        let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.6f")
+            .unwrap_or_else(|e| panic!("bad time in pg_waldump line ({e}): {line}"))
+            .and_utc();
+        if let Some(subs) = rest.split("subxacts: ").nth(1) {
+            xids.extend(
+                subs.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|x| x.parse::<u32>().ok()),
+            );
+        }
+        ends.push(WalEnd { xids, at, commit });
+    }
+    ends
+}
+
+/// The commits stamped at or before `t` that follow, in WAL order, the first transaction end
+/// stamped after `t`: what recovery to `t` does not replay although their stamps are in
+/// time. `ends` must run to the end of the WAL; panics when they start after `t`.
+pub fn late_after_first_past(ends: &[WalEnd], t: DateTime<Utc>) -> Vec<u32> {
+    let t = t.trunc_subsecs(6);
+    let Some(first_past) = ends.iter().position(|e| e.at > t) else {
+        return Vec::new();
+    };
+    assert!(
+        first_past > 0,
+        "the WAL read starts after {t}: it cannot tell what committed before it"
+    );
+    ends[first_past..]
+        .iter()
+        .filter(|e| e.commit && e.at <= t)
+        .flat_map(|e| e.xids.iter().copied())
+        .collect()
+}
+
+/// Reads the running source's `pg_wal` (its newest timeline, from its oldest segment to the
+/// flush position: every commit the writers saw) with `pg_waldump` and returns the transactions
+/// `late_after_first_past` names.
+async fn late_in_wal(source: &SourceCluster, t: DateTime<Utc>) -> Vec<u32> {
+    let pg_wal = source.data_dir.join("pg_wal");
+    let c = source.client("postgres").await.unwrap();
+    let row = c
+        .query_one(
+            "select pg_walfile_name(pg_current_wal_flush_lsn()), pg_current_wal_flush_lsn()::text,
+                    setting::bigint * (case unit when 'B' then 1 when 'kB' then 1024 when 'MB' then 1048576 end)
+             from pg_settings where name = 'wal_segment_size'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (current, end, segment_size): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
+    let timeline = &current[..8];
+    let mut names: Vec<String> = std::fs::read_dir(&pg_wal)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 24 && n.starts_with(timeline) && n.as_str() <= current.as_str())
+        .collect();
+    names.sort();
+    let first = names.first().expect("no WAL segment in pg_wal");
+    let hex = |range: std::ops::Range<usize>| u64::from_str_radix(&first[range], 16).unwrap();
+    let start = (hex(8..16) << 32) + hex(16..24) * segment_size as u64;
+    let out = source
+        .pg
+        .command("pg_waldump")
+        .args([
+            "--rmgr=Transaction".to_owned(),
+            format!("--timeline={}", hex(0..8)),
+            format!("--start={:X}/{:X}", start >> 32, start & 0xFFFF_FFFF),
+            format!("--end={end}"),
+            "-p".to_owned(),
+        ])
+        .arg(&pg_wal)
+        .env("TZ", "UTC")
+        .output()
+        .await
+        .unwrap();
+    // Success means it read every record up to the flush position: the whole WAL after `t`.
+    assert!(
+        out.status.success(),
+        "pg_waldump could not read {} from {first} to {end}: {}",
+        pg_wal.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ends = wal_ends(&stdout);
+    assert!(
+        !ends.is_empty(),
+        "pg_waldump found no transaction end in {}: {}",
+        pg_wal.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let late = late_after_first_past(&ends, t);
+    eprintln!(
+        "truth: pg_waldump read {} transaction ends from {first} to {end}; late at {t}: {late:?}",
+        ends.len()
+    );
+    late
 }
 
 /// PIDs of running processes whose command line mentions `path`.
