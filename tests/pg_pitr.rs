@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use common::pg::{
-    Load, Scratch, late_after_first_past, pg, processes_under, source, truth, wal_ends,
+    Load, Scratch, assert_stop_named, late_after_first_past, pg, processes_under, source, truth,
+    wal_ends,
 };
 use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
 
@@ -239,6 +240,11 @@ query = "select max(pg_xact_commit_timestamp(xmin)) from events"
     );
     // RTO includes the declared detection allowance.
     assert!(r.measured.rto_seconds.unwrap() >= 60.0);
+    // Where recovery stopped, as the source's WAL says it must.
+    assert_stop_named(
+        &r.restores[0].recovery_point.as_ref().unwrap().notes,
+        &truth,
+    );
 
     // Phases account for the run's wall time.
     let phases = &r.restores[0].phases;

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use common::pg::{Load, Scratch, pg, processes_under, source_with, truth};
+use common::pg::{Load, Scratch, assert_stop_named, pg, processes_under, source_with, truth};
 use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 use restore_drill::report::{CheckOutcome, RpoSource, RunReport, Verdict};
 
@@ -287,6 +287,7 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
     );
     let point = r.restores[0].recovery_point.as_ref().unwrap();
     assert!(point.id.contains(&label), "{point:?}");
+    assert_stop_named(&point.notes, &truth);
     assert_eq!(point.time, Some(incident.trunc_subsecs(6)));
     assert!(
         point
@@ -535,6 +536,15 @@ async fn a_target_after_the_last_commit_recovers_the_whole_archive_and_never_int
     );
     assert!(
         point.notes.iter().any(|n| n.starts_with("replayed to ")),
+        "{:?}",
+        point.notes
+    );
+    // No target, so no stop to name.
+    assert!(
+        !point
+            .notes
+            .iter()
+            .any(|n| n.starts_with("recovery stopped before")),
         "{:?}",
         point.notes
     );

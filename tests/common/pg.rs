@@ -158,6 +158,9 @@ pub struct Truth {
     /// Transactions stamped at or before `t` whose commit record follows, in the WAL, one
     /// stamped after it (they are not part of the truth: see `truth`).
     pub late_in_wal: Vec<u32>,
+    /// The first transaction end in the WAL stamped after `t`, where recovery to `t` stops;
+    /// `None` when none is.
+    pub first_past: Option<WalEnd>,
 }
 
 pub fn sql_time(t: DateTime<Utc>) -> String {
@@ -176,7 +179,7 @@ pub fn sql_time(t: DateTime<Utc>) -> String {
 /// the source's own `pg_wal` with PostgreSQL's `pg_waldump`, not with restore-drill's code;
 /// call this while the source still runs, before a checkpoint recycles the WAL around `t`.
 pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
-    let late = late_in_wal(source, t).await;
+    let (first_past, late) = read_wal(source, t).await;
     if !late.is_empty() {
         eprintln!(
             "truth: {} transaction(s) stamped at or before {t} reached the WAL after one stamped after it; a restore to {t} rightly leaves them out",
@@ -214,6 +217,31 @@ pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
             .with_timezone(&Utc),
         created_before_committed_after: late_rows.get(0),
         late_in_wal: late,
+        first_past,
+    }
+}
+
+/// The restore's notes name where recovery stopped as the source's WAL, read by `truth`, says
+/// it must: before the first transaction end stamped after the target.
+pub fn assert_stop_named(notes: &[String], truth: &Truth) {
+    let said: Vec<_> = notes
+        .iter()
+        .filter(|n| n.starts_with("recovery stopped before"))
+        .collect();
+    match &truth.first_past {
+        Some(e) => {
+            let want = format!(
+                "recovery stopped before the {} of transaction {}, stamped {}:",
+                if e.commit { "commit" } else { "abort" },
+                e.xids[0],
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            );
+            assert!(
+                said.len() == 1 && said[0].starts_with(&want),
+                "want a note starting {want:?}; notes: {notes:?}"
+            );
+        }
+        None => assert!(said.is_empty(), "{said:?}"),
     }
 }
 
@@ -304,8 +332,8 @@ pub fn late_after_first_past(ends: &[WalEnd], t: DateTime<Utc>) -> Vec<u32> {
 
 /// Reads the running source's `pg_wal` (its newest timeline, from its oldest segment to the
 /// flush position: every commit the writers saw) with `pg_waldump` and returns the transactions
-/// `late_after_first_past` names.
-async fn late_in_wal(source: &SourceCluster, t: DateTime<Utc>) -> Vec<u32> {
+/// `late_after_first_past` names, with the first end stamped after `t`.
+async fn read_wal(source: &SourceCluster, t: DateTime<Utc>) -> (Option<WalEnd>, Vec<u32>) {
     let pg_wal = source.data_dir.join("pg_wal");
     let c = source.client("postgres").await.unwrap();
     let row = c
@@ -364,7 +392,8 @@ async fn late_in_wal(source: &SourceCluster, t: DateTime<Utc>) -> Vec<u32> {
         "truth: pg_waldump read {} transaction ends from {first} to {end}; late at {t}: {late:?}",
         ends.len()
     );
-    late
+    let first_past = ends.into_iter().find(|e| e.at > t.trunc_subsecs(6));
+    (first_past, late)
 }
 
 /// PIDs of running processes whose command line mentions `path`.

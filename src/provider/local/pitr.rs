@@ -303,6 +303,13 @@ impl LocalPitr {
                 crossed.last().copied().unwrap_or(1)
             ));
         }
+        if resolved.target_time.is_some()
+            && let Some(note) = std::fs::read_to_string(run_dir.join("postgres.log"))
+                .ok()
+                .and_then(|log| stop_note(&log))
+        {
+            self.notes.push(note);
+        }
         if resolved.target_time.is_none()
             && let Some((newest, start)) = resolved.from.newest_segment()
             && replayed < start
@@ -561,6 +568,51 @@ impl LocalPitr {
         }
         self.run_dir = None;
     }
+}
+
+/// Where recovery to a time stopped, as the server's log says it: PostgreSQL stops before the
+/// first transaction end stamped after the target and names it ("recovery stopping before
+/// commit of transaction 1234, time 2026-12-01 16:00:06.5425+00"). That transaction is the
+/// nearest data after the target that the restore leaves out. `None` when the log does not
+/// say it in English.
+fn stop_note(log: &str) -> Option<String> {
+    let line = log
+        .lines()
+        .rev()
+        .find_map(|l| l.split_once("recovery stopping before ").map(|(_, r)| r))?;
+    let (what, rest) = line.split_once(" of transaction ")?;
+    if what != "commit" && what != "abort" {
+        return None;
+    }
+    let (xid, time) = rest.split_once(", time ")?;
+    let xid: u32 = xid.trim().parse().ok()?;
+    let at = pg_timestamptz(time.trim())?;
+    Some(format!(
+        "recovery stopped before the {what} of transaction {xid}, stamped {}: the first transaction end in the WAL after the target (the server's log)",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    ))
+}
+
+/// A `timestamptz` as PostgreSQL writes it in ISO style with a numeric zone:
+/// `2026-12-01 16:00:06.5425+00`, `2026-12-01 21:30:06+05:30`.
+fn pg_timestamptz(text: &str) -> Option<DateTime<Utc>> {
+    let split = text.rfind(['+', '-']).filter(|&i| i > 10)?;
+    let (stamp, zone) = text.split_at(split);
+    let local = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f").ok()?;
+    let mut parts = zone[1..].split(':').map(|p| p.parse::<i64>().ok());
+    let hours = parts.next()??;
+    let minutes = parts.next().unwrap_or(Some(0))?;
+    let seconds = parts.next().unwrap_or(Some(0))?;
+    if parts.next().is_some() || hours > 15 || minutes > 59 || seconds > 59 {
+        return None;
+    }
+    let offset = hours * 3600 + minutes * 60 + seconds;
+    let offset = if zone.starts_with('-') {
+        -offset
+    } else {
+        offset
+    };
+    Some((local - chrono::TimeDelta::seconds(offset)).and_utc())
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -1030,4 +1082,69 @@ fn copy_tree(from: &Path, to: &Path, abort: &AtomicBool) -> std::io::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn where_recovery_stopped_is_read_from_the_server_log() {
+        let log = "\
+2026-12-01 16:00:20.100 UTC [123] LOG:  starting point-in-time recovery to 2026-12-01 16:00:06.54248+00
+2026-12-01 16:00:21.200 UTC [123] LOG:  restored log file \"000000010000000000000003\" from archive
+2026-12-01 16:00:21.300 UTC [123] LOG:  recovery stopping before commit of transaction 1734, time 2026-12-01 16:00:06.5425+00
+2026-12-01 16:00:21.300 UTC [123] LOG:  redo done at 0/3017C58
+";
+        assert_eq!(
+            stop_note(log).unwrap(),
+            "recovery stopped before the commit of transaction 1734, stamped 2026-12-01T16:00:06.542500Z: \
+             the first transaction end in the WAL after the target (the server's log)"
+        );
+        let abort =
+            "LOG:  recovery stopping before abort of transaction 9, time 2026-12-01 21:30:06+05:30";
+        assert!(
+            stop_note(abort)
+                .unwrap()
+                .contains("before the abort of transaction 9, stamped 2026-12-01T16:00:06.000000Z")
+        );
+        // Nothing said, said in another language, or garbled: no note.
+        for log in [
+            "LOG:  redo done at 0/3017C58",
+            "LOG:  Wiederherstellung stoppt vor Commit von Transaktion 1734, Zeit 2026-12-01 16:00:06+00",
+            "LOG:  recovery stopping before commit of transaction x, time 2026-12-01 16:00:06+00",
+            "LOG:  recovery stopping before commit of transaction 5, time yesterday",
+            "LOG:  recovery stopping before WAL location (LSN) \"0/3000000\"",
+        ] {
+            assert_eq!(stop_note(log), None, "{log}");
+        }
+    }
+
+    #[test]
+    fn postgres_timestamps_with_any_numeric_zone_are_read() {
+        for (text, want) in [
+            ("2026-12-01 16:00:06.5425+00", "2026-12-01T16:00:06.5425Z"),
+            ("2026-12-01 16:00:06+00", "2026-12-01T16:00:06Z"),
+            (
+                "2026-12-01 17:00:06.000001+01",
+                "2026-12-01T16:00:06.000001Z",
+            ),
+            ("2026-12-01 10:30:06-05:30", "2026-12-01T16:00:06Z"),
+            ("2026-12-01 16:00:16+00:00:10", "2026-12-01T16:00:06Z"),
+        ] {
+            assert_eq!(pg_timestamptz(text), Some(utc(want)), "{text}");
+        }
+        for bad in [
+            "2026-12-01 16:00:06",
+            "2026-12-01 16:00:06+99",
+            "16:00:06+00",
+            "",
+        ] {
+            assert_eq!(pg_timestamptz(bad), None, "{bad}");
+        }
+    }
 }
