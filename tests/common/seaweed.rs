@@ -111,6 +111,27 @@ impl Ports {
         self.0[6]
     }
 
+    /// Removes the gRPC sockets a stopped `weed` leaves in /tmp: it names them
+    /// `/tmp/seaweedfs-<service>-grpc-<port>.sock`, with no flag to put them elsewhere, and
+    /// leaves them when it dies. Only sockets named by this server's ports, once it is gone.
+    fn remove_grpc_sockets(&self) {
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(entries) = std::fs::read_dir("/tmp") else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = name.starts_with("seaweedfs-")
+                && self
+                    .0
+                    .iter()
+                    .any(|p| name.ends_with(&format!("-grpc-{p}.sock")));
+            if ours && e.file_type().is_ok_and(|t| t.is_socket()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     fn flags(&self) -> Vec<String> {
         let names = [
             "master.port",
@@ -213,6 +234,10 @@ impl Seaweed {
                 "-s3.localSocket={}",
                 self.dir.path().join("s3.sock").display()
             ))
+            .arg(format!(
+                "-filer.localSocket={}",
+                self.dir.path().join("filer.sock").display()
+            ))
             .args([
                 "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1",
@@ -236,6 +261,7 @@ impl Seaweed {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
+                self.ports.remove_grpc_sockets();
                 return false;
             }
             // Unsigned requests get 403 once S3 is up.
@@ -251,6 +277,7 @@ impl Seaweed {
             std::thread::sleep(Duration::from_millis(100));
         }
         terminate(&mut child);
+        self.ports.remove_grpc_sockets();
         false
     }
 
@@ -270,6 +297,7 @@ impl Seaweed {
             let _ = c.kill();
             let _ = c.wait();
         }
+        self.ports.remove_grpc_sockets();
     }
 
     /// Starts the server again on the same directory and ports.
@@ -289,6 +317,7 @@ impl Drop for Seaweed {
         if let Some(mut c) = self.child.take() {
             terminate(&mut c);
         }
+        self.ports.remove_grpc_sockets();
     }
 }
 
