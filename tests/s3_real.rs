@@ -348,7 +348,12 @@ async fn faulted_copies(
         "drill-hot",
         "",
     );
-    let out = run(dir.path(), moto, "hot");
+    // `-v`: each call's attempts are logged.
+    let out = restore_drill_env(
+        dir.path(),
+        &["run", "hot.toml", "--format", "none", "-v"],
+        &moto.env(),
+    );
     let report = report_of(dir.path(), "hot");
     (out, report, proxy)
 }
@@ -412,6 +417,14 @@ async fn issue_18_an_error_inside_a_200_copy_answer_is_retried_not_taken_for_a_c
     );
     // 8 copies and the 2 that failed inside their 200s, each tried again.
     assert_eq!(proxy.count("CopyObject"), 10);
+    // The log numbers each copy's attempts as they were made: 8 first ones, 2 second ones.
+    let attempts = |n: u32| {
+        out.stderr
+            .lines()
+            .filter(|l| l.contains(&format!("s3 CopyObject attempt {n}: HTTP 200")))
+            .count()
+    };
+    assert_eq!((attempts(1), attempts(2)), (8, 2), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -798,6 +798,7 @@ impl DirectCopy {
                 checksum_sha256: false,
                 sse: None,
                 kms_key_id: None,
+                attempt: 1,
             })
             .await
             .map_err(|e| e.to_string())

@@ -64,11 +64,12 @@ impl Intercept for Trace {
     }
 }
 
-/// The same line for a call sent without the SDK (`s3/wire.rs`): one attempt each, since the
-/// copier's own retries are attempts of their own.
+/// The same line for a call sent without the SDK (`s3/wire.rs`), numbered by whoever retries
+/// it (the copier for copies, the wire for its HEADs).
 pub(crate) fn wire_attempt(
     service: &str,
     operation: &str,
+    attempt: u32,
     status: Option<u16>,
     took: std::time::Duration,
 ) {
@@ -76,7 +77,7 @@ pub(crate) fn wire_attempt(
         let line = describe(
             service,
             operation,
-            1,
+            attempt,
             status,
             Some(took.as_secs_f64() * 1000.0),
         );

@@ -389,12 +389,13 @@ struct Spent {
 /// Runs one call, retrying throttling and transient failures with backoff.
 async fn retried<T, F, Fut>(pace: &Pace, spent: &mut Spent, mut call: F) -> Result<T, Failure>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<T, Failure>>,
 {
     let mut attempt = 0;
     loop {
-        match call().await {
+        // Numbered from 1 for the `-v` log.
+        match call(attempt + 1).await {
             Err(f) if (f.throttled || f.transient) && attempt + 1 < THROTTLE_ATTEMPTS => {
                 if f.throttled {
                     pace.slowed();
@@ -482,7 +483,7 @@ pub(crate) async fn copy_all(
                 let result = if o.size > job.multipart_threshold {
                     copy_in_parts(&client, &source, &job, &o, &pace, &mut spent).await
                 } else {
-                    retried(&pace, &mut spent, || copy_one(&client, &job, &o)).await
+                    retried(&pace, &mut spent, |n| copy_one(&client, &job, &o, n)).await
                 };
                 retries += spent.retries;
                 flow.dropped();
@@ -582,8 +583,13 @@ fn kms_of(job: &Job, o: &SourceObject) -> Option<(ServerSideEncryption, Option<S
     ))
 }
 
-/// One `CopyObject`. Returns `false` (not multipart).
-async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, Failure> {
+/// One `CopyObject` (its `attempt`, from 1). Returns `false` (not multipart).
+async fn copy_one(
+    client: &Client,
+    job: &Job,
+    o: &SourceObject,
+    attempt: u32,
+) -> Result<bool, Failure> {
     if let Some(wire) = &job.wire {
         let copy_source = keys::copy_source(&job.source_bucket, &o.key, &o.version_id);
         let key = target_key(job, o);
@@ -595,6 +601,7 @@ async fn copy_one(client: &Client, job: &Job, o: &SourceObject) -> Result<bool, 
             checksum_sha256: o.sha256,
             sse: kms.as_ref().map(|(s, _)| s.as_str()),
             kms_key_id: kms.as_ref().and_then(|(_, k)| k.as_deref()),
+            attempt,
         };
         wire.copy_object(&request)
             .await
@@ -702,7 +709,7 @@ async fn copy_in_parts(
             let (source, key, upload_id) = (&source, &key, &upload_id);
             async move {
                 let mut spent = Spent::default();
-                let out = retried(pace, &mut spent, || async {
+                let out = retried(pace, &mut spent, |_| async {
                     client
                         .upload_part_copy()
                         .bucket(&job.target_bucket)

@@ -163,6 +163,8 @@ pub(crate) struct CopyRequest<'a> {
     pub checksum_sha256: bool,
     pub sse: Option<&'a str>,
     pub kms_key_id: Option<&'a str>,
+    /// Which attempt of this copy this is (from 1), for the `-v` log: the copier retries.
+    pub attempt: u32,
 }
 
 /// What `HeadObject` answered, headers only.
@@ -285,7 +287,9 @@ impl Wire {
             headers.push(("x-amz-server-side-encryption-aws-kms-key-id", k));
         }
         let url = format!("{}/{}", self.inner.base, super::keys::path_encode(r.key));
-        let a = self.send("CopyObject", "PUT", &url, &headers).await?;
+        let a = self
+            .send("CopyObject", r.attempt, "PUT", &url, &headers)
+            .await?;
         let body = String::from_utf8_lossy(&a.body);
         if (200..300).contains(&a.status) && !body.contains("<Error>") {
             return Ok(());
@@ -305,7 +309,7 @@ impl Wire {
         use crate::provider::aws::config::{INITIAL_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF};
         let mut attempt = 1;
         loop {
-            match self.head_once(key, version_id).await {
+            match self.head_once(key, version_id, attempt).await {
                 Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
                     tokio::time::sleep(super::pace::backoff_from(
                         INITIAL_BACKOFF,
@@ -320,14 +324,19 @@ impl Wire {
         }
     }
 
-    async fn head_once(&self, key: &str, version_id: &str) -> Result<HeadAnswer, WireError> {
+    async fn head_once(
+        &self,
+        key: &str,
+        version_id: &str,
+        attempt: u32,
+    ) -> Result<HeadAnswer, WireError> {
         let url = format!(
             "{}/{}?versionId={}",
             self.inner.base,
             super::keys::path_encode(key),
             super::keys::query_encode(version_id)
         );
-        let a = self.send("HeadObject", "HEAD", &url, &[]).await?;
+        let a = self.send("HeadObject", attempt, "HEAD", &url, &[]).await?;
         if !(200..300).contains(&a.status) {
             return Err(answer_error(a.status, "").skew(a.skew_moved));
         }
@@ -387,6 +396,7 @@ impl Wire {
     async fn send(
         &self,
         operation: &'static str,
+        attempt: u32,
         method: &str,
         url: &str,
         headers: &[(&str, &str)],
@@ -495,6 +505,7 @@ impl Wire {
         crate::provider::aws::trace::wire_attempt(
             "s3",
             operation,
+            attempt,
             result
                 .as_ref()
                 .ok()
