@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use common::pg::{
-    Load, Scratch, assert_stop_named, late_after_first_past, pg, processes_under, source, truth,
-    wal_ends,
+    Load, Scratch, assert_stop_named, checks_found, late_after_first_past, pg, processes_under,
+    source, truth, wal_ends,
 };
 use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
 
@@ -212,14 +212,10 @@ query = "select max(pg_xact_commit_timestamp(xmin)) from events"
     let ran = run_drill(s.path(), incident);
     let r = &ran.report;
     // What each check found first: a long report is cut in CI's summary.
-    let found: Vec<_> = r
-        .checks
-        .iter()
-        .map(|c| (&c.name, &c.outcome, &c.found))
-        .collect();
+    let found = checks_found(r);
     assert_eq!(
         ran.code, 0,
-        "checks {found:?}, truth {} rows, md5 {}\n{}\n{:#?}",
+        "checks: {found}; truth {} rows, md5 {}\n{}\n{:#?}",
         truth.count, truth.ids_md5, ran.stderr, r
     );
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);

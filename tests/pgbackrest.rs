@@ -12,7 +12,9 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use common::pg::{Load, Scratch, assert_stop_named, pg, processes_under, source_with, truth};
+use common::pg::{
+    Load, Scratch, assert_stop_named, checks_found, pg, processes_under, source_with, truth,
+};
 use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 use restore_drill::report::{CheckOutcome, RpoSource, RunReport, Verdict};
 
@@ -261,14 +263,10 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
     std::fs::rename(&moved, &data).unwrap();
     assert!(!data.join("postmaster.pid").exists());
     // What each check found first: a long report is cut in CI's summary.
-    let found: Vec<_> = r
-        .checks
-        .iter()
-        .map(|c| (&c.name, &c.outcome, &c.found))
-        .collect();
+    let found = checks_found(&r);
     assert_eq!(
         code, 0,
-        "checks {found:?}, truth {} rows, md5 {}\n{stderr}\n{r:#?}",
+        "checks: {found}; truth {} rows, md5 {}\n{stderr}\n{r:#?}",
         truth.count, truth.ids_md5
     );
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);

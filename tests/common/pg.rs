@@ -221,6 +221,16 @@ pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
     }
 }
 
+/// Each check's name, outcome and what it found, short enough to lead a failure message.
+pub fn checks_found(r: &restore_drill::report::RunReport) -> String {
+    let found: Vec<_> = r
+        .checks
+        .iter()
+        .map(|c| format!("{} {:?} found {:?}", c.name, c.outcome, c.found))
+        .collect();
+    found.join("; ")
+}
+
 /// The restore's notes name where recovery stopped as the source's WAL, read by `truth`, says
 /// it must: before the first transaction end stamped after the target.
 pub fn assert_stop_named(notes: &[String], truth: &Truth) {
