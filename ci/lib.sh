@@ -70,6 +70,25 @@ ensure_pgbackrest() {
   echo "pgBackRest: $(pgbackrest version)" >&2
 }
 
+# libfaketime: the tests step a source cluster's clock back (LD_PRELOAD into its postgres
+# only) to prove what a restore to a moment that happened twice brings back.
+faketime_lib() {
+  local f
+  for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+    [ -f "$f" ] && { echo "$f"; return; }
+  done
+}
+ensure_faketime() {
+  if [ -n "$(faketime_lib)" ]; then
+    echo "libfaketime: $(faketime_lib)" >&2
+    return
+  fi
+  step "installing libfaketime (apt-get install libfaketime)"
+  apt_install libfaketime
+  [ -n "$(faketime_lib)" ] || die "libfaketime was installed but libfaketime.so.1 is not where it was looked for"
+  echo "libfaketime: $(faketime_lib)" >&2
+}
+
 # moto in server mode, from PyPI into a venv under target/ (the AWS API stand-in of the
 # tests). Pinned, so a new moto release cannot change what the tests see.
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"

@@ -422,6 +422,7 @@ async fn gzip_wal_and_a_gzip_tar_base_backup() {
             "gzip < %p > \"{}/%f.gz\"",
             s.path().join("src/wal").display()
         )),
+        ..SourceOptions::default()
     };
     let src = source_with(&pg, s.path(), 300, &gzip).await;
     let (mut src, incident, t) = loaded_source(src, async |src| {

@@ -7,13 +7,14 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::pg::{
-    Load, Scratch, assert_stop_named, checks_found, late_after_first_past, pg, processes_under,
-    source, truth, wal_ends,
+    FakeClock, Load, Scratch, Truth, assert_stop_named, checks_found, late_after_first_past, pg,
+    processes_under, source, source_with, sql_time, truth, wal_ends,
 };
+use restore_drill::provider::local::SourceOptions;
 use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
 
 const BIN: &str = env!("CARGO_BIN_EXE_restore-drill");
@@ -93,6 +94,34 @@ user = "postgres"
     std::fs::write(dir.join("drill.toml"), text).unwrap();
 }
 
+/// Checks that the restored events are exactly `truth`'s rows, and their newest commit.
+fn exact_rows_checks(truth: &Truth) -> String {
+    format!(
+        r#"
+[[check]]
+restore = "events"
+kind = "sql"
+name = "exactly the committed rows"
+query = "select md5(string_agg(id::text, ',' order by id)) from events"
+expect = "matches ^{}$"
+
+[[check]]
+restore = "events"
+kind = "sql"
+name = "row count"
+query = "select count(*) from events"
+expect = "= {}"
+
+[[check]]
+restore = "events"
+kind = "freshness"
+name = "newest commit"
+query = "select max(pg_xact_commit_timestamp(xmin)) from events"
+"#,
+        truth.ids_md5, truth.count
+    )
+}
+
 /// A `sql` check of the restored events' row count.
 fn count_is(expect: &str) -> String {
     format!(
@@ -160,6 +189,75 @@ rmgr: Transaction len (rec/tot):     34/    34, tx:        745, lsn: 0/01A3E1C0,
     );
 }
 
+/// A source whose clock steps back: the target moment happens twice. Recovery replays the
+/// WAL in order and stops before the first transaction end stamped past the target, so it
+/// brings back the first pass only; what was committed in the second pass, stamped in time
+/// but written later, is not restored (it had not committed the first time the target came).
+/// The truth, in WAL order from pg_waldump, says so; the restore matches it exactly, while
+/// the commit stamps alone count the late rows too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_clock_stepped_back_restores_the_first_pass_of_the_target() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    s.work();
+    let clock = FakeClock::new(&pg, s.path());
+    let options = SourceOptions {
+        env: clock.env(),
+        ..SourceOptions::default()
+    };
+    let mut src = source_with(&pg, s.path(), 100, &options).await;
+    src.base_backup("base-1", false).await.unwrap();
+    let load = Load::start(&src, 2, 0).await;
+    // A second and a half of commits, the clock two seconds back, two seconds more.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stepped = Utc::now();
+    clock.set_offset(-2);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    load.stop().await;
+    src.archive_now().await.unwrap();
+    // A second before the step: the clock read it before the step and again after.
+    let incident = stepped - chrono::TimeDelta::seconds(1);
+    let truth = truth(&src, incident).await;
+    let stamped_in_time: i64 = src
+        .client("postgres")
+        .await
+        .unwrap()
+        .query_one(
+            &format!(
+                "select count(*) from events where pg_xact_commit_timestamp(xmin) <= {}",
+                sql_time(incident)
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    src.stop().await.unwrap();
+    assert!(
+        truth.late_in_wal.len() > 10,
+        "the second pass should commit many transactions stamped before the target: {:?}",
+        truth.late_in_wal
+    );
+    assert!(
+        stamped_in_time > truth.count + 10,
+        "stamps alone: {stamped_in_time} rows, WAL order: {}",
+        truth.count
+    );
+
+    write_drill(s.path(), "silver", "1m", &exact_rows_checks(&truth));
+    let ran = run_drill(s.path(), incident);
+    let r = &ran.report;
+    let found = checks_found(r);
+    assert_eq!(
+        ran.code, 0,
+        "checks: {found}; truth {} rows (stamps alone {stamped_in_time})\n{}\n{:#?}",
+        truth.count, ran.stderr, r
+    );
+    let point = r.restores[0].recovery_point.as_ref().unwrap();
+    assert_stop_named(&point.notes, &truth);
+    assert_torn_down(&s);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restores_exactly_what_committed_before_the_target_under_load() {
     let pg = pg();
@@ -180,35 +278,7 @@ async fn restores_exactly_what_committed_before_the_target_under_load() {
         "the load should leave rows created before the target but committed after it"
     );
 
-    write_drill(
-        s.path(),
-        "silver",
-        "1m",
-        &format!(
-            r#"
-[[check]]
-restore = "events"
-kind = "sql"
-name = "exactly the committed rows"
-query = "select md5(string_agg(id::text, ',' order by id)) from events"
-expect = "matches ^{}$"
-
-[[check]]
-restore = "events"
-kind = "sql"
-name = "row count"
-query = "select count(*) from events"
-expect = "= {}"
-
-[[check]]
-restore = "events"
-kind = "freshness"
-name = "newest commit"
-query = "select max(pg_xact_commit_timestamp(xmin)) from events"
-"#,
-            truth.ids_md5, truth.count
-        ),
-    );
+    write_drill(s.path(), "silver", "1m", &exact_rows_checks(&truth));
     let ran = run_drill(s.path(), incident);
     let r = &ran.report;
     // What each check found first: a long report is cut in CI's summary.

@@ -90,6 +90,7 @@ async fn pgbackrest_source(pg: &PgEnv, s: &Scratch, repo: &str, rows: u32) -> So
             "pgbackrest --config={} --stanza={STANZA} archive-push %p",
             conf.display()
         )),
+        ..SourceOptions::default()
     };
     let src = source_with(pg, root, rows, &options).await;
     write_conf(root, repo, Some(src.port()));

@@ -75,6 +75,67 @@ pub async fn source_with(
     s
 }
 
+/// `libfaketime.so.1`, which makes a process see a clock of the test's choosing; or a failure
+/// that says how to get it. `FAKETIME_LIB` names it elsewhere.
+pub fn faketime_lib() -> PathBuf {
+    if let Some(p) = std::env::var_os("FAKETIME_LIB") {
+        return PathBuf::from(p);
+    }
+    let mut places = vec![PathBuf::from("/usr/lib/faketime/libfaketime.so.1")];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        places.extend(
+            entries
+                .flatten()
+                .map(|e| e.path().join("faketime/libfaketime.so.1")),
+        );
+    }
+    places.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "libfaketime.so.1 not found.\nThis test steps a source cluster's clock with libfaketime: \
+             run ci/test (it installs it with apt), or apt-get install libfaketime, or set FAKETIME_LIB."
+        )
+    })
+}
+
+/// A clock for a source's `postgres` alone (through `SourceOptions::env`): real time plus an
+/// offset the test changes while the server runs. Timers stay on the real monotonic clock.
+pub struct FakeClock {
+    lib: PathBuf,
+    file: PathBuf,
+}
+
+impl FakeClock {
+    pub fn new(pg: &PgEnv, dir: &Path) -> Self {
+        let clock = FakeClock {
+            lib: faketime_lib(),
+            file: dir.join("faketime-offset"),
+        };
+        clock.set_offset(0);
+        pg.give(&clock.file).unwrap();
+        clock
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("LD_PRELOAD".into(), self.lib.display().to_string()),
+            (
+                "FAKETIME_TIMESTAMP_FILE".into(),
+                self.file.display().to_string(),
+            ),
+            // Read the file at every call, so a change takes effect at once.
+            ("FAKETIME_NO_CACHE".into(), "1".into()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+        ]
+    }
+
+    /// From now on the server's clock reads real time plus `seconds` (a step, not a slew).
+    pub fn set_offset(&self, seconds: i64) {
+        let tmp = self.file.with_extension("new");
+        std::fs::write(&tmp, format!("{seconds:+}\n")).unwrap();
+        std::fs::rename(&tmp, &self.file).unwrap();
+    }
+}
+
 /// Concurrent writers: some commit each insert at once, some hold their transaction open
 /// for a while after inserting, so rows are created before the commit that makes them real.
 pub struct Load {
@@ -399,8 +460,11 @@ async fn read_wal(source: &SourceCluster, t: DateTime<Utc>) -> (Option<WalEnd>, 
     );
     let late = late_after_first_past(&ends, t);
     eprintln!(
-        "truth: pg_waldump read {} transaction ends from {first} to {end}; late at {t}: {late:?}",
-        ends.len()
+        "truth: pg_waldump read {} transaction ends from {first} to {end}; late at {t}: {} (xids {:?} to {:?})",
+        ends.len(),
+        late.len(),
+        late.first(),
+        late.last()
     );
     let first_past = ends.into_iter().find(|e| e.at > t.trunc_subsecs(6));
     (first_past, late)

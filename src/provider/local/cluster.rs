@@ -28,6 +28,9 @@ pub struct SourceOptions {
     /// An `archive_command` instead of the copy into `root/wal` (e.g. pgBackRest's
     /// `archive-push %p`).
     pub archive_command: Option<String>,
+    /// More environment for the source's `postgres` (the tests give it a fake clock with
+    /// `LD_PRELOAD=libfaketime.so.1`).
+    pub env: Vec<(String, String)>,
 }
 
 impl SourceCluster {
@@ -82,7 +85,15 @@ impl SourceCluster {
         text.push_str(&conf);
         std::fs::write(&conf_path, text).map_err(io("cannot write postgresql.conf"))?;
         let port = free_port()?;
-        let mut server = Server::start(pg, &data_dir, port, &root.join("source.log"), true).await?;
+        let mut server = Server::start_with_env(
+            pg,
+            &data_dir,
+            port,
+            &root.join("source.log"),
+            true,
+            &options.env,
+        )
+        .await?;
         if !server.wait_ready(Duration::from_secs(60)).await {
             let tail = server.log_tail(20);
             let _ = server.stop().await;

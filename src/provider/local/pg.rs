@@ -207,6 +207,18 @@ impl Server {
         log_file: &Path,
         tied: bool,
     ) -> Result<Self, PgError> {
+        Self::start_with_env(pg, data_dir, port, log_file, tied, &[]).await
+    }
+
+    /// `start`, with more environment for `postgres`.
+    pub async fn start_with_env(
+        pg: &PgEnv,
+        data_dir: &Path,
+        port: u16,
+        log_file: &Path,
+        tied: bool,
+        env: &[(String, String)],
+    ) -> Result<Self, PgError> {
         let log = std::fs::File::create(log_file)
             .map_err(io(format!("cannot create {}", log_file.display())))?;
         pg.give(log_file)?;
@@ -217,6 +229,7 @@ impl Server {
             .args(["-c", &format!("port={port}")])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "unix_socket_directories="])
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
             // Its own process group: a Ctrl-C at the terminal reaches restore-drill, which
