@@ -254,6 +254,7 @@ async fn a_source_clock_stepped_back_restores_the_first_pass_of_the_target() {
         truth.count, ran.stderr, r
     );
     let point = r.restores[0].recovery_point.as_ref().unwrap();
+    eprintln!("notes: {:#?}", point.notes);
     assert_stop_named(&point.notes, &truth);
     assert_torn_down(&s);
 }

@@ -293,7 +293,8 @@ pub fn checks_found(r: &restore_drill::report::RunReport) -> String {
 }
 
 /// The restore's notes name where recovery stopped as the source's WAL, read by `truth`, says
-/// it must: before the first transaction end stamped after the target.
+/// it must (before the first transaction end stamped after the target), and the commits
+/// stamped in time that follow it there.
 pub fn assert_stop_named(notes: &[String], truth: &Truth) {
     let said: Vec<_> = notes
         .iter()
@@ -313,6 +314,30 @@ pub fn assert_stop_named(notes: &[String], truth: &Truth) {
             );
         }
         None => assert!(said.is_empty(), "{said:?}"),
+    }
+    // The commits stamped in time but written after the stop: named with their number and
+    // the first and last in WAL order, or nothing when there are none; the lookup worked.
+    assert!(
+        !notes.iter().any(|n| n.starts_with("could not look for")),
+        "{notes:?}"
+    );
+    let late: Vec<_> = notes
+        .iter()
+        .filter(|n| n.contains("follow, in the WAL, the one recovery stopped before"))
+        .collect();
+    match (truth.late_in_wal.first(), truth.late_in_wal.last()) {
+        (Some(first), Some(last)) => {
+            let count = format!(
+                "{} transaction(s) stamped at or before the target (",
+                truth.late_in_wal.len()
+            );
+            let xids = format!("; xids {first} to {last})");
+            assert!(
+                late.len() == 1 && late[0].starts_with(&count) && late[0].contains(&xids),
+                "want a note starting {count:?} with {xids:?}; notes: {notes:?}"
+            );
+        }
+        _ => assert!(late.is_empty(), "{late:?}"),
     }
 }
 

@@ -303,12 +303,19 @@ impl LocalPitr {
                 crossed.last().copied().unwrap_or(1)
             ));
         }
-        if resolved.target_time.is_some()
-            && let Some(note) = std::fs::read_to_string(run_dir.join("postgres.log"))
+        if let Some(target) = resolved.target_time {
+            if let Some(note) = std::fs::read_to_string(run_dir.join("postgres.log"))
                 .ok()
                 .and_then(|log| stop_note(&log))
-        {
-            self.notes.push(note);
+            {
+                self.notes.push(note);
+            }
+            if let Some(note) = self
+                .late_commits(&pg, &data, &run_dir, replayed, target)
+                .await
+            {
+                self.notes.push(note);
+            }
         }
         if resolved.target_time.is_none()
             && let Some((newest, start)) = resolved.from.newest_segment()
@@ -359,6 +366,117 @@ impl LocalPitr {
                 "the restored server reports no replay position: it did not recover from the archive",
             )
         })
+    }
+
+    /// Commits stamped at or before `target` that follow, in the WAL, the record recovery
+    /// stopped before (at `replayed`), so they are not restored although their stamps are in
+    /// time: they were written after a transaction stamped past the target (commits racing,
+    /// or the source's clock stepped back). The stop's segment and the next are fetched as
+    /// recovery fetched them, with the restored server's own `restore_command`, and read with
+    /// `pg_waldump`. A note when there are any, or when they could not be looked for.
+    async fn late_commits(
+        &self,
+        pg: &PgEnv,
+        data: &Path,
+        run_dir: &Path,
+        replayed: Lsn,
+        target: DateTime<Utc>,
+    ) -> Option<String> {
+        let looked = async {
+            let client = self.session().await.map_err(|e| e.to_string())?;
+            let size: i64 = client
+                .query_one(
+                    "select setting::bigint from pg_settings where name = 'wal_segment_size' and unit = 'B'",
+                    &[],
+                )
+                .await
+                .map_err(|e| format!("cannot read wal_segment_size: {e}"))?
+                .get(0);
+            let size = u64::try_from(size)
+                .ok()
+                .filter(|s| s.is_power_of_two())
+                .ok_or("a WAL segment size that is no power of two")?;
+            let timeline = replayed_timeline(&data.join("pg_wal"))?;
+            let command = restore_command(data)?;
+            let dir = run_dir.join("late-wal");
+            std::fs::create_dir(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            pg.give(&dir).map_err(|e| e.to_string())?;
+            let first = replayed.segment_number(size);
+            let mut fetched = Vec::new();
+            for number in [first, first + 1] {
+                let name = Segment::at(timeline, number, size).name();
+                if !fetch_with(pg, &command, data, &name, &dir.join(&name)).await? {
+                    break;
+                }
+                fetched.push(name);
+            }
+            if fetched.is_empty() {
+                return Err(format!(
+                    "the restore command did not deliver {}",
+                    Segment::at(timeline, first, size).name()
+                ));
+            }
+            let end = Lsn((first + fetched.len() as u64) * size);
+            let out = pg
+                .command("pg_waldump")
+                .arg("--rmgr=Transaction")
+                .arg(format!("--timeline={timeline}"))
+                .arg(format!("--start={replayed}"))
+                .arg(format!("--end={end}"))
+                .arg("-p")
+                .arg(&dir)
+                .env("TZ", "UTC")
+                .output()
+                .await
+                .map_err(|e| format!("cannot run pg_waldump: {e}"))?;
+            let ends =
+                super::waldump::parse_transaction_ends(&String::from_utf8_lossy(&out.stdout));
+            if !out.status.success() && ends.is_empty() {
+                return Err(format!(
+                    "pg_waldump cannot read {}: {}",
+                    fetched.join(", "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            let late: Vec<_> = ends
+                .into_iter()
+                .filter(|e| e.commit && e.at <= target)
+                .collect();
+            Ok::<_, String>((late, fetched))
+        };
+        let started = std::time::Instant::now();
+        let looked = looked.await;
+        tracing::debug!(
+            "looked for late commits after {replayed} in {:.0} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        let (late, read) = match looked {
+            Ok(found) => found,
+            Err(why) => {
+                return Some(format!(
+                    "could not look for commits stamped at or before the target after where recovery stopped: {why}"
+                ));
+            }
+        };
+        let (first, last) = (late.first()?, late.last()?);
+        let micros = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (oldest, newest) = (
+            late.iter().map(|e| e.at).min().unwrap_or(first.at),
+            late.iter().map(|e| e.at).max().unwrap_or(last.at),
+        );
+        Some(format!(
+            "{} transaction(s) stamped at or before the target ({} to {}; xids {} to {}) follow, in the WAL, \
+             the one recovery stopped before: they were written after a transaction stamped past the target \
+             (commits racing, or the source's clock stepped back), had not committed when the target first \
+             came, and are not restored (read in WAL segment {})",
+            late.len(),
+            micros(oldest),
+            micros(newest),
+            first.xid,
+            last.xid,
+            read.join(" and ")
+        ))
     }
 
     /// Notes gathered while restoring (they go into the report's recovery point).
@@ -591,6 +709,100 @@ fn stop_note(log: &str) -> Option<String> {
         "recovery stopped before the {what} of transaction {xid}, stamped {}: the first transaction end in the WAL after the target (the server's log)",
         at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     ))
+}
+
+/// The timeline recovery replayed on: the parent named by the newest `.history` file in a
+/// promoted server's `pg_wal` (its last line: `parent<TAB>switchpoint<TAB>reason`).
+fn replayed_timeline(pg_wal: &Path) -> Result<u32, String> {
+    let newest = std::fs::read_dir(pg_wal)
+        .map_err(|e| format!("cannot read {}: {e}", pg_wal.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let tl = u32::from_str_radix(name.strip_suffix(".history")?, 16).ok()?;
+            Some((tl, e.path()))
+        })
+        .max_by_key(|(tl, _)| *tl)
+        .ok_or_else(|| format!("no timeline history in {}", pg_wal.display()))?;
+    let text = std::fs::read_to_string(&newest.1)
+        .map_err(|e| format!("cannot read {}: {e}", newest.1.display()))?;
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| format!("{} names no parent timeline", newest.1.display()))
+}
+
+/// The `restore_command` recovery ran with: the last one set in `postgresql.auto.conf`
+/// (where restore-drill, or pgBackRest, wrote it).
+fn restore_command(data: &Path) -> Result<String, String> {
+    let path = data.join("postgresql.auto.conf");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    text.lines()
+        .rev()
+        .find_map(|l| {
+            let (key, value) = l.split_once('=')?;
+            (key.trim() == "restore_command").then_some(value.trim())
+        })
+        .and_then(|v| v.strip_prefix('\'')?.strip_suffix('\''))
+        .map(|v| v.replace("''", "'"))
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("no restore_command in {}", path.display()))
+}
+
+/// Runs `command` as PostgreSQL runs a `restore_command` (in the data dir, as the server's
+/// user, `%f` the segment's name, `%p` where to put it); `Ok(false)` when it did not deliver.
+async fn fetch_with(
+    pg: &PgEnv,
+    command: &str,
+    data: &Path,
+    name: &str,
+    dest: &Path,
+) -> Result<bool, String> {
+    let line = expand_restore_command(command, name, dest);
+    let mut cmd = tokio::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(&line)
+        .current_dir(data)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some((uid, gid)) = pg.run_as {
+        cmd.uid(uid).gid(gid);
+    }
+    let status = cmd
+        .status()
+        .await
+        .map_err(|e| format!("cannot run the restore command: {e}"))?;
+    Ok(status.success() && dest.is_file())
+}
+
+/// `command` with PostgreSQL's placeholders filled in: `%f` (and `%r`, the oldest file to
+/// keep, which only cleanup commands use) the segment's name, `%p` its destination, `%%` a
+/// percent sign.
+fn expand_restore_command(command: &str, name: &str, dest: &Path) -> String {
+    let mut line = String::new();
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            line.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('f' | 'r') => line.push_str(name),
+            Some('p') => line.push_str(&dest.display().to_string()),
+            Some('%') => line.push('%'),
+            Some(other) => {
+                line.push('%');
+                line.push(other);
+            }
+            None => line.push('%'),
+        }
+    }
+    line
 }
 
 /// A `timestamptz` as PostgreSQL writes it in ISO style with a numeric zone:
@@ -1122,6 +1334,65 @@ mod tests {
         ] {
             assert_eq!(stop_note(log), None, "{log}");
         }
+    }
+
+    #[test]
+    fn the_restore_command_is_read_and_filled_in_as_postgres_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("postgresql.auto.conf");
+        // None set: said, not guessed.
+        std::fs::write(&conf, "archive_mode = 'off'\n").unwrap();
+        assert!(
+            restore_command(dir.path())
+                .unwrap_err()
+                .contains("no restore_command")
+        );
+        // The last one wins, and quotes are PostgreSQL's.
+        std::fs::write(
+            &conf,
+            "restore_command = 'cp /old/%f %p'\narchive_mode = 'off'\nrestore_command = 'pgbackrest --stanza=main archive-get %f \"%p\" --x=''y'''\n",
+        )
+        .unwrap();
+        let command = restore_command(dir.path()).unwrap();
+        assert_eq!(
+            command,
+            "pgbackrest --stanza=main archive-get %f \"%p\" --x='y'"
+        );
+        assert_eq!(
+            expand_restore_command(&command, "000000010000000000000003", Path::new("/w/x")),
+            "pgbackrest --stanza=main archive-get 000000010000000000000003 \"/w/x\" --x='y'"
+        );
+        assert_eq!(
+            expand_restore_command("a %% b %r %q %", "S", Path::new("/p")),
+            "a % b S %q %"
+        );
+    }
+
+    #[test]
+    fn the_replayed_timeline_is_the_newest_historys_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            replayed_timeline(dir.path())
+                .unwrap_err()
+                .contains("no timeline history")
+        );
+        std::fs::write(
+            dir.path().join("00000002.history"),
+            "1\t0/3000000\tbefore 2026-12-01 16:00:00+00\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("0000000A.history"),
+            "1\t0/3000000\tno recovery target specified\n\n2\t0/5000000\tbefore 2026-12-01 17:00:00+00\n",
+        )
+        .unwrap();
+        assert_eq!(replayed_timeline(dir.path()), Ok(2));
+        std::fs::write(dir.path().join("0000000B.history"), "# nothing\n").unwrap();
+        assert!(
+            replayed_timeline(dir.path())
+                .unwrap_err()
+                .contains("names no parent")
+        );
     }
 
     #[test]

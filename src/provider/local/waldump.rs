@@ -138,11 +138,33 @@ fn ends_normally(stderr: &str) -> bool {
 /// `(time, is_commit)` of every commit and abort record in pg_waldump's output (run with
 /// TZ=UTC: "desc: COMMIT 2026-11-30 14:10:00.123456 UTC").
 pub fn parse_transactions(out: &str) -> Vec<(DateTime<Utc>, bool)> {
+    parse_transaction_ends(out)
+        .into_iter()
+        .map(|e| (e.at, e.commit))
+        .collect()
+}
+
+/// One commit or abort record, as pg_waldump shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionEnd {
+    /// The transaction's id (for the prepared kinds, the one named in the description).
+    pub xid: u32,
+    pub at: DateTime<Utc>,
+    pub commit: bool,
+}
+
+/// Every commit and abort record in pg_waldump's output, in WAL order, with its xid.
+pub fn parse_transaction_ends(out: &str) -> Vec<TransactionEnd> {
     let mut found = Vec::new();
     for line in out.lines() {
-        let Some(desc) = line.split("desc: ").nth(1) else {
+        let Some((head, desc)) = line.split_once("desc: ") else {
             continue;
         };
+        let tx = head
+            .split("tx:")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|x| x.trim().parse::<u32>().ok());
         let (commit, rest) = if let Some(r) = desc
             .strip_prefix("COMMIT_PREPARED ")
             .or_else(|| desc.strip_prefix("COMMIT "))
@@ -157,9 +179,14 @@ pub fn parse_transactions(out: &str) -> Vec<(DateTime<Utc>, bool)> {
             continue;
         };
         // COMMIT_PREPARED / ABORT_PREPARED put the xid first: "5: 2026-…".
-        let rest = match rest.split_once(": ") {
-            Some((xid, r)) if xid.bytes().all(|b| b.is_ascii_digit()) => r,
-            _ => rest,
+        let (xid, rest) = match rest.split_once(": ") {
+            Some((x, r)) if !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()) => {
+                (x.parse::<u32>().ok(), r)
+            }
+            _ => (tx, rest),
+        };
+        let Some(xid) = xid else {
+            continue;
         };
         let Some(stamp) = rest.get(..26) else {
             continue;
@@ -168,7 +195,11 @@ pub fn parse_transactions(out: &str) -> Vec<(DateTime<Utc>, bool)> {
             continue;
         }
         if let Ok(t) = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.6f") {
-            found.push((t.and_utc(), commit));
+            found.push(TransactionEnd {
+                xid,
+                at: t.and_utc(),
+                commit,
+            });
         }
     }
     found
@@ -202,5 +233,7 @@ rmgr: Transaction len (rec/tot):     34/    34, tx:        742, lsn: 0/01A3E1C0,
                 (t("2026-11-30 14:58:03.000000"), true),
             ]
         );
+        let xids: Vec<u32> = parse_transaction_ends(out).iter().map(|e| e.xid).collect();
+        assert_eq!(xids, [737, 738, 739, 741]);
     }
 }
