@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use common::pg::{
-    Load, Scratch, assert_stop_named, checks_found, pg, processes_under, source_with, truth,
+    FakeClock, Load, Scratch, assert_stop_named, checks_found, pg, processes_under, source_with,
+    truth,
 };
 use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 use restore_drill::report::{CheckOutcome, RpoSource, RunReport, Verdict};
@@ -79,6 +80,17 @@ fn write_conf(root: &Path, repo: &str, port: Option<u16>) -> PathBuf {
 /// A source archiving into a pgBackRest repository, with a full backup of its first `rows`
 /// rows. `repo` holds the repository's `repo1-*` lines.
 async fn pgbackrest_source(pg: &PgEnv, s: &Scratch, repo: &str, rows: u32) -> SourceCluster {
+    pgbackrest_source_with(pg, s, repo, rows, Vec::new()).await
+}
+
+/// `pgbackrest_source`, its `postgres` run with `env` too.
+async fn pgbackrest_source_with(
+    pg: &PgEnv,
+    s: &Scratch,
+    repo: &str,
+    rows: u32,
+    env: Vec<(String, String)>,
+) -> SourceCluster {
     let root = s.path();
     for d in ["pgbr/repo", "pgbr/lock", "pgbr/log", "work"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
@@ -90,7 +102,7 @@ async fn pgbackrest_source(pg: &PgEnv, s: &Scratch, repo: &str, rows: u32) -> So
             "pgbackrest --config={} --stanza={STANZA} archive-push %p",
             conf.display()
         )),
-        ..SourceOptions::default()
+        env,
     };
     let src = source_with(pg, root, rows, &options).await;
     write_conf(root, repo, Some(src.port()));
@@ -308,6 +320,58 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
     let after = info(&pg, &conf);
     assert_eq!(before["archive"], after["archive"]);
     assert_torn_down(s);
+}
+
+/// `pg_pitr.rs`'s source whose clock steps back, archiving into pgBackRest: the restore
+/// brings back the first pass of the target, exactly the truth in WAL order, and names the
+/// commits stamped in time after the step, read from WAL that pgBackRest's archive-get (the
+/// restored server's own restore_command) fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_clock_stepped_back_restores_the_first_pass_and_names_the_late_commits() {
+    let pg = pg();
+    let s = Scratch::new(&pg);
+    let clock = FakeClock::new(&pg, s.path());
+    let mut src = pgbackrest_source_with(&pg, &s, &posix_repo(s.path()), 100, clock.env()).await;
+    let conf = s.path().join("pgbackrest.conf");
+    let set = info(&pg, &conf)["backup"][0].clone();
+    // pgBackRest's stop time is whole seconds: the set ended by the second after it.
+    let ended_by =
+        DateTime::from_timestamp(set["timestamp"]["stop"].as_i64().unwrap() + 1, 0).unwrap();
+    let load = Load::start(&src, 2, 0).await;
+    // Commits for a second and a half after the set ended, the clock two seconds back, and
+    // two seconds more.
+    let step_at = ended_by.max(Utc::now()) + chrono::TimeDelta::milliseconds(1500);
+    tokio::time::sleep((step_at - Utc::now()).to_std().unwrap_or_default()).await;
+    let stepped = Utc::now();
+    clock.set_offset(-2);
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    load.stop().await;
+    src.archive_now().await.unwrap();
+    let incident = stepped - chrono::TimeDelta::seconds(1);
+    let truth = truth(&src, incident).await;
+    src.stop().await.unwrap();
+    assert!(
+        truth.late_in_wal.len() > 10,
+        "the second pass should commit many transactions stamped before the target: {}",
+        truth.late_in_wal.len()
+    );
+
+    write_drill(
+        s.path(),
+        STANZA,
+        "pgbackrest.conf",
+        &exact_rows_checks(&truth.ids_md5, truth.count),
+    );
+    let (code, r, stderr) = run_drill(s.path(), incident);
+    let found = checks_found(&r);
+    assert_eq!(
+        code, 0,
+        "checks: {found}; truth {} rows\n{stderr}\n{r:#?}",
+        truth.count
+    );
+    let point = r.restores[0].recovery_point.as_ref().unwrap();
+    assert_stop_named(&point.notes, &truth);
+    assert_torn_down(&s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
