@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::pg::{Load, Scratch, Truth, pg, processes_under, source, source_with, truth};
+use common::pg::{
+    Load, Scratch, Truth, pg, processes_under, rows_checks, source, source_with, truth,
+};
 use restore_drill::provider::local::{PgEnv, Server, SourceCluster, SourceOptions};
 use restore_drill::report::{RpoSource, RunReport, Verdict};
 
@@ -97,28 +99,7 @@ fn plan_in(cwd: &Path, drill: &str, incident: DateTime<Utc>) -> (i32, String) {
 /// A drill with the given (relative) backup and archive paths, checking the restored rows
 /// against `truth` and reading freshness from the data.
 fn drill_text(base: &str, wal: &str, work: &str, t: Option<&Truth>) -> String {
-    let checks = t
-        .map(|t| {
-            format!(
-                r#"
-[[check]]
-restore = "events"
-kind = "sql"
-name = "exactly the committed rows"
-query = "select md5(string_agg(id::text, ',' order by id)) from events"
-expect = "matches ^{}$"
-
-[[check]]
-restore = "events"
-kind = "sql"
-name = "row count"
-query = "select count(*) from events"
-expect = "= {}"
-"#,
-                t.ids_md5, t.count
-            )
-        })
-        .unwrap_or_default();
+    let checks = t.map(rows_checks).unwrap_or_default();
     format!(
         r#"name = "archive-test"
 tier = "silver"

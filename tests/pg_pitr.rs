@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::pg::{
-    FakeClock, Load, Scratch, Truth, assert_stop_named, checks_found, late_after_first_past, pg,
-    processes_under, source, source_with, sql_time, truth, wal_ends,
+    FakeClock, Load, Scratch, assert_stop_named, checks_found, exact_rows_checks,
+    late_after_first_past, pg, processes_under, source, source_with, sql_time, truth, wal_ends,
 };
 use restore_drill::provider::local::SourceOptions;
 use restore_drill::report::{CheckOutcome, Outcome, RpoSource, RunReport, Verdict};
@@ -92,34 +92,6 @@ user = "postgres"
 {checks}"#
     );
     std::fs::write(dir.join("drill.toml"), text).unwrap();
-}
-
-/// Checks that the restored events are exactly `truth`'s rows, and their newest commit.
-fn exact_rows_checks(truth: &Truth) -> String {
-    format!(
-        r#"
-[[check]]
-restore = "events"
-kind = "sql"
-name = "exactly the committed rows"
-query = "select md5(string_agg(id::text, ',' order by id)) from events"
-expect = "matches ^{}$"
-
-[[check]]
-restore = "events"
-kind = "sql"
-name = "row count"
-query = "select count(*) from events"
-expect = "= {}"
-
-[[check]]
-restore = "events"
-kind = "freshness"
-name = "newest commit"
-query = "select max(pg_xact_commit_timestamp(xmin)) from events"
-"#,
-        truth.ids_md5, truth.count
-    )
 }
 
 /// A `sql` check of the restored events' row count.

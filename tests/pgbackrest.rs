@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use common::pg::{
-    FakeClock, Load, Scratch, assert_stop_named, checks_found, pg, processes_under, source_with,
-    truth,
+    FakeClock, Load, Scratch, assert_stop_named, checks_found, exact_rows_checks, pg,
+    processes_under, source_with, truth,
 };
 use restore_drill::provider::local::{PgEnv, SourceCluster, SourceOptions};
 use restore_drill::report::{CheckOutcome, RpoSource, RunReport, Verdict};
@@ -184,32 +184,6 @@ fn run_drill(dir: &Path, incident: DateTime<Utc>) -> (i32, RunReport, String) {
     (code, report, stderr)
 }
 
-fn exact_rows_checks(ids_md5: &str, count: i64) -> String {
-    format!(
-        r#"
-[[check]]
-restore = "events"
-kind = "sql"
-name = "exactly the committed rows"
-query = "select md5(string_agg(id::text, ',' order by id)) from events"
-expect = "matches ^{ids_md5}$"
-
-[[check]]
-restore = "events"
-kind = "sql"
-name = "row count"
-query = "select count(*) from events"
-expect = "= {count}"
-
-[[check]]
-restore = "events"
-kind = "freshness"
-name = "newest commit"
-query = "select max(pg_xact_commit_timestamp(xmin)) from events"
-"#
-    )
-}
-
 fn assert_torn_down(s: &Scratch) {
     let work = s.path().join("work");
     let left: Vec<_> = std::fs::read_dir(&work)
@@ -264,7 +238,7 @@ async fn restores_exactly_the_committed_rows(s: &Scratch, src: &mut SourceCluste
         s.path(),
         STANZA,
         "pgbackrest.conf",
-        &exact_rows_checks(&truth.ids_md5, truth.count),
+        &exact_rows_checks(&truth),
     );
     // The drill needs only the repository: the source's data dir (pg1-path) is out of reach.
     let data = s.path().join("src/source");
@@ -360,7 +334,7 @@ async fn a_source_clock_stepped_back_restores_the_first_pass_and_names_the_late_
         s.path(),
         STANZA,
         "pgbackrest.conf",
-        &exact_rows_checks(&truth.ids_md5, truth.count),
+        &exact_rows_checks(&truth),
     );
     let (code, r, stderr) = run_drill(s.path(), incident);
     let found = checks_found(&r);

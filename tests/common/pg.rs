@@ -282,6 +282,40 @@ pub async fn truth(source: &SourceCluster, t: DateTime<Utc>) -> Truth {
     }
 }
 
+/// Checks that the restored events are exactly `truth`'s rows: their ids and their count.
+pub fn rows_checks(truth: &Truth) -> String {
+    format!(
+        r#"
+[[check]]
+restore = "events"
+kind = "sql"
+name = "exactly the committed rows"
+query = "select md5(string_agg(id::text, ',' order by id)) from events"
+expect = "matches ^{}$"
+
+[[check]]
+restore = "events"
+kind = "sql"
+name = "row count"
+query = "select count(*) from events"
+expect = "= {}"
+"#,
+        truth.ids_md5, truth.count
+    )
+}
+
+/// `rows_checks`, and the freshness of the newest restored commit.
+pub fn exact_rows_checks(truth: &Truth) -> String {
+    rows_checks(truth)
+        + r#"
+[[check]]
+restore = "events"
+kind = "freshness"
+name = "newest commit"
+query = "select max(pg_xact_commit_timestamp(xmin)) from events"
+"#
+}
+
 /// Each check's name, outcome and what it found, short enough to lead a failure message.
 pub fn checks_found(r: &restore_drill::report::RunReport) -> String {
     let found: Vec<_> = r
