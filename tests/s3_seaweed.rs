@@ -633,3 +633,96 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
         std::fs::remove_dir_all(dir.path().join("reports")).ok();
     }
 }
+
+/// A whole run on a runner whose clock is an hour behind (libfaketime in the restore-drill
+/// process only), through both clients. The SDK's calls and the direct copies each measure
+/// the skew from S3's answers and sign in S3's time, and `to = "latest"` is taken in S3's
+/// time: every current object is restored (listed by another client), and the report says
+/// the clock is off. With the incident given in real time the run passes; left to this
+/// machine's clock, the incident is an hour early, and the run fails loudly as past its
+/// target instead of passing with data missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_run_on_a_runner_an_hour_behind_restores_through_both_clients() {
+    let srv = Seaweed::start();
+    let s3 = srv.s3().await;
+    create_versioned_bucket(&s3, SOURCE).await;
+    for k in ["a.txt", "b/c.txt"] {
+        put(&s3, SOURCE, k, k.as_bytes()).await;
+    }
+    s3.create_bucket().bucket(TARGET).send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("skew.toml"),
+        drill_toml(Some(&srv.endpoint()), None),
+    )
+    .unwrap();
+    let lib = common::pg::faketime_lib();
+    let real_now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    for (client, incident) in [
+        ("direct", Some(real_now.as_str())),
+        ("sdk", Some(real_now.as_str())),
+        ("direct", None),
+    ] {
+        let case = format!("{client}, incident {incident:?}");
+        let mut env = srv.env();
+        env.extend([
+            ("LD_PRELOAD", lib.display().to_string()),
+            ("FAKETIME", "-3600".to_owned()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_owned()),
+            ("RESTORE_DRILL_S3_CLIENT", client.to_owned()),
+        ]);
+        let mut args = vec!["run", "skew.toml", "--format", "none", "--keep"];
+        if let Some(t) = incident {
+            args.extend(["--incident-at", t]);
+        }
+        let run = restore_drill_env(dir.path(), &args, &env);
+        let runs = dir.path().join("reports").join("outage");
+        let last = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(last.join("report.json")).unwrap()).unwrap();
+        let said = format!("{case}: {}{}\n{report:#}", run.stdout, run.stderr);
+        if incident.is_some() {
+            assert_eq!(run.code, 0, "{said}");
+        } else {
+            assert_eq!(run.code, 11, "{said}");
+            let reason = report["verdict_reason"].as_str().unwrap();
+            assert!(reason.contains("newer than the incident"), "{said}");
+        }
+        // The process really ran an hour behind: its run started then, by its own clock.
+        let started = chrono::DateTime::parse_from_rfc3339(report["started_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let behind = (chrono::Utc::now() - started).num_seconds();
+        assert!(
+            (3500..3700).contains(&behind),
+            "{case}: started {behind} s ago"
+        );
+        // The skew, from `Date` (whole seconds) at the middle of the round trip: an hour.
+        let notes = report["restores"][0]["recovery_point"]["notes"].to_string();
+        let skew: Option<u32> = notes
+            .split("this machine's clock is ")
+            .nth(1)
+            .and_then(|r| r.split(" s behind S3's").next())
+            .and_then(|n| n.parse().ok());
+        assert!(
+            skew.is_some_and(|s| (3595..=3605).contains(&s)),
+            "{skew:?}: {said}"
+        );
+        let details = &report["restores"][0]["target"]["details"];
+        assert_eq!(details["copy_client"], client, "{said}");
+        let prefix = format!("drill/{}/", report["run_id"].as_str().unwrap());
+        let mut copied: Vec<String> = all_versions(&s3, TARGET, &prefix)
+            .await
+            .into_iter()
+            .map(|v| v.key[prefix.len()..].to_owned())
+            .filter(|k| k != ".restore-drill-run.json")
+            .collect();
+        copied.sort();
+        assert_eq!(copied, ["a.txt", "b/c.txt"], "{case}");
+        std::fs::remove_dir_all(dir.path().join("reports")).ok();
+    }
+}

@@ -190,7 +190,13 @@ impl S3Restore {
         let source = session.s3(source_region.as_deref());
         let source_wire =
             wire::Wire::for_session(&session, source_region.as_deref(), &self.bucket).await;
-        let t = self.to.time(incident).unwrap_or_else(Utc::now);
+        let t = match self.to.time(incident) {
+            Some(t) => t,
+            None => {
+                self.latest_now(&session, source_region.as_deref(), source_wire.as_ref())
+                    .await
+            }
+        };
         let started = pipeline::start(
             &source,
             &self.bucket,
@@ -254,6 +260,39 @@ impl S3Restore {
             latest_restorable: newest.filter(|_| self.to == PointSpec::Latest),
             notes: Vec::new(),
         })
+    }
+
+    /// "Now" for `to = "latest"`, in S3's time: the versions current now are those written
+    /// before S3's clock reads now, and a runner whose clock is behind would leave out what
+    /// was written since its own now (all of it, an hour behind). S3's clock is read from
+    /// the `Date` of an answer; when it is more than 2 s from this machine's, the report says
+    /// so. This machine's time when S3's cannot be read (no direct address: FIPS, S3
+    /// Express).
+    async fn latest_now(
+        &mut self,
+        session: &Session,
+        region: Option<&str>,
+        wire: Option<&wire::Wire>,
+    ) -> DateTime<Utc> {
+        let clock = match wire {
+            Some(w) => Some(w.clone()),
+            None => wire::Wire::for_clock(session, region, &self.bucket).await,
+        };
+        let Some((now, skew_ms)) = (match &clock {
+            Some(w) => w.server_now().await,
+            None => None,
+        }) else {
+            return Utc::now();
+        };
+        if skew_ms.abs() > 2_000 {
+            self.notes.push(format!(
+                "this machine's clock is {:.0} s {} S3's (by the Date of its answer): \"latest\" is taken in S3's time, {}; the incident time and the RPO are in this machine's time",
+                skew_ms.abs() as f64 / 1000.0,
+                if skew_ms > 0 { "behind" } else { "ahead of" },
+                now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ));
+        }
+        now
     }
 
     /// What the whole listing and the `HeadObject` screen tell, once both have ended: fails
@@ -1181,14 +1220,26 @@ async fn ensure_bucket(
     region: &str,
     tags: &[(String, String)],
 ) -> Result<bool, ProviderError> {
-    match client.head_bucket().bucket(bucket).send().await {
-        Ok(_) => return Ok(false),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
-        Err(e) => {
-            return Err(sdk_error(
-                &format!("cannot reach the target bucket {bucket}"),
-                &e,
-            ));
+    // A HEAD's refusal has no body, so the SDK cannot tell one for the signing time from
+    // one for permissions and does not retry it; it did take S3's clock from its `Date`, so
+    // a second HEAD is signed in S3's time (a runner whose clock is off). A second refusal
+    // is a real one.
+    let mut refused_once = false;
+    loop {
+        match client.head_bucket().bucket(bucket).send().await {
+            Ok(_) => return Ok(false),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => break,
+            Err(e)
+                if !refused_once && e.raw_response().map(|r| r.status().as_u16()) == Some(403) =>
+            {
+                refused_once = true;
+            }
+            Err(e) => {
+                return Err(sdk_error(
+                    &format!("cannot reach the target bucket {bucket}"),
+                    &e,
+                ));
+            }
         }
     }
     let mut create = client.create_bucket().bucket(bucket);

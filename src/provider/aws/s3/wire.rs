@@ -197,6 +197,24 @@ impl Wire {
         .await
     }
 
+    /// A wire for `bucket` that only reads S3's clock (`server_now`), made even when the SDK
+    /// keeps the copies (`RESTORE_DRILL_S3_CLIENT=sdk`); `None` where no wire can be made.
+    pub(crate) async fn for_clock(
+        session: &Session,
+        region: Option<&str>,
+        bucket: &str,
+    ) -> Option<Wire> {
+        let d = session.s3_direct(region)?;
+        Wire::build(
+            &d.addressing,
+            bucket,
+            d.credentials,
+            d.connect_timeout,
+            d.attempt_timeout,
+        )
+        .await
+    }
+
     /// A wire for `bucket`, or `None` when its address is not one this module sends to (the
     /// caller then keeps the SDK's client). `attempt_timeout` bounds each call.
     pub(crate) async fn new(
@@ -209,6 +227,23 @@ impl Wire {
         if std::env::var(CLIENT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("sdk")) {
             return None;
         }
+        Wire::build(
+            addressing,
+            bucket,
+            credentials,
+            connect_timeout,
+            attempt_timeout,
+        )
+        .await
+    }
+
+    async fn build(
+        addressing: &Addressing,
+        bucket: &str,
+        credentials: SharedCredentialsProvider,
+        connect_timeout: Duration,
+        attempt_timeout: Duration,
+    ) -> Option<Wire> {
         if addressing.use_fips || addressing.use_dual_stack {
             return None;
         }
@@ -544,6 +579,22 @@ impl Wire {
         };
         self.inner.skew_ms.store(skew, Ordering::Relaxed);
         skew.abs_diff(used) > SKEW_DETECTION_THRESHOLD.as_millis() as u64
+    }
+
+    /// S3's clock now: this machine's time plus the skew measured from the `Date` of a
+    /// `HeadBucket` (any answer, even a refusal, carries one), and that skew in ms. `None`
+    /// when no answer came, or it carried no usable `Date`.
+    pub(crate) async fn server_now(&self) -> Option<(chrono::DateTime<chrono::Utc>, i64)> {
+        let base = self.inner.base.clone();
+        let answer = self.send("HeadBucket", 1, "HEAD", &base, &[]).await.ok()?;
+        if answer.headers.contains_key("age") || !answer.headers.contains_key("date") {
+            return None;
+        }
+        let skew = self.inner.skew_ms.load(Ordering::Relaxed);
+        Some((
+            chrono::Utc::now() + chrono::TimeDelta::milliseconds(skew),
+            skew,
+        ))
     }
 
     /// Pretends this machine's clock is `offset` behind (negative: ahead of) the server's
