@@ -676,14 +676,7 @@ async fn a_whole_run_on_a_runner_an_hour_behind_restores_through_both_clients() 
             args.extend(["--incident-at", t]);
         }
         let run = restore_drill_env(dir.path(), &args, &env);
-        let runs = dir.path().join("reports").join("outage");
-        let last = std::fs::read_dir(&runs)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .max()
-            .unwrap();
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(last.join("report.json")).unwrap()).unwrap();
+        let report = report_of(dir.path());
         let said = format!("{case}: {}{}\n{report:#}", run.stdout, run.stderr);
         if incident.is_some() {
             assert_eq!(run.code, 0, "{said}");

@@ -186,15 +186,10 @@ impl Wire {
         region: Option<&str>,
         bucket: &str,
     ) -> Option<Wire> {
-        let d = session.s3_direct(region)?;
-        Wire::new(
-            &d.addressing,
-            bucket,
-            d.credentials,
-            d.connect_timeout,
-            d.attempt_timeout,
-        )
-        .await
+        if sdk_forced() {
+            return None;
+        }
+        Wire::for_clock(session, region, bucket).await
     }
 
     /// A wire for `bucket` that only reads S3's clock (`server_now`), made even when the SDK
@@ -205,7 +200,7 @@ impl Wire {
         bucket: &str,
     ) -> Option<Wire> {
         let d = session.s3_direct(region)?;
-        Wire::build(
+        Wire::new(
             &d.addressing,
             bucket,
             d.credentials,
@@ -218,26 +213,6 @@ impl Wire {
     /// A wire for `bucket`, or `None` when its address is not one this module sends to (the
     /// caller then keeps the SDK's client). `attempt_timeout` bounds each call.
     pub(crate) async fn new(
-        addressing: &Addressing,
-        bucket: &str,
-        credentials: SharedCredentialsProvider,
-        connect_timeout: Duration,
-        attempt_timeout: Duration,
-    ) -> Option<Wire> {
-        if std::env::var(CLIENT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("sdk")) {
-            return None;
-        }
-        Wire::build(
-            addressing,
-            bucket,
-            credentials,
-            connect_timeout,
-            attempt_timeout,
-        )
-        .await
-    }
-
-    async fn build(
         addressing: &Addressing,
         bucket: &str,
         credentials: SharedCredentialsProvider,
@@ -603,6 +578,11 @@ impl Wire {
     pub(crate) fn assume_skew(&self, offset_ms: i64) {
         self.inner.skew_ms.store(offset_ms, Ordering::Relaxed);
     }
+}
+
+/// Whether `RESTORE_DRILL_S3_CLIENT=sdk` keeps every call on the SDK's client.
+fn sdk_forced() -> bool {
+    std::env::var(CLIENT_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("sdk"))
 }
 
 /// An answer: its status, headers and body, and whether it moved the measured clock skew
