@@ -265,9 +265,9 @@ impl S3Restore {
     /// "Now" for `to = "latest"`, in S3's time: the versions current now are those written
     /// before S3's clock reads now, and a runner whose clock is behind would leave out what
     /// was written since its own now (all of it, an hour behind). S3's clock is read from
-    /// the `Date` of an answer; when it is more than 2 s from this machine's, the report says
-    /// so. This machine's time when S3's cannot be read (no direct address: FIPS, S3
-    /// Express).
+    /// the `Date` of an answer; when it is more than 2 s from this machine's, S3's is taken
+    /// and the report says so. This machine's time otherwise, and when S3's cannot be read
+    /// (no direct address: FIPS, S3 Express).
     async fn latest_now(
         &mut self,
         session: &Session,
@@ -284,14 +284,19 @@ impl S3Restore {
         }) else {
             return Utc::now();
         };
-        if skew_ms.abs() > 2_000 {
-            self.notes.push(format!(
-                "this machine's clock is {:.0} s {} S3's (by the Date of its answer): \"latest\" is taken in S3's time, {}; the incident time and the RPO are in this machine's time",
-                skew_ms.abs() as f64 / 1000.0,
-                if skew_ms > 0 { "behind" } else { "ahead of" },
-                now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            ));
+        // `Date` is whole seconds, cut down: within 2 s the clocks agree as far as it can
+        // tell, and this machine's time is the finer one.
+        if skew_ms.abs() <= 2_000 {
+            return Utc::now();
         }
+        // The latest S3's clock can read (see `server_now`): nothing S3 stamped before now
+        // is left out.
+        self.notes.push(format!(
+            "this machine's clock is {:.0} s {} S3's (by the Date of its answer): \"latest\" is taken in S3's time, {}; the incident time and the RPO are in this machine's time",
+            skew_ms.abs() as f64 / 1000.0,
+            if skew_ms > 0 { "behind" } else { "ahead of" },
+            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ));
         now
     }
 

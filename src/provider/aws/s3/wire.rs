@@ -556,20 +556,28 @@ impl Wire {
         skew.abs_diff(used) > SKEW_DETECTION_THRESHOLD.as_millis() as u64
     }
 
-    /// S3's clock now: this machine's time plus the skew measured from the `Date` of a
-    /// `HeadBucket` (any answer, even a refusal, carries one), and that skew in ms. `None`
-    /// when no answer came, or it carried no usable `Date`.
+    /// The latest S3's clock can read now, from the `Date` of a `HeadBucket` (any answer,
+    /// even a refusal, carries one): `Date` has whole seconds, cut down, and S3 may have
+    /// stamped it as early as the request left, so S3's time now is at most `Date` + 1 s +
+    /// the time since the request was sent. With the skew measured from that answer (ms,
+    /// S3's clock minus this machine's, at the middle of the round trip). `None` when no
+    /// answer came, or it carried no usable `Date`.
     pub(crate) async fn server_now(&self) -> Option<(chrono::DateTime<chrono::Utc>, i64)> {
         let base = self.inner.base.clone();
+        let sent = std::time::Instant::now();
         let answer = self.send("HeadBucket", 1, "HEAD", &base, &[]).await.ok()?;
-        if answer.headers.contains_key("age") || !answer.headers.contains_key("date") {
+        if answer.headers.contains_key("age") {
             return None;
         }
+        let date = answer
+            .headers
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())?
+            .with_timezone(&chrono::Utc);
+        let since_sent = chrono::TimeDelta::from_std(sent.elapsed()).ok()?;
         let skew = self.inner.skew_ms.load(Ordering::Relaxed);
-        Some((
-            chrono::Utc::now() + chrono::TimeDelta::milliseconds(skew),
-            skew,
-        ))
+        Some((date + chrono::TimeDelta::seconds(1) + since_sent, skew))
     }
 
     /// Pretends this machine's clock is `offset` behind (negative: ahead of) the server's
