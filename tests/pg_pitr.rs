@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::pg::{
-    FakeClock, Load, Scratch, assert_stop_named, checks_found, exact_rows_checks,
+    FakeClock, Load, Scratch, Truth, assert_stop_named, checks_found, exact_rows_checks,
     late_after_first_past, pg, processes_under, source, source_with, sql_time, truth, wal_ends,
 };
 use restore_drill::provider::local::SourceOptions;
@@ -92,6 +92,24 @@ user = "postgres"
 {checks}"#
     );
     std::fs::write(dir.join("drill.toml"), text).unwrap();
+}
+
+/// Runs the drill with checks that the restored rows are exactly `truth`'s, and requires it
+/// to pass; when it does not, says first what each check found (CI cuts long reports).
+fn run_exact(s: &Scratch, incident: DateTime<Utc>, truth: &Truth) -> Ran {
+    write_drill(s.path(), "silver", "1m", &exact_rows_checks(truth));
+    let ran = run_drill(s.path(), incident);
+    assert_eq!(
+        ran.code,
+        0,
+        "checks: {}; truth {} rows, md5 {}\n{}\n{:#?}",
+        checks_found(&ran.report),
+        truth.count,
+        truth.ids_md5,
+        ran.stderr,
+        ran.report
+    );
+    ran
 }
 
 /// A `sql` check of the restored events' row count.
@@ -216,15 +234,8 @@ async fn a_source_clock_stepped_back_restores_the_first_pass_of_the_target() {
         truth.count
     );
 
-    write_drill(s.path(), "silver", "1m", &exact_rows_checks(&truth));
-    let ran = run_drill(s.path(), incident);
+    let ran = run_exact(&s, incident, &truth);
     let r = &ran.report;
-    let found = checks_found(r);
-    assert_eq!(
-        ran.code, 0,
-        "checks: {found}; truth {} rows (stamps alone {stamped_in_time})\n{}\n{:#?}",
-        truth.count, ran.stderr, r
-    );
     let point = r.restores[0].recovery_point.as_ref().unwrap();
     eprintln!("notes: {:#?}", point.notes);
     assert_stop_named(&point.notes, &truth);
@@ -251,16 +262,8 @@ async fn restores_exactly_what_committed_before_the_target_under_load() {
         "the load should leave rows created before the target but committed after it"
     );
 
-    write_drill(s.path(), "silver", "1m", &exact_rows_checks(&truth));
-    let ran = run_drill(s.path(), incident);
+    let ran = run_exact(&s, incident, &truth);
     let r = &ran.report;
-    // What each check found first: a long report is cut in CI's summary.
-    let found = checks_found(r);
-    assert_eq!(
-        ran.code, 0,
-        "checks: {found}; truth {} rows, md5 {}\n{}\n{:#?}",
-        truth.count, truth.ids_md5, ran.stderr, r
-    );
     assert_eq!(r.verdict, Verdict::Met, "{}", r.verdict_reason);
     assert!(
         r.checks.iter().all(|c| c.outcome == CheckOutcome::Passed),

@@ -68,6 +68,21 @@ fn report_of(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(last.join("report.json")).unwrap()).unwrap()
 }
 
+/// The source keys a kept run restored under its target prefix (`drill/<run id>/`), as
+/// another client lists them, sorted, the run's marker left out.
+async fn restored_keys(s3: &aws_sdk_s3::Client, report: &serde_json::Value) -> Vec<String> {
+    let run_id = report["run_id"].as_str().expect("the report has a run id");
+    let prefix = format!("drill/{run_id}/");
+    let mut keys: Vec<String> = all_versions(s3, TARGET, &prefix)
+        .await
+        .into_iter()
+        .map(|v| v.key[prefix.len()..].to_owned())
+        .filter(|k| k != ".restore-drill-run.json")
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// A source of `KEYS` small objects with some history, and its version list.
 async fn source(s3: &aws_sdk_s3::Client) -> Vec<Listed> {
     create_versioned_bucket(s3, SOURCE).await;
@@ -618,18 +633,11 @@ async fn direct_copies_follow_the_endpoint_the_environment_names_in_the_sdks_ord
             );
             assert!(s3_own.is_null(), "{report:#}");
         }
-        let prefix = format!(
-            "drill/{}/",
-            report["run_id"].as_str().expect("the report has a run id")
+        assert_eq!(
+            restored_keys(&s3, &report).await,
+            ["a.txt", "b/c.txt", "d e.txt"],
+            "{case}"
         );
-        let mut copied: Vec<String> = all_versions(&s3, TARGET, &prefix)
-            .await
-            .into_iter()
-            .map(|v| v.key[prefix.len()..].to_owned())
-            .filter(|k| k != ".restore-drill-run.json")
-            .collect();
-        copied.sort();
-        assert_eq!(copied, ["a.txt", "b/c.txt", "d e.txt"], "{case}");
         std::fs::remove_dir_all(dir.path().join("reports")).ok();
     }
 }
@@ -709,15 +717,11 @@ async fn a_whole_run_on_a_runner_an_hour_behind_restores_through_both_clients() 
         );
         let details = &report["restores"][0]["target"]["details"];
         assert_eq!(details["copy_client"], client, "{said}");
-        let prefix = format!("drill/{}/", report["run_id"].as_str().unwrap());
-        let mut copied: Vec<String> = all_versions(&s3, TARGET, &prefix)
-            .await
-            .into_iter()
-            .map(|v| v.key[prefix.len()..].to_owned())
-            .filter(|k| k != ".restore-drill-run.json")
-            .collect();
-        copied.sort();
-        assert_eq!(copied, ["a.txt", "b/c.txt", "fresh.txt"], "{case}");
+        assert_eq!(
+            restored_keys(&s3, &report).await,
+            ["a.txt", "b/c.txt", "fresh.txt"],
+            "{case}"
+        );
         std::fs::remove_dir_all(dir.path().join("reports")).ok();
     }
 }
